@@ -1,0 +1,206 @@
+"""The command line: argument parsing, exit codes (0 done, 1 some input not served, 2 usage/config), output formats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import NoReturn
+
+from bot.config import Config, load_config
+from bot.core.errors import ConfigError, InvalidReference, PaperboyError
+from bot.core.models import DigestRequest, InputError, SummaryBatch
+from bot.core.refs import parse_ref
+from bot.core.render import render_batch, render_digest
+from bot.logs import RedactingFormatter, setup_logging
+from bot.wiring import open_services
+
+log = logging.getLogger("paperboy")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block.
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-05-30") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def build_parser() -> Parser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="FILE", help="TOML configuration (default: $PAPERBOY_CONFIG, else ./config.toml)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors")
+    parser = Parser(prog="paperboy", description="arXiv papers summarized for your team's chat.", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    summarize = commands.add_parser("summarize", parents=[common], help="summarize papers by link or id")
+    summarize.add_argument("refs", nargs="+", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
+    summarize.add_argument("--language", help="language of the summary (default: summary.language)")
+    summarize.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+
+    digest = commands.add_parser("digest", parents=[common], help="build a digest and print it (posts nothing)")
+    source = digest.add_mutually_exclusive_group(required=True)
+    source.add_argument("--subscription", metavar="NAME", help="a [[subscriptions]] entry of the configuration")
+    source.add_argument("--query", metavar="Q", help="arXiv search syntax, e.g. 'cat:cs.CL AND abs:reasoning'")
+    digest.add_argument("--date", type=_date, help="last UTC day of the window (default: today)")
+    digest.add_argument("--days", type=_positive, help="days in the window (default: digest.days)")
+    digest.add_argument("--max", type=_positive, help="papers in the digest (default: digest.max_papers)")
+    digest.add_argument("--language", help="language of the summaries")
+    digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
+    digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+    commands.add_parser("chat", parents=[common], help="the console platform: chat with the bot in a terminal")
+    commands.add_parser("run", parents=[common], help="the bot, until SIGINT/SIGTERM")
+    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: create or migrate the schema")
+    return parser
+
+
+def _progress_to_stderr() -> Callable[[str], Awaitable[None]]:
+    async def progress(message: str) -> None:
+        print(f"… {message}", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _report(errors: list[InputError], llm_errors: list[str]) -> int:
+    for error in errors:
+        prefix = "" if error.input in error.error else f"{error.input}: "
+        print(f"paperboy: {prefix}{error.error}", file=sys.stderr)
+    for message in llm_errors:
+        print(f"paperboy: {message}", file=sys.stderr)
+    return EXIT_PARTIAL if errors or llm_errors else EXIT_OK
+
+
+async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
+    refs, errors = [], []
+    for text in args.refs:
+        try:
+            refs.append(parse_ref(text))
+        except InvalidReference as exc:
+            errors.append(InputError(text, str(exc)))
+    language = args.language or config.settings.summary.language
+    batch = SummaryBatch(papers=())
+    llm_errors: list[str] = []
+    if refs:
+        async with open_services(config) as services:
+            batch = await services.summaries.summarize_refs(refs, language=language, progress=_progress_to_stderr())
+            llm_errors = services.summaries.llm_errors
+    batch = dataclasses.replace(batch, errors=(*errors, *batch.errors))
+    print(render_batch(batch, args.format))
+    return _report(list(batch.errors), llm_errors)
+
+
+def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
+    settings = config.settings
+    date = args.date or dt.datetime.now(dt.UTC).date()
+    days = args.days or settings.digest.days
+    if args.subscription:
+        subs = {sub.name: sub for sub in settings.subscription_models()}
+        if args.subscription not in subs:
+            known = ", ".join(subs) or "none"
+            raise ConfigError(f"no subscription named {args.subscription!r} in {config.source} (known: {known})")
+        request = subs[args.subscription].request_for(date, days=days)
+    else:
+        request = DigestRequest(
+            query=args.query,
+            date=date,
+            days=days,
+            max_papers=settings.digest.max_papers,
+            language=settings.summary.language,
+        )
+    return dataclasses.replace(
+        request, max_papers=args.max or request.max_papers, language=args.language or request.language
+    )
+
+
+async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
+    request = _digest_request(args, config)
+    async with open_services(config) as services:
+        digest = await services.digests.build(request, progress=_progress_to_stderr())
+        llm_errors = services.summaries.llm_errors
+    output = render_digest(digest, args.format)
+    if args.out:
+        await asyncio.to_thread(Path(args.out).write_text, output + "\n", encoding="utf-8")
+    else:
+        print(output)
+    return _report([], llm_errors)
+
+
+async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from handlers.console import run_console
+
+    async with open_services(config) as services:
+        return await run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+
+
+async def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    for platform in ("slack", "discord"):
+        if getattr(config.settings, platform).enabled:
+            raise ConfigError(
+                f"{platform}.enabled: the {platform.title()} platform is not in this version yet; set it to false"
+            )
+    # With no chat platform enabled, the bot runs on the console platform.
+    return await cmd_chat(args, config)
+
+
+async def cmd_db(args: argparse.Namespace, config: Config) -> int:
+    async with open_services(config) as services:
+        version = services.schema_version
+    print(f"database schema is at version {version} ({config.settings.storage.url.split('://')[0]})")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
+    "summarize": cmd_summarize,
+    "digest": cmd_digest,
+    "chat": cmd_chat,
+    "run": cmd_run,
+    "db": cmd_db,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(verbose=args.verbose, secrets=config.secrets.values())
+    redact = RedactingFormatter("%(message)s", config.secrets.values()).redact
+    try:
+        return asyncio.run(COMMANDS[args.command](args, config))
+    except ConfigError as exc:
+        print(f"paperboy: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except PaperboyError as exc:
+        print(f"paperboy: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_PARTIAL
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        detail = "" if args.verbose else " (run with -v for details)"
+        print(f"paperboy: unexpected error: {redact(f'{type(exc).__name__}: {exc}')}{detail}", file=sys.stderr)
+        return EXIT_PARTIAL

@@ -1,0 +1,372 @@
+"""One polite lane to arXiv's export API: spacing, timeouts, retries, a circuit breaker.
+
+Every request of a client goes through one asyncio lock with at least `min_interval_seconds`
+between request starts and a single connection; the lead creates one client per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+import aiohttp
+
+# arxiv.Client does blocking HTTP (requests) with no timeout, so we do HTTP ourselves and use
+# only the package's Atom parser, which is private API (lxml, entities and network off):
+# hence the pin arxiv>=4,<5. It runs in a thread, never on the event loop.
+from arxiv import Result, _feed
+from lxml import etree
+
+from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery
+from bot.core.models import ArxivRef, Paper
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "paperboy/0.1 (arXiv digest bot; +https://github.com/paperboy-bot/paperboy)"
+MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_WAIT_SECONDS = 60.0  # the longest backoff or Retry-After we sit through; beyond it, give up
+_ATOM = "http://www.w3.org/2005/Atom"
+_NS = {"atom": _ATOM}
+# The only entry ids we turn into papers: links are later built from this validated id.
+_ENTRY_ID = re.compile(
+    r"^https?://arxiv\.org/abs/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})v(?P<version>\d+)$"
+)
+_SPACE = re.compile(r"\s+")
+
+# What to make of a 200 with no entries: a real answer, or (row 20) maybe arXiv's transient
+# empty page, retried and then accepted ("accept_after_retries") or an error ("fail").
+EmptyPolicy = Literal["ok", "accept_after_retries", "fail"]
+
+
+class _Transient(Exception):
+    """A failure worth retrying; `reason`/`detail` make the final one-line message."""
+
+    def __init__(
+        self, reason: str, detail: str = "", *, retry_after: float | None = None, rate_limited: bool = False
+    ) -> None:
+        super().__init__(f"{reason} ({detail})" if detail else reason)
+        self.reason, self.detail = reason, detail
+        self.retry_after, self.rate_limited = retry_after, rate_limited
+
+
+class ArxivClient:
+    """arXiv's export API as a `bot.core.ports.PaperSource`."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        # politeness
+        min_interval_seconds: float = 3.0,
+        user_agent: str = DEFAULT_USER_AGENT,
+        page_size: int = 100,
+        # failure handling
+        timeout_seconds: float = 15.0,
+        max_tries: int = 4,
+        backoff_base_seconds: float = 3.0,
+        breaker_threshold: int = 5,
+        breaker_cooldown_seconds: float = 60.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        if page_size < 1 or max_tries < 1 or breaker_threshold < 1:
+            raise ValueError("page_size, max_tries and breaker_threshold must be at least 1")
+        self._api_url = api_url
+        self._min_interval = min_interval_seconds
+        self._user_agent = user_agent
+        self._page_size = page_size
+        self._timeout = timeout_seconds
+        self._max_tries = max_tries
+        self._backoff_base = backoff_base_seconds
+        self._breaker_threshold = breaker_threshold
+        self._breaker_cooldown = breaker_cooldown_seconds
+        self._max_body = max_body_bytes
+        self._session: aiohttp.ClientSession | None = None
+        # the lane
+        self._lock = asyncio.Lock()
+        self._last_start = float("-inf")
+        self._hold_until = float("-inf")  # set by a 429: the whole lane waits, not one caller
+        # the breaker
+        self._failures = 0
+        self._open_until = float("-inf")
+        self._trial_running = False
+
+    async def __aenter__(self) -> ArxivClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # ---- PaperSource
+
+    async def fetch(self, refs: Sequence[ArxivRef]) -> dict[ArxivRef, Paper]:
+        """Papers for these refs, keyed by the ref as asked; ids arXiv does not know are absent."""
+        wanted = list(dict.fromkeys(refs))
+        found: dict[ArxivRef, Paper] = {}
+        for i in range(0, len(wanted), self._page_size):
+            chunk = wanted[i : i + self._page_size]
+            # max_results = page_size (>= the chunk), as the arxiv package sends it.
+            params = _params("", ",".join(r.versioned for r in chunk), "relevance", 0, self._page_size)
+            papers = await self._papers(params, empty="accept_after_retries")
+            for ref in chunk:
+                # Versioned: that version; unversioned: the newest arXiv returned.
+                matches = [
+                    p
+                    for p in papers
+                    if p.arxiv_id == ref.arxiv_id and ref.version in (None, p.version)
+                ]
+                if matches:
+                    found[ref] = max(matches, key=lambda p: p.version)
+        return found
+
+    async def search(self, query: str, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[Paper]:
+        """Papers matching an arXiv query, first submitted in [start, end], newest first, at most `limit`."""
+        query_text = f"({query}) AND submittedDate:[{_stamp(start)} TO {_stamp(end)}]"
+        papers: dict[ArxivRef, Paper] = {}
+        offset, total = 0, None
+        while len(papers) < limit and (total is None or offset < total):
+            size = min(self._page_size, limit - len(papers))
+            params = _params(query_text, "", "submittedDate", offset, size)
+            # An empty first page is a real "nothing matched"; an empty later page is not.
+            feed = await self._get(params, empty="ok" if offset == 0 else "fail")
+            if total is None:
+                total = feed.header.total_results
+            if not feed.results:
+                break
+            offset += len(feed.results)
+            for paper in _to_papers(feed.results):
+                # arXiv's window is by the minute; hold it to the exact one asked.
+                if start <= paper.published <= end:
+                    papers.setdefault(paper.ref, paper)
+        return sorted(papers.values(), key=lambda p: p.published, reverse=True)[:limit]
+
+    # ---- one logical request: breaker, retries, lane
+
+    async def _papers(self, params: dict[str, str], *, empty: EmptyPolicy) -> list[Paper]:
+        return _to_papers((await self._get(params, empty=empty)).results)
+
+    async def _get(self, params: dict[str, str], *, empty: EmptyPolicy) -> _feed.ParsedFeed:
+        url = f"{self._api_url}?{urlencode(params)}"
+        trial = self._breaker_admit()
+        try:
+            feed = await self._with_retries(url, empty)
+        except ArxivUnavailable:
+            self._failures += 1
+            if self._failures >= self._breaker_threshold:
+                self._open_until = time.monotonic() + self._breaker_cooldown
+                log.warning("arXiv breaker open for %.0f s after %d failures", self._breaker_cooldown,
+                            self._failures)
+            raise
+        except BadQuery:
+            self._failures = 0  # arXiv answered: it is up
+            raise
+        else:
+            self._failures = 0
+            return feed
+        finally:
+            if trial:
+                self._trial_running = False
+
+    def _breaker_admit(self) -> bool:
+        """Fail fast while open; after the cooldown let one trial through. True for the trial."""
+        if self._failures < self._breaker_threshold:
+            return False
+        remaining = self._open_until - time.monotonic()
+        if remaining > 0 or self._trial_running:
+            wait = max(remaining, 1.0)
+            raise ArxivUnavailable(
+                f"arXiv failed {self._failures} times in a row, so Paperboy is pausing requests to it; "
+                f"try again in {wait:.0f} s"
+            )
+        self._trial_running = True
+        return True
+
+    async def _with_retries(self, url: str, empty: EmptyPolicy) -> _feed.ParsedFeed:
+        last: _Transient | None = None
+        tries = 0
+        for tries in range(1, self._max_tries + 1):
+            try:
+                feed = await self._request(url)
+            except _Transient as err:
+                last = err
+            else:
+                if feed.results or empty == "ok" or (empty == "accept_after_retries" and tries == self._max_tries):
+                    return feed
+                last = _Transient("arXiv returned an empty page of results")
+            if tries == self._max_tries:
+                break
+            delay = last.retry_after
+            if delay is None:
+                delay = min(self._backoff_base * 2 ** (tries - 1), MAX_WAIT_SECONDS)
+            elif delay > MAX_WAIT_SECONDS:
+                raise ArxivRateLimited(
+                    f"arXiv is rate-limiting requests and asked to wait {delay:.0f} s; try again later"
+                )
+            if last.rate_limited:
+                self._hold_until = max(self._hold_until, time.monotonic() + delay)
+            log.info("arXiv try %d/%d failed (%s); retrying in %.2f s", tries, self._max_tries, last, delay)
+            await asyncio.sleep(delay)
+        assert last is not None
+        detail = f"{last.detail} after" if last.detail else "after"
+        message = f"{last.reason} ({detail} {tries} {'try' if tries == 1 else 'tries'}); try again in a few minutes"
+        log.warning("arXiv gave up on %s: %s", url, message)
+        raise (ArxivRateLimited if last.rate_limited else ArxivUnavailable)(message)
+
+    @contextlib.asynccontextmanager
+    async def _lane(self) -> AsyncIterator[None]:
+        async with self._lock:
+            wait = max(self._last_start + self._min_interval, self._hold_until) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_start = time.monotonic()
+            yield
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=1),
+                timeout=aiohttp.ClientTimeout(
+                    total=self._timeout, sock_connect=min(self._timeout, 10.0), sock_read=self._timeout
+                ),
+                headers={"User-Agent": self._user_agent},
+            )
+        return self._session
+
+    async def _request(self, url: str) -> _feed.ParsedFeed:
+        """One HTTP request in the lane; classifies the outcome."""
+        async with self._lane():
+            started = time.monotonic()
+            log.debug("arXiv GET %s", url)
+            try:
+                # The outer timeout also bounds a body dripped slowly enough to dodge sock_read.
+                async with asyncio.timeout(self._timeout), self._client().get(url) as resp:
+                    status, retry_after = resp.status, resp.headers.get("Retry-After")
+                    body = await self._read_capped(resp)
+            except TimeoutError:
+                log.info("arXiv GET %s -> no answer within %g s", url, self._timeout)
+                raise _Transient("arXiv did not answer in time", f"no reply within {self._timeout:g} s") from None
+            except aiohttp.ClientError as exc:
+                log.info("arXiv GET %s -> %r", url, exc)
+                raise _Transient("could not reach arXiv", "connection failed") from None
+        log.info("arXiv GET %s -> HTTP %d, %d bytes in %.2f s", url, status, len(body), time.monotonic() - started)
+        if status == 429:
+            raise _Transient("arXiv is rate-limiting requests", "HTTP 429",
+                             retry_after=_retry_after(retry_after), rate_limited=True)
+        if status >= 500:
+            raise _Transient("arXiv is temporarily unavailable", f"HTTP {status}")
+        if status not in (200, 400):
+            raise ArxivUnavailable(f"arXiv answered HTTP {status} at {self._api_url}; check arxiv.api_url")
+        feed = await asyncio.to_thread(parse_feed, body)  # raises BadQuery for an Error entry
+        if status == 400:
+            raise BadQuery("arXiv rejected the request (HTTP 400)")
+        return feed
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+        too_big = ArxivUnavailable(
+            f"arXiv sent an oversized response (over {self._max_body // 1_000_000} MB); try again later"
+        )
+        if resp.content_length is not None and resp.content_length > self._max_body:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self._max_body:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def parse_feed(body: bytes) -> _feed.ParsedFeed:
+    """A checked arXiv Atom page. Blocking: call it in a thread.
+
+    The arxiv parser recovers from broken XML and silently drops Error entries (they have no
+    <published>), so first a strict pass: well-formed, no DTD, an Atom feed, no Error entry.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError:
+        raise _Transient("arXiv sent a malformed response") from None
+    if root.getroottree().docinfo.doctype or root.tag != f"{{{_ATOM}}}feed":
+        raise _Transient("arXiv sent a malformed response")
+    for entry in root.iterfind("atom:entry", _NS):
+        if "arxiv.org/api/errors" in (entry.findtext("atom:id", "", _NS)):
+            message = _clean(entry.findtext("atom:summary", "", _NS))[:200] or "unknown error"
+            raise BadQuery(f"arXiv rejected the request: {message}")
+    return _feed.parse(body)
+
+
+def _to_papers(results: Sequence[Result]) -> list[Paper]:
+    papers = []
+    for result in results:
+        match = _ENTRY_ID.match(result.entry_id.strip())
+        if match is None:
+            log.warning("arXiv entry with an unexpected id skipped: %.100r", result.entry_id)
+            continue
+        papers.append(
+            Paper(
+                arxiv_id=match["id"],
+                version=int(match["version"]),
+                title=_clean(result.title),
+                authors=tuple(_clean(a.name) for a in result.authors),
+                abstract=_clean(result.summary),
+                comment=_clean(result.comment) or None,
+                journal_ref=_clean(result.journal_ref) or None,
+                primary_category=result.primary_category or (result.categories or [""])[0],
+                categories=tuple(result.categories),
+                published=result.published.astimezone(dt.UTC),
+                updated=result.updated.astimezone(dt.UTC),
+            )
+        )
+    return papers
+
+
+def _params(search_query: str, id_list: str, sort_by: str, start: int, max_results: int) -> dict[str, str]:
+    """The query parameters in the order arXiv's own client sends them."""
+    return {
+        "search_query": search_query,
+        "id_list": id_list,
+        "sortBy": sort_by,
+        "sortOrder": "descending",
+        "start": str(start),
+        "max_results": str(max_results),
+    }
+
+
+def _stamp(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("search window bounds must be aware datetimes")
+    return moment.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
+
+
+def _clean(text: str | None) -> str:
+    return _SPACE.sub(" ", text or "").strip()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

@@ -1,0 +1,291 @@
+"""Settings: TOML file + PAPERBOY_<SECTION>__<KEY> environment overrides; secrets only from the environment.
+
+Built once in main (never at import) and passed down. A bad value stops the program with one
+line naming the key (ConfigError -> exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import ConfigError
+from bot.core.models import Subscription
+
+ENV_PREFIX = "PAPERBOY_"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CHANNEL_RE = re.compile(r"^(console|slack:[CGD][A-Z0-9]{2,30}|discord:\d{15,21})$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(Section):
+    url: str = "sqlite+aiosqlite:///paperboy.db"
+
+
+class ArxivSettings(Section):
+    api_url: str = "https://export.arxiv.org/api/query"
+    min_interval_seconds: float = Field(3.0, ge=0)
+    timeout_seconds: float = Field(15.0, gt=0)
+    max_tries: int = Field(4, ge=1, le=10)
+    # An unversioned reference is served from the cache for this long before asking arXiv again.
+    cache_hours: float = Field(24.0, ge=0)
+
+
+class LLMSettings(Section):
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    max_concurrency: int = Field(8, ge=1, le=256)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    daily_token_budget: int = Field(2_000_000, ge=0)
+
+
+class SummarySettings(Section):
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _check_language(value)
+
+
+class DigestSettings(Section):
+    max_papers: int = Field(10, ge=1, le=200)
+    days: int = Field(1, ge=1, le=31)
+    search_limit: int = Field(300, ge=1, le=2000)
+
+
+class ChatSettings(Section):
+    max_papers_per_message: int = Field(5, ge=1, le=20)
+
+
+class SlackSettings(Section):
+    enabled: bool = False
+    mode: Literal["socket", "http"] = "socket"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(3000, ge=1, le=65535)
+    api_url: str = "https://slack.com/api/"
+
+
+class DiscordSettings(Section):
+    enabled: bool = False
+    api_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+
+
+class SubscriptionSettings(Section):
+    name: str = Field(min_length=1, max_length=80)
+    query: str = Field(min_length=1)
+    channels: tuple[str, ...] = ()
+    time: str = "08:30"
+    timezone: str = "UTC"
+    weekdays: tuple[str, ...] = WEEKDAYS[:5]
+    max_papers: int = Field(10, ge=1, le=200)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    language: str | None = None
+    post_when_empty: bool = True
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for channel in value:
+            if not CHANNEL_RE.match(channel):
+                raise ValueError(
+                    f"{channel!r} is not a channel (use slack:C0123ABCD, discord:123456789012345678 or console)"
+                )
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day like 08:30") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA timezone like Europe/Berlin") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        days = tuple(day.strip().lower()[:3] for day in value)
+        for day, given in zip(days, value, strict=True):
+            if day not in WEEKDAYS:
+                raise ValueError(f"{given!r} is not a weekday (use mon, tue, ... sun)")
+        return days
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value is None else _check_language(value)
+
+    def to_subscription(self, default_language: str) -> Subscription:
+        return Subscription(
+            name=self.name,
+            query=self.query,
+            channels=self.channels,
+            time=dt.time.fromisoformat(self.time),
+            timezone=self.timezone,
+            weekdays=tuple(WEEKDAYS.index(day) for day in self.weekdays),
+            max_papers=self.max_papers,
+            include=self.include,
+            exclude=self.exclude,
+            language=self.language or default_language,
+            post_when_empty=self.post_when_empty,
+        )
+
+
+class Settings(Section):
+    storage: StorageSettings = StorageSettings()
+    arxiv: ArxivSettings = ArxivSettings()
+    llm: LLMSettings = LLMSettings()
+    summary: SummarySettings = SummarySettings()
+    digest: DigestSettings = DigestSettings()
+    chat: ChatSettings = ChatSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    subscriptions: tuple[SubscriptionSettings, ...] = ()
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _unique_names(cls, value: tuple[SubscriptionSettings, ...]) -> tuple[SubscriptionSettings, ...]:
+        names = [sub.name for sub in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two subscriptions are named {name!r}")
+        return value
+
+    def subscription_models(self) -> list[Subscription]:
+        return [sub.to_subscription(self.summary.language) for sub in self.subscriptions]
+
+
+class Secret:
+    """A secret from the environment; its repr never shows the value."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class Secrets:
+    NAMES = ("OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN")
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._values = {name: Secret(env[name]) for name in self.NAMES if env.get(name)}
+
+    def get(self, name: str) -> Secret | None:
+        return self._values.get(name)
+
+    def values(self) -> list[str]:
+        return [secret.reveal() for secret in self._values.values()]
+
+
+class Config:
+    """What main builds: the validated settings, the secrets, and where they came from."""
+
+    def __init__(self, settings: Settings, secrets: Secrets, source: str) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.source = source
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.settings.llm.base_url or self.secrets.get("OPENAI_API_KEY"))
+
+
+def _check_language(value: str) -> str:
+    if not LANGUAGE_RE.match(value):
+        raise ValueError(f"{value!r} is not a language code like en, zh or pt-BR")
+    return value
+
+
+def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """--config FILE, else $PAPERBOY_CONFIG, else ./config.toml if present, else built-in defaults."""
+    if explicit:
+        return Path(explicit)
+    if env.get("PAPERBOY_CONFIG"):
+        return Path(env["PAPERBOY_CONFIG"])
+    default = Path("config.toml")
+    return default if default.is_file() else None
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name or name == "PAPERBOY_CONFIG":
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        value: Any = raw
+        if raw.startswith("["):  # lists (include, channels...) as TOML arrays
+            value = tomllib.loads(f"v = {raw}")["v"]
+        overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (see config.example.toml for the keys)"
+        problems.append(f"{key}: {message}")
+    return f"bad configuration in {source}: " + "; ".join(problems)
+
+
+def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    path = config_path(explicit_path, env)
+    data: dict[str, Any] = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"configuration file {path} not found (pass --config FILE or unset PAPERBOY_CONFIG)"
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+    overrides = _env_overrides(env)
+    if overrides:
+        source += " + PAPERBOY_* environment"
+    for section, values in overrides.items():
+        current = data.get(section)
+        if current is not None and not isinstance(current, dict):
+            raise ConfigError(f"bad configuration in {source}: {section}: cannot override a list from the environment")
+        data[section] = {**(current or {}), **values}
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+    return Config(settings, Secrets(env), source)

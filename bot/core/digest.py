@@ -1,0 +1,98 @@
+"""A digest: the papers matching a query in a window of UTC days, filtered, ranked, summarized."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+
+from bot.core.models import Digest, DigestRequest, Paper
+from bot.core.ports import PaperSource, Progress, Store
+from bot.core.summaries import SummaryService, report_progress, utc_now
+
+_FIELD_TERM = re.compile(r'(?:(ti|abs|all|au|cat|co|jr|rn|id|submittedDate):)?("[^"]+"|\[[^\]]*\]|[^\s()"]+)')
+_OPERATORS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
+
+
+def window(date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
+    """The `days` UTC days ending on `date`, inclusive, as an aware [start, end] pair."""
+    start = dt.datetime.combine(date - dt.timedelta(days=days - 1), dt.time.min, dt.UTC)
+    end = dt.datetime.combine(date, dt.time(23, 59, 59), dt.UTC)
+    return start, end
+
+
+def query_terms(query: str) -> list[str]:
+    """The words a query looks for in titles and abstracts (categories, authors and dates are not words)."""
+    terms = []
+    for field, value in _FIELD_TERM.findall(query):
+        if value in _OPERATORS or field in {"cat", "au", "id", "submittedDate", "jr", "rn"}:
+            continue
+        terms.append(value.strip('"').lower())
+    return [t for t in terms if len(t) > 1]
+
+
+def _text_of(paper: Paper) -> str:
+    return f"{paper.title}\n{paper.abstract}".lower()
+
+
+def select(papers: Sequence[Paper], include: Sequence[str], exclude: Sequence[str]) -> list[Paper]:
+    """Papers with at least one `include` keyword (when any are given) and none of `exclude`."""
+    inc = [k.lower() for k in include]
+    exc = [k.lower() for k in exclude]
+    chosen = []
+    for paper in papers:
+        text = _text_of(paper)
+        if inc and not any(k in text for k in inc):
+            continue
+        if any(k in text for k in exc):
+            continue
+        chosen.append(paper)
+    return chosen
+
+
+def rank(papers: Sequence[Paper], terms: Sequence[str]) -> list[Paper]:
+    """Most relevant first: a term in the title counts three times one in the abstract; then newest."""
+
+    def score(paper: Paper) -> tuple[int, float, str]:
+        title, abstract = paper.title.lower(), paper.abstract.lower()
+        hits = sum(3 * title.count(t) + min(abstract.count(t), 5) for t in terms)
+        return (-hits, -paper.published.timestamp(), paper.arxiv_id)
+
+    return sorted(papers, key=score)
+
+
+class DigestService:
+    def __init__(
+        self,
+        *,
+        source: PaperSource,
+        store: Store,
+        summaries: SummaryService,
+        search_limit: int,
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self._source, self._store, self._summaries = source, store, summaries
+        self._search_limit = search_limit
+        self._now = now
+
+    async def build(self, request: DigestRequest, progress: Progress | None = None) -> Digest:
+        start, end = window(request.date, request.days)
+        await report_progress(progress, f"Searching arXiv for {request.query} ({start:%Y-%m-%d} to {end:%Y-%m-%d})")
+        found = await self._source.search(request.query, start, end, limit=self._search_limit)
+        await self._store.save_papers(found, fetched_at=self._now())
+        matching = rank(
+            select(found, request.include, request.exclude), [*query_terms(request.query), *request.include]
+        )
+        chosen = matching[: request.max_papers]
+        if chosen:
+            await report_progress(progress, f"Found {len(matching)} papers; summarizing the top {len(chosen)}")
+        summarized = await self._summaries.summarize_papers(chosen, language=request.language, progress=progress)
+        return Digest(
+            title=request.title or f"arXiv digest: {request.query}",
+            date=request.date,
+            query=request.query,
+            papers=tuple(summarized),
+            omitted=len(matching) - len(chosen),
+            language=request.language,
+            days=request.days,
+        )

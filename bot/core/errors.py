@@ -1,0 +1,50 @@
+"""Errors whose message is safe to show a person: one line, naming the input and what to do.
+
+Anything that is not a PaperboyError is a bug: it is logged with its traceback and the
+person gets a short apology instead.
+"""
+
+
+class PaperboyError(Exception):
+    """Base class: str(error) is a complete, user-safe sentence."""
+
+
+class InvalidReference(PaperboyError):
+    """Text that is not an arXiv reference (a bad host, a malformed id)."""
+
+    def __init__(self, text: str) -> None:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        super().__init__(f"not an arXiv reference: {shown!r} (use an arXiv link, arXiv:ID, or an id like 2505.22653)")
+        self.text = text
+
+
+class PaperNotFound(PaperboyError):
+    """arXiv answered, consistently, that it has no such paper."""
+
+    def __init__(self, arxiv_id: str) -> None:
+        super().__init__(f"arXiv has no paper {arxiv_id} (check the id; if it is new, try again later)")
+        self.arxiv_id = arxiv_id
+
+
+class ArxivUnavailable(PaperboyError):
+    """arXiv could not be reached or kept failing after retries (429, 503, timeouts, empty pages)."""
+
+
+class ArxivRateLimited(ArxivUnavailable):
+    """arXiv answered 429 after retries."""
+
+
+class BadQuery(PaperboyError):
+    """arXiv rejected a query or id list (an "Error" entry or HTTP 400)."""
+
+
+class SummarizerFailed(PaperboyError):
+    """The LLM could not produce a valid summary after retries (down, invalid output, truncated)."""
+
+
+class StorageUnavailable(PaperboyError):
+    """The database could not be opened or migrated."""
+
+
+class ConfigError(PaperboyError):
+    """A bad configuration key or value; the message names the key."""

@@ -1,0 +1,78 @@
+"""What the core needs from the world. bot.clients and storage implement these; bot.wiring plugs them in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.core.models import ArxivRef, Digest, LLMOutput, Paper, Summary, SummaryBatch
+
+
+class PaperSource(Protocol):
+    async def fetch(self, refs: Sequence[ArxivRef]) -> dict[ArxivRef, Paper]:
+        """Papers for these refs, keyed by the ref as asked; ids arXiv does not know are absent.
+
+        Raises ArxivUnavailable (after retries) or BadQuery.
+        """
+        ...
+
+    async def search(self, query: str, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[Paper]:
+        """Papers matching an arXiv query, first submitted in [start, end], newest first, at most `limit`."""
+        ...
+
+
+class Summarizer(Protocol):
+    model: str
+    prompt_version: str  # part of the cache key: a new prompt means new summaries
+
+    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
+        """A validated, sanitized summary. Raises SummarizerFailed after retries."""
+        ...
+
+    def estimate_tokens(self, paper: Paper, language: str) -> int:
+        """An upper estimate of what summarize() will cost, reserved from the budget beforehand."""
+        ...
+
+
+class Store(Protocol):
+    async def get_papers(self, refs: Sequence[ArxivRef], *, fresh_since: dt.datetime) -> dict[ArxivRef, Paper]:
+        """Cached papers. A versioned ref matches exactly; an unversioned ref matches the newest
+        version stored, if it was fetched at or after `fresh_since`."""
+        ...
+
+    async def save_papers(self, papers: Sequence[Paper], *, fetched_at: dt.datetime) -> None: ...
+
+    async def get_summary(
+        self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str
+    ) -> Summary | None: ...
+
+    async def save_summary(self, paper: Paper, summary: Summary) -> None:
+        """Cache an LLM summary as final (idempotent on its key)."""
+        ...
+
+    async def reserve_tokens(self, day: dt.date, amount: int, *, budget: int) -> bool:
+        """Atomically add `amount` to the day's usage if the result stays within `budget`."""
+        ...
+
+    async def adjust_tokens(self, day: dt.date, delta: int) -> None:
+        """Correct a reservation by the difference between the estimate and the real usage."""
+        ...
+
+    async def tokens_used(self, day: dt.date) -> int: ...
+
+
+class Progress(Protocol):
+    async def __call__(self, message: str) -> None: ...
+
+
+class Responder(Protocol):
+    """How a platform answers one chat message or command; it renders, the core decides."""
+
+    async def progress(self, message: str) -> None: ...
+
+    async def cards(self, batch: SummaryBatch) -> None: ...
+
+    async def digest(self, digest: Digest) -> None: ...
+
+    async def text(self, message: str) -> None: ...

@@ -1,0 +1,127 @@
+"""Every way a person writes an arXiv reference, turned into an `ArxivRef`.
+
+Strict on purpose: an exact host allow-list, arXiv's id grammar and nothing more, so a
+hostile or mistyped link never becomes a request. Every pattern here is linear-time
+(no nested quantifiers), so a 50k-character message costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.errors import InvalidReference
+from bot.core.models import ArxivRef
+
+__all__ = ["find_invalid_links", "find_refs", "parse_ref"]
+
+# arXiv's archives from before April 2007, the only ones with old-style ids (archive/YYMMNNN).
+_OLD_ARCHIVES = (
+    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas "
+    "cond-mat cs dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin nucl-ex "
+    "nucl-th patt-sol physics plasm-ph q-alg q-bio quant-ph solv-int supr-con"
+).split()
+
+_ID = re.compile(
+    r"(?:(?P<new>[0-9]{4}\.[0-9]{4,5})"
+    rf"|(?P<archive>(?i:{'|'.join(map(re.escape, _OLD_ARCHIVES))}))"
+    r"(?:\.[A-Za-z]{2,4}(?:-[A-Za-z]{2,4})?)?/(?P<number>[0-9]{7}))"
+    r"(?:v(?P<version>[1-9][0-9]{0,4}))?",
+    re.ASCII,
+)
+
+# Exact hosts and the path kinds each serves; anything else (subdomains, look-alikes) is refused.
+_ARXIV = frozenset({"abs", "pdf", "html"})
+_HOSTS = {
+    "arxiv.org": _ARXIV,
+    "www.arxiv.org": _ARXIV,
+    "export.arxiv.org": _ARXIV,
+    "alphaxiv.org": frozenset({"abs", "overview"}),
+    "www.alphaxiv.org": frozenset({"abs", "overview"}),
+    "ar5iv.org": frozenset({"abs", "html"}),
+    "ar5iv.labs.arxiv.org": frozenset({"abs", "html"}),
+    "huggingface.co": frozenset({"papers"}),
+}
+_DEFAULT_PORTS = ("", "80", "443")
+
+# Host may hold userinfo or a port: both are checked against the allow-list, not skipped.
+_URL = re.compile(
+    r"(?i:https?://)?(?P<host>[^/?#]+)/(?P<kind>abs|pdf|html|overview|papers)/(?P<path>[^?#]*)(?:[?#].*)?",
+    re.ASCII | re.DOTALL,
+)
+
+# A chat "word": URL characters and letters/digits (any script, so `x2505.22653` or `请看2505.22653`
+# stays glued and is refused); whitespace, brackets, quotes, `|`, `,`, `;`, `*`, `!` separate words.
+_WORD = re.compile(r"[\w\-.~:/?#@&+=%\\]+")
+_EDGE = "_~.:?"  # markdown emphasis and sentence punctuation around a word
+# Closed fenced blocks, then ``double`` and `single` inline code; unclosed fences stay text,
+# as Slack and Discord render them.
+_CODE = re.compile(r"```[\s\S]*?```|``[^`]*``|`[^`]*`")
+_MENTIONS_ARXIV = re.compile(r"arxiv|ar5iv|alphaxiv|huggingface\.co/papers", re.IGNORECASE | re.ASCII)
+_LOOKS_LIKE_ID = re.compile(r"[0-9]{4}\.[0-9]|[0-9]{7}", re.ASCII)
+
+
+def _parse_id(text: str) -> ArxivRef | None:
+    m = _ID.fullmatch(text)
+    if m is None:
+        return None
+    version = int(m["version"]) if m["version"] else None
+    if m["new"]:
+        return ArxivRef(m["new"], version)
+    # arXiv's canonical old-style id drops the subject class: math.CO/0601001 -> math/0601001.
+    return ArxivRef(f"{m['archive'].lower()}/{m['number']}", version)
+
+
+def _match(text: str) -> ArxivRef | None:
+    url = _URL.fullmatch(text)
+    if url is not None:
+        host, _, port = url["host"].lower().partition(":")
+        if url["kind"] not in _HOSTS.get(host, ()) or port not in _DEFAULT_PORTS:
+            return None
+        path = url["path"]
+        if url["kind"] == "pdf":
+            path = path.removesuffix(".pdf")
+        return _parse_id(path.removesuffix("/"))
+    if text[:6].lower() == "arxiv:":
+        return _parse_id(text[6:])
+    return _parse_id(text)
+
+
+def parse_ref(text: str) -> ArxivRef:
+    """One reference as typed on a command line; raises InvalidReference for anything else."""
+    ref = _match(text.strip())
+    if ref is None:
+        raise InvalidReference(text)
+    return ref
+
+
+def _words(text: str) -> list[str]:
+    """The candidate words of a chat message, code spans removed, edge punctuation trimmed."""
+    prose = _CODE.sub(" ", text)
+    return [w for w in (m.group().strip(_EDGE) for m in _WORD.finditer(prose)) if w]
+
+
+def find_refs(text: str) -> list[ArxivRef]:
+    """Every reference in chat text, in order of first appearance, each (id, version) once."""
+    found: dict[ArxivRef, None] = {}
+    for word in _words(text):
+        ref = _match(word)
+        if ref is not None:
+            found.setdefault(ref)
+    return list(found)
+
+
+def find_invalid_links(text: str) -> list[str]:
+    """Link-like words that name arXiv (or a mirror) and an id-like number but are not references.
+
+    For a "not an arXiv link" reply; the words are returned as written (untrusted, unescaped).
+    """
+    bad: dict[str, None] = {}
+    for word in _words(text):
+        if (
+            ("/" in word or ":" in word)
+            and _MENTIONS_ARXIV.search(word)
+            and _LOOKS_LIKE_ID.search(word)
+            and _match(word) is None
+        ):
+            bad.setdefault(word)
+    return list(bad)

@@ -1,0 +1,67 @@
+"""Each input line is a chat message; replies go to stdout, progress to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TextIO
+
+from bot.core.chat import ChatBot
+from bot.core.models import Digest, IncomingMessage, SummaryBatch
+from bot.core.render import card_text, render_digest
+from bot.core.sanitize import clean_text
+
+CHANNEL = "console"
+BANNER = "Paperboy console: paste an arXiv link, or type /digest help. Ctrl-D quits."
+
+
+class ConsoleResponder:
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out, self._err = out, err
+
+    async def progress(self, message: str) -> None:
+        _write_line(self._err, f"… {clean_text(message)}")
+
+    async def cards(self, batch: SummaryBatch) -> None:
+        parts = [card_text(paper) for paper in batch.papers]
+        parts += [f"⚠ {clean_text(e.error)}" for e in batch.errors]
+        if batch.left_out:
+            parts.append(f"({batch.left_out} more reference{'s' if batch.left_out > 1 else ''} left out)")
+        _write_line(self._out, "\n\n".join(parts) + "\n")
+
+    async def digest(self, digest: Digest) -> None:
+        _write_line(self._out, render_digest(digest, "text"))
+
+    async def text(self, message: str) -> None:
+        _write_line(self._out, clean_text(message))
+
+
+def _write_line(stream: TextIO, text: str) -> None:
+    stream.write(text if text.endswith("\n") else text + "\n")
+    stream.flush()
+
+
+def _read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
+    # A daemon thread, so a blocked readline never holds up shutdown or the event loop.
+    for line in iter(stream.readline, ""):
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def run_console(chat: ChatBot, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Answer every line until end of input; exit status 0."""
+    interactive = stdin.isatty()
+    responder = ConsoleResponder(stdout, stderr)
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    threading.Thread(target=_read_lines, args=(stdin, asyncio.get_running_loop(), queue), daemon=True).start()
+    if interactive:
+        _write_line(stderr, BANNER)
+    while (line := await queue.get()) is not None:
+        text = line.strip()
+        if not text:
+            continue
+        message = IncomingMessage(platform="console", channel=CHANNEL, text=text, user="you")
+        answered = await chat.handle_message(message, responder)
+        if not answered and interactive:
+            await responder.text("(no arXiv reference there; /digest help lists what I do)")
+    return 0

@@ -1,0 +1,192 @@
+"""SqlStore: bot.core.ports.Store over an AsyncEngine. Rows become core dataclasses here and go no further."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.models import ArxivRef, Paper, Summary
+from storage.engine import WRITE
+from storage.tables import papers as papers_table
+from storage.tables import summaries, token_usage
+
+
+class SqlStore:
+    """The paper cache, the summary cache and the daily token budget, on SQLite or PostgreSQL.
+
+    The engine belongs to whoever made it; every call uses its own connection and transaction.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**WRITE)
+        inserts = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        if engine.dialect.name not in inserts:
+            raise ValueError(f"SqlStore supports SQLite and PostgreSQL, not {engine.dialect.name}")
+        self._insert = inserts[engine.dialect.name]
+
+    # -- papers
+
+    async def get_papers(
+        self, refs: Sequence[ArxivRef], *, fresh_since: dt.datetime
+    ) -> dict[ArxivRef, Paper]:
+        """Cached papers. A versioned ref matches exactly; an unversioned ref matches the newest
+        version stored, if it was fetched at or after `fresh_since`."""
+        if not refs:
+            return {}
+        query = select(papers_table).where(papers_table.c.arxiv_id.in_({r.arxiv_id for r in refs}))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        by_key = {(row.arxiv_id, row.version): row for row in rows}
+        newest: dict[str, Any] = {}
+        for row in rows:
+            if row.arxiv_id not in newest or row.version > newest[row.arxiv_id].version:
+                newest[row.arxiv_id] = row
+        found: dict[ArxivRef, Paper] = {}
+        for ref in refs:
+            if ref.version is not None:
+                row = by_key.get((ref.arxiv_id, ref.version))
+            else:
+                # A stale newest version is a miss, not a reason to serve an older one.
+                row = newest.get(ref.arxiv_id)
+                row = row if row is not None and row.fetched_at >= fresh_since else None
+            if row is not None:
+                found[ref] = _paper(row)
+        return found
+
+    async def save_papers(self, papers: Sequence[Paper], *, fetched_at: dt.datetime) -> None:
+        # Deduplicated: PostgreSQL refuses to upsert one key twice in one statement.
+        rows = {(p.arxiv_id, p.version): _paper_row(p, fetched_at) for p in papers}
+        if rows:
+            await self._upsert(papers_table, list(rows.values()))
+
+    # -- summaries
+
+    async def get_summary(
+        self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str
+    ) -> Summary | None:
+        c = summaries.c
+        query = select(summaries).where(
+            c.arxiv_id == arxiv_id,
+            c.version == version,
+            c.model == model,
+            c.prompt_version == prompt_version,
+            c.language == language,
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        if row is None:
+            return None
+        return Summary(
+            language=row.language,
+            tldr=row.tldr,
+            takeaways=tuple(row.takeaways),
+            abstract_translation=row.abstract_translation,
+            generator=row.generator,
+            model=row.model,
+            prompt_version=row.prompt_version,
+            cached=True,
+        )
+
+    async def save_summary(self, paper: Paper, summary: Summary) -> None:
+        """Cache an LLM summary as final (idempotent on its key)."""
+        if summary.generator != "llm" or summary.model is None:
+            raise ValueError("only LLM summaries with a model are cached")
+        row = {
+            "arxiv_id": paper.arxiv_id,
+            "version": paper.version,
+            "model": summary.model,
+            "prompt_version": summary.prompt_version,
+            "language": summary.language,
+            "tldr": summary.tldr,
+            "takeaways": list(summary.takeaways),
+            "abstract_translation": summary.abstract_translation,
+            "generator": summary.generator,
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+        await self._upsert(summaries, [row])
+
+    # -- daily token budget (RELIABILITY row 29)
+
+    async def reserve_tokens(self, day: dt.date, amount: int, *, budget: int) -> bool:
+        """Atomically add `amount` to the day's usage if the result stays within `budget`."""
+        if amount < 0:
+            raise ValueError("amount must not be negative")
+        usage = token_usage.c
+        async with self._writer.begin() as conn:
+            await self._ensure_day(conn, day)
+            # One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the
+            # check and the add a single step, so concurrent reservations never overshoot.
+            result = await conn.execute(
+                update(token_usage)
+                .where(usage.day == day, usage.tokens + amount <= budget)
+                .values(tokens=usage.tokens + amount)
+            )
+        return result.rowcount == 1
+
+    async def adjust_tokens(self, day: dt.date, delta: int) -> None:
+        """Correct a reservation by the difference between the estimate and the real usage."""
+        usage = token_usage.c
+        async with self._writer.begin() as conn:
+            await self._ensure_day(conn, day)
+            await conn.execute(
+                update(token_usage)
+                .where(usage.day == day)
+                .values(tokens=case((usage.tokens + delta < 0, 0), else_=usage.tokens + delta))
+            )
+
+    async def tokens_used(self, day: dt.date) -> int:
+        async with self._engine.connect() as conn:
+            used = (await conn.execute(select(token_usage.c.tokens).where(token_usage.c.day == day))).scalar()
+        return int(used or 0)
+
+    # -- helpers
+
+    async def _ensure_day(self, conn: Any, day: dt.date) -> None:
+        insert = self._insert(token_usage).values(day=day, tokens=0)
+        await conn.execute(insert.on_conflict_do_nothing(index_elements=["day"]))
+
+    async def _upsert(self, table: Table, rows: list[Mapping[str, Any]]) -> None:
+        insert = self._insert(table).values(rows)
+        keys = [c.name for c in table.primary_key.columns]
+        changes = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+        async with self._writer.begin() as conn:
+            await conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+def _paper_row(paper: Paper, fetched_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "abstract": paper.abstract,
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "primary_category": paper.primary_category,
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "updated": paper.updated,
+        "fetched_at": fetched_at,
+    }
+
+
+def _paper(row: Any) -> Paper:
+    return Paper(
+        arxiv_id=row.arxiv_id,
+        version=row.version,
+        title=row.title,
+        authors=tuple(row.authors),
+        abstract=row.abstract,
+        comment=row.comment,
+        journal_ref=row.journal_ref,
+        primary_category=row.primary_category,
+        categories=tuple(row.categories),
+        published=row.published,
+        updated=row.updated,
+    )

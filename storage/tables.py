@@ -1,0 +1,91 @@
+"""The schema as SQLAlchemy Core tables: the latest shape; migrations.py creates and alters it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC out, on every backend (SQLite keeps no offset, so store UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = MetaData()
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("authors", JSON, nullable=False),  # list[str]
+    Column("abstract", Text, nullable=False),
+    Column("comment", Text),
+    Column("journal_ref", Text),
+    Column("primary_category", String(64), nullable=False),
+    Column("categories", JSON, nullable=False),  # list[str]
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+# Only final (LLM) summaries are stored; the key is everything that changes the text.
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("prompt_version", String(64), primary_key=True),
+    Column("language", String(35), primary_key=True),
+    Column("tldr", Text, nullable=False),
+    Column("takeaways", JSON, nullable=False),  # list[str]
+    Column("abstract_translation", Text),
+    Column("generator", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# LLM tokens spent (or reserved) per UTC day, for the daily budget.
+token_usage = Table(
+    "token_usage",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("tokens", BigInteger, nullable=False, default=0),
+)
+
+# One row per applied migration step; the schema's version is the highest.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)

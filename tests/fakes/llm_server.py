@@ -1,0 +1,174 @@
+"""FakeLLM: an OpenAI-compatible chat completions server on 127.0.0.1 (a random port).
+
+By default it answers every request with a valid summary of the paper in the prompt (the
+tl;dr names the title, so a test can tell which paper was summarized). Knobs reproduce what
+real servers do: slowness, vLLM/llama.cpp rejecting response_format, scripted failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections import deque
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import web
+
+_TITLE = re.compile(r"^Title: (.*)$", re.MULTILINE)
+_ABSTRACT = re.compile(r"^Abstract:\n(.*?)\n</paper>", re.MULTILINE | re.DOTALL)
+_LANGUAGE = re.compile(r"^Target language: .*\(([\w-]+)\)$", re.MULTILINE)
+
+Scripted = str | dict[str, Any]
+
+
+class FakeLLM:
+    """Speaks POST /v1/chat/completions like OpenAI; records every request.
+
+    script() queues answers consumed one per call (after any response_format rejection):
+    a content string, {"status": 500}, {"content": ..., "finish_reason": "length"},
+    optionally with "delay" (seconds) or "usage" (None for no usage block).
+    """
+
+    def __init__(
+        self,
+        *,
+        delay: float = 0.0,
+        reject_json_schema: bool = False,
+        reject_json_object: bool = False,
+        tokens_per_call: int | None = 120,
+        retry_after_ms: int | None = 5,
+    ) -> None:
+        self.delay = delay
+        self.reject_json_schema = reject_json_schema
+        self.reject_json_object = reject_json_object
+        self.tokens_per_call = tokens_per_call
+        # Sent with 5xx answers so the openai client's backoff stays short in tests.
+        self.retry_after_ms = retry_after_ms
+        self.calls: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._script: deque[Scripted] = deque()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *responses: Scripted) -> None:
+        self._script.extend(responses)
+
+    def response_formats(self) -> list[str | None]:
+        """The response_format type of each request, in order (None when absent)."""
+        return [(call.get("response_format") or {}).get("type") for call in self.calls]
+
+    async def start(self) -> FakeLLM:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        # Cancel handlers whose client hung up (timeouts), so stop() never waits on a delay.
+        self._runner = web.AppRunner(app, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeLLM:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(body)
+        self.authorizations.append(request.headers.get("Authorization"))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            kind = (body.get("response_format") or {}).get("type")
+            if (kind == "json_schema" and self.reject_json_schema) or (
+                kind == "json_object" and self.reject_json_object
+            ):
+                return _error(400, f"response_format type {kind} is not supported")
+            answer: Scripted = self._script.popleft() if self._script else {}
+            if isinstance(answer, str):
+                answer = {"content": answer}
+            if answer.get("delay"):
+                await asyncio.sleep(answer["delay"])
+            if "status" in answer:
+                headers = {"retry-after-ms": str(self.retry_after_ms)} if self.retry_after_ms else {}
+                return _error(answer["status"], "scripted failure", headers)
+            content = answer["content"] if "content" in answer else self._summary_for(body)
+            return web.json_response(self._completion(body, content, answer))
+        finally:
+            self.in_flight -= 1
+
+    def _completion(self, body: dict[str, Any], content: str, answer: dict[str, Any]) -> dict[str, Any]:
+        total = self.tokens_per_call
+        usage = None if total is None else {
+            "prompt_tokens": total - total // 4,
+            "completion_tokens": total // 4,
+            "total_tokens": total,
+        }
+        return {
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake-model"),
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": answer.get("finish_reason", "stop"),
+            }],
+            "usage": answer.get("usage", usage),
+        }
+
+    @staticmethod
+    def _summary_for(body: dict[str, Any]) -> str:
+        """A valid summary of the paper in the request, naming its title."""
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        title = (m.group(1).strip() if (m := _TITLE.search(prompt)) else "an untitled paper")
+        abstract = (m.group(1).strip() if (m := _ABSTRACT.search(prompt)) else "")
+        language = m.group(1) if (m := _LANGUAGE.search(prompt)) else "en"
+        return json.dumps({
+            "tldr": f"Summary of {title}: it states a problem and a result.",
+            "takeaways": [
+                f"Problem: what {title} sets out to do.",
+                "Method: the approach the abstract describes.",
+                "Result: the headline number, as the abstract gives it.",
+                "Limitation: what the abstract leaves open.",
+            ],
+            "abstract_translation": None if language.split("-")[0] == "en" else f"[{language}] {abstract}",
+        }, ensure_ascii=False)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    # The shape vLLM and OpenAI both use closely enough for the openai client.
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    body = {"object": "error", "error": {"message": message, "type": kind, "code": status}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+@pytest_asyncio.fixture
+async def fake_llm():
+    """A started FakeLLM, stopped after the test."""
+    async with FakeLLM() as fake:
+        yield fake
