@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"paperboy: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    setup_logging(verbose=args.verbose, secrets=config.secrets.values())
+    setup_logging(
+        verbose=args.verbose, secrets=config.secrets.values(), quiet=args.command in {"summarize", "digest", "db"}
+    )
     redact = RedactingFormatter("%(message)s", config.secrets.values()).redact
     try:
         return asyncio.run(COMMANDS[args.command](args, config))

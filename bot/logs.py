@@ -27,12 +27,13 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(super().format(record))
 
 
-def setup_logging(*, verbose: bool, secrets: Iterable[str]) -> None:
+def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False) -> None:
+    """quiet: one-shot commands report failures themselves, one line each; only errors are logged."""
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     if verbose:
         # Third-party wire logs at DEBUG carry request headers (API keys): keep them at INFO.
         for noisy in ("openai", "httpx", "httpcore", "httpx2", "aiosqlite", "asyncio"):

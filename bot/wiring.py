@@ -43,6 +43,8 @@ async def open_services(config: Config) -> AsyncIterator[Services]:
             min_interval_seconds=settings.arxiv.min_interval_seconds,
             timeout_seconds=settings.arxiv.timeout_seconds,
             max_tries=settings.arxiv.max_tries,
+            # Backing off in steps of the polite interval keeps retries at least that far apart.
+            backoff_base_seconds=settings.arxiv.min_interval_seconds,
         ) as arxiv:
             summarizer = None
             if config.llm_configured:

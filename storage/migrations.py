@@ -57,7 +57,5 @@ async def upgrade(engine: AsyncEngine) -> int:
                     log.warning("database schema %d is newer than this program's %d", current, LATEST)
                 return current
             await step.apply(conn)
-            await conn.execute(
-                insert(schema_version).values(version=step.version, applied_at=dt.datetime.now(dt.UTC))
-            )
+            await conn.execute(insert(schema_version).values(version=step.version, applied_at=dt.datetime.now(dt.UTC)))
             log.info("database schema upgraded to version %d (%s)", step.version, step.description)

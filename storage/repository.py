@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, case, select, update
@@ -25,16 +25,15 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**WRITE)
-        inserts = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        # The dialects' own insert(), for ON CONFLICT.
+        inserts: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
         if engine.dialect.name not in inserts:
             raise ValueError(f"SqlStore supports SQLite and PostgreSQL, not {engine.dialect.name}")
         self._insert = inserts[engine.dialect.name]
 
     # -- papers
 
-    async def get_papers(
-        self, refs: Sequence[ArxivRef], *, fresh_since: dt.datetime
-    ) -> dict[ArxivRef, Paper]:
+    async def get_papers(self, refs: Sequence[ArxivRef], *, fresh_since: dt.datetime) -> dict[ArxivRef, Paper]:
         """Cached papers. A versioned ref matches exactly; an unversioned ref matches the newest
         version stored, if it was fetched at or after `fresh_since`."""
         if not refs:
@@ -43,20 +42,20 @@ class SqlStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         by_key = {(row.arxiv_id, row.version): row for row in rows}
-        newest: dict[str, Any] = {}
+        newest: dict[str, Any] = {}  # arxiv_id -> row of its highest version
         for row in rows:
             if row.arxiv_id not in newest or row.version > newest[row.arxiv_id].version:
                 newest[row.arxiv_id] = row
         found: dict[ArxivRef, Paper] = {}
         for ref in refs:
             if ref.version is not None:
-                row = by_key.get((ref.arxiv_id, ref.version))
+                match = by_key.get((ref.arxiv_id, ref.version))
             else:
                 # A stale newest version is a miss, not a reason to serve an older one.
-                row = newest.get(ref.arxiv_id)
-                row = row if row is not None and row.fetched_at >= fresh_since else None
-            if row is not None:
-                found[ref] = _paper(row)
+                match = newest.get(ref.arxiv_id)
+                match = match if match is not None and match.fetched_at >= fresh_since else None
+            if match is not None:
+                found[ref] = _paper(match)
         return found
 
     async def save_papers(self, papers: Sequence[Paper], *, fetched_at: dt.datetime) -> None:

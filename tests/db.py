@@ -65,14 +65,19 @@ class _Cluster:
     """A data directory in a temp dir, run by the `postgres` user when we are root (initdb refuses root)."""
 
     def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="paperboy-pg-"))
+        # RAM-backed when possible: a database per test is then ~10x cheaper to create.
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+        self.base = Path(tempfile.mkdtemp(prefix="paperboy-pg-", dir=shm))
         self.data, self.sockets, self.log = self.base / "data", self.base / "sock", self.base / "postgres.log"
         self.sockets.mkdir()
         self.prefix: list[str] = []
         if os.geteuid() == 0:
-            for path in (self.base, self.sockets):
-                shutil.chown(path, "postgres", "postgres")
-            self.prefix = ["runuser", "-u", "postgres", "--"]
+            try:
+                for path in (self.base, self.sockets):
+                    shutil.chown(path, "postgres", "postgres")
+            except LookupError as error:
+                raise RuntimeError("running tests as root needs a 'postgres' user to run initdb") from error
+            self.prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
 
     def _cmd(self, tool: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
         argv = [*self.prefix, shutil.which(tool) or tool, *map(str, args)]

@@ -47,14 +47,11 @@ EmptyPolicy = Literal["ok", "accept_after_retries", "fail"]
 
 
 class _Transient(Exception):
-    """A failure worth retrying; `reason`/`detail` make the final one-line message."""
+    """A failure worth retrying; `detail` ("HTTP 503") goes into the final one-line message."""
 
-    def __init__(
-        self, reason: str, detail: str = "", *, retry_after: float | None = None, rate_limited: bool = False
-    ) -> None:
-        super().__init__(f"{reason} ({detail})" if detail else reason)
-        self.reason, self.detail = reason, detail
-        self.retry_after, self.rate_limited = retry_after, rate_limited
+    def __init__(self, detail: str, *, retry_after: float | None = None, rate_limited: bool = False) -> None:
+        super().__init__(detail)
+        self.detail, self.retry_after, self.rate_limited = detail, retry_after, rate_limited
 
 
 class ArxivClient:
@@ -91,7 +88,7 @@ class ArxivClient:
         self._session: aiohttp.ClientSession | None = None
         # the lane
         self._lock = asyncio.Lock()
-        self._last_start = float("-inf")
+        self._last_end = float("-inf")
         self._hold_until = float("-inf")  # set by a 429: the whole lane waits, not one caller
         # the breaker
         self._failures = 0
@@ -119,14 +116,10 @@ class ArxivClient:
             chunk = wanted[i : i + self._page_size]
             # max_results = page_size (>= the chunk), as the arxiv package sends it.
             params = _params("", ",".join(r.versioned for r in chunk), "relevance", 0, self._page_size)
-            papers = await self._papers(params, empty="accept_after_retries")
+            papers = _to_papers((await self._get(params, empty="accept_after_retries")).results)
             for ref in chunk:
                 # Versioned: that version; unversioned: the newest arXiv returned.
-                matches = [
-                    p
-                    for p in papers
-                    if p.arxiv_id == ref.arxiv_id and ref.version in (None, p.version)
-                ]
+                matches = [p for p in papers if p.arxiv_id == ref.arxiv_id and ref.version in (None, p.version)]
                 if matches:
                     found[ref] = max(matches, key=lambda p: p.version)
         return found
@@ -154,9 +147,6 @@ class ArxivClient:
 
     # ---- one logical request: breaker, retries, lane
 
-    async def _papers(self, params: dict[str, str], *, empty: EmptyPolicy) -> list[Paper]:
-        return _to_papers((await self._get(params, empty=empty)).results)
-
     async def _get(self, params: dict[str, str], *, empty: EmptyPolicy) -> _feed.ParsedFeed:
         url = f"{self._api_url}?{urlencode(params)}"
         trial = self._breaker_admit()
@@ -166,8 +156,7 @@ class ArxivClient:
             self._failures += 1
             if self._failures >= self._breaker_threshold:
                 self._open_until = time.monotonic() + self._breaker_cooldown
-                log.warning("arXiv breaker open for %.0f s after %d failures", self._breaker_cooldown,
-                            self._failures)
+                log.warning("arXiv breaker open for %.0f s after %d failures", self._breaker_cooldown, self._failures)
             raise
         except BadQuery:
             self._failures = 0  # arXiv answered: it is up
@@ -204,7 +193,7 @@ class ArxivClient:
             else:
                 if feed.results or empty == "ok" or (empty == "accept_after_retries" and tries == self._max_tries):
                     return feed
-                last = _Transient("arXiv returned an empty page of results")
+                last = _Transient("an empty page of results")
             if tries == self._max_tries:
                 break
             delay = last.retry_after
@@ -219,19 +208,26 @@ class ArxivClient:
             log.info("arXiv try %d/%d failed (%s); retrying in %.2f s", tries, self._max_tries, last, delay)
             await asyncio.sleep(delay)
         assert last is not None
-        detail = f"{last.detail} after" if last.detail else "after"
-        message = f"{last.reason} ({detail} {tries} {'try' if tries == 1 else 'tries'}); try again in a few minutes"
-        log.warning("arXiv gave up on %s: %s", url, message)
+        state = "is rate-limiting requests" if last.rate_limited else "is temporarily unavailable"
+        message = (
+            f"arXiv {state} ({last.detail} after {tries} {'try' if tries == 1 else 'tries'}); "
+            "try again in a few minutes"
+        )
+        log.info("arXiv gave up on %s: %s", url, message)  # the caller reports it
         raise (ArxivRateLimited if last.rate_limited else ArxivUnavailable)(message)
 
     @contextlib.asynccontextmanager
     async def _lane(self) -> AsyncIterator[None]:
         async with self._lock:
-            wait = max(self._last_start + self._min_interval, self._hold_until) - time.monotonic()
+            # Counted from the previous request's end, so even a request slowed by its connect
+            # reaches arXiv at least min_interval after the one before.
+            wait = max(self._last_end + self._min_interval, self._hold_until) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._last_start = time.monotonic()
-            yield
+            try:
+                yield
+            finally:
+                self._last_end = time.monotonic()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -250,28 +246,28 @@ class ArxivClient:
             started = time.monotonic()
             log.debug("arXiv GET %s", url)
             try:
-                # The outer timeout also bounds a body dripped slowly enough to dodge sock_read.
-                async with asyncio.timeout(self._timeout), self._client().get(url) as resp:
+                # ClientTimeout.total bounds the body read too: a 1 byte/s drip fails on time.
+                async with self._client().get(url) as resp:
                     status, retry_after = resp.status, resp.headers.get("Retry-After")
                     body = await self._read_capped(resp)
             except TimeoutError:
                 log.info("arXiv GET %s -> no answer within %g s", url, self._timeout)
-                raise _Transient("arXiv did not answer in time", f"no reply within {self._timeout:g} s") from None
+                raise _Transient(f"no answer within {self._timeout:g} s") from None
             except aiohttp.ClientError as exc:
                 log.info("arXiv GET %s -> %r", url, exc)
-                raise _Transient("could not reach arXiv", "connection failed") from None
+                raise _Transient("connection failed") from None
         log.info("arXiv GET %s -> HTTP %d, %d bytes in %.2f s", url, status, len(body), time.monotonic() - started)
         if status == 429:
-            raise _Transient("arXiv is rate-limiting requests", "HTTP 429",
-                             retry_after=_retry_after(retry_after), rate_limited=True)
+            raise _Transient("HTTP 429", retry_after=_retry_after(retry_after), rate_limited=True)
         if status >= 500:
-            raise _Transient("arXiv is temporarily unavailable", f"HTTP {status}")
+            raise _Transient(f"HTTP {status}")
         if status not in (200, 400):
             raise ArxivUnavailable(f"arXiv answered HTTP {status} at {self._api_url}; check arxiv.api_url")
-        feed = await asyncio.to_thread(parse_feed, body)  # raises BadQuery for an Error entry
-        if status == 400:
+        if status == 400:  # never retried: the same request would fail the same way
+            with contextlib.suppress(_Transient):
+                await asyncio.to_thread(parse_feed, body)  # raises BadQuery with arXiv's message
             raise BadQuery("arXiv rejected the request (HTTP 400)")
-        return feed
+        return await asyncio.to_thread(parse_feed, body)  # raises BadQuery for an Error entry
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         too_big = ArxivUnavailable(
@@ -298,9 +294,9 @@ def parse_feed(body: bytes) -> _feed.ParsedFeed:
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError:
-        raise _Transient("arXiv sent a malformed response") from None
+        raise _Transient("a malformed response") from None
     if root.getroottree().docinfo.doctype or root.tag != f"{{{_ATOM}}}feed":
-        raise _Transient("arXiv sent a malformed response")
+        raise _Transient("a malformed response")
     for entry in root.iterfind("atom:entry", _NS):
         if "arxiv.org/api/errors" in (entry.findtext("atom:id", "", _NS)):
             message = _clean(entry.findtext("atom:summary", "", _NS))[:200] or "unknown error"

@@ -23,9 +23,8 @@ from bot.clients.prompts import (
     LLMSummary,
     build_messages,
     is_english,
-    normalize_language,
 )
-from bot.core.errors import SummarizerFailed
+from bot.core.errors import ConfigError, SummarizerFailed
 from bot.core.models import LLMOutput, Paper, Summary
 from bot.core.sanitize import looks_like_injection
 
@@ -82,9 +81,12 @@ class OpenAISummarizer:
         self.max_output_tokens = max_output_tokens
         self._timeout = timeout_seconds
         self._mode = JSON_SCHEMA
+        if not api_key and not base_url:
+            raise ConfigError("OPENAI_API_KEY is not set (needed for OpenAI; local servers need llm.base_url)")
         # The openai client retries connection errors, 408/409/429 and 5xx with backoff itself.
+        # Local servers (Ollama, vLLM, llama.cpp) take any key, but the client insists on one.
         self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_seconds, max_retries=max_retries
+            base_url=base_url, api_key=api_key or "no-key", timeout=timeout_seconds, max_retries=max_retries
         )
         # Host and port only: a URL may carry credentials in its userinfo.
         parts = urlsplit(base_url or "https://api.openai.com/v1")
@@ -105,7 +107,6 @@ class OpenAISummarizer:
         await self._client.close()
 
     async def summarize(self, paper: Paper, language: str) -> LLMOutput:
-        language = normalize_language(language)
         if looks_like_injection(f"{paper.title}\n{paper.abstract}\n{paper.comment or ''}"):
             log.warning("paper %s: its text looks like a prompt injection; treated as data", paper.arxiv_id)
         system, user = build_messages(paper, language)
@@ -128,7 +129,7 @@ class OpenAISummarizer:
             if looks_like_injection(content or ""):
                 log.warning("paper %s: the LLM answer looks prompt-injected; cleaned", paper.arxiv_id)
             summary = Summary(
-                language=language,
+                language=language,  # as asked: it is part of the cache key
                 tldr=parsed.tldr,
                 takeaways=tuple(parsed.takeaways),
                 abstract_translation=None if is_english(language) else parsed.abstract_translation,
@@ -149,8 +150,8 @@ class OpenAISummarizer:
         try:
             return LLMSummary.model_validate(extract_json_object(content))
         except ValidationError as exc:
-            # Field names and error kinds only: the input values are the model's words.
-            fields = sorted({".".join(str(p) for p in e["loc"][:1]) or "root" for e in exc.errors()})
+            # Field names only: the input values are the model's words.
+            fields = sorted({str(e["loc"][0]) if e["loc"] else "root" for e in exc.errors()})
             raise _InvalidAnswer(f"schema mismatch in {', '.join(fields)}") from None
 
     async def _complete(self, messages: list[dict[str, str]]) -> tuple[str | None, str | None, int]:

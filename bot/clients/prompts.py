@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.core.models import Paper
-from bot.core.sanitize import clean_generated, clean_text
+from bot.core.sanitize import clean_generated, clean_text, one_line
 
 PROMPT_VERSION = "summary-v1"
 
@@ -83,10 +83,11 @@ def language_name(language: str) -> str:
     return name or f"the language with the code '{code}'"
 
 
-def _data(text: str | None) -> str:
+def _data(text: str | None, *, multiline: bool = False) -> str:
     """Untrusted paper text made safe to place between the delimiters."""
-    # clean_text first: NFKC turns full-width look-alikes of the tags into real ones.
-    return _PAPER_TAG.sub(" ", clean_text(text or "")).strip()
+    # Clean first: NFKC turns full-width look-alikes of the tags into real ones.
+    text = clean_text(text or "") if multiline else one_line(text or "")
+    return _PAPER_TAG.sub(" ", text).strip()
 
 
 SYSTEM_PROMPT = """\
@@ -125,7 +126,7 @@ def build_messages(paper: Paper, language: str) -> tuple[str, str]:
     ]
     if paper.comment:
         fields.append(f"Comment: {_data(paper.comment)}")
-    fields.append(f"Abstract:\n{_data(paper.abstract)}")
+    fields.append(f"Abstract:\n{_data(paper.abstract, multiline=True)}")
     body = "\n".join(fields)
     user = (
         f"Target language: {name} ({code})\n"

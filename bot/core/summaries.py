@@ -119,18 +119,23 @@ class SummaryService:
         if self._summarizer is None:
             return extractive_summary(paper, language=language, reason=NO_LLM)
         key = (paper.arxiv_id, paper.version, self._summarizer.model, self._summarizer.prompt_version, language)
-        cached = await self._store.get_summary(
-            paper.arxiv_id, paper.version, model=key[2], prompt_version=key[3], language=language
-        )
-        if cached is not None:
-            return cached
-        # The same paper asked for many times at once costs one LLM call.
+        # Everyone asking for the same summary at once shares one cache lookup and at most one LLM call.
         pending = self._in_flight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._summarize_with_llm(self._summarizer, paper, language))
+            pending = asyncio.ensure_future(self._cached_or_new(self._summarizer, paper, language))
             self._in_flight[key] = pending
             pending.add_done_callback(lambda _: self._in_flight.pop(key, None))
         return await asyncio.shield(pending)
+
+    async def _cached_or_new(self, summarizer: Summarizer, paper: Paper, language: str) -> Summary:
+        cached = await self._store.get_summary(
+            paper.arxiv_id,
+            paper.version,
+            model=summarizer.model,
+            prompt_version=summarizer.prompt_version,
+            language=language,
+        )
+        return cached or await self._summarize_with_llm(summarizer, paper, language)
 
     async def _summarize_with_llm(self, summarizer: Summarizer, paper: Paper, language: str) -> Summary:
         async with self._llm_slots:

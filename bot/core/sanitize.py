@@ -1,0 +1,169 @@
+"""Untrusted text (titles, abstracts, LLM output) made safe before any surface sees it.
+
+`clean_text` is for everything we print. `clean_generated` is stricter, for what an LLM wrote:
+a paper can plant links, mentions and markup in it. Surfaces still escape for themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+ELLIPSIS = "…"
+_MAX_PASSES = 8  # every pass only shrinks the text, so the loops reach a fixed point quickly
+
+# Invisible or direction-changing characters, C0/C1 controls (but \n and \t), lone surrogates,
+# Unicode tags and the variation selectors supplement (both used to smuggle hidden text).
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_SPACES = re.compile(r"[^\S\n]+")  # any whitespace but a newline
+_LINE_EDGES = re.compile(r" ?\n ?")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+# What an LLM may not pass on. Patterns avoid nested or overlapping repeats (and anchor with
+# look-behinds), so a hostile 20k-character answer is cleaned in linear time.
+# ASCII-only case folding: with Unicode folding "i" would match U+0131 and end a URL early.
+_AI = re.I | re.A
+_URL_CHARS = r"[^\s<>\"\u0080-\U0010ffff]*"  # stop at non-ASCII: CJK text often follows a URL
+_MD_IMAGE = re.compile(r"!\[[^\[\]]*\]\([^()\s]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*\)")
+_SLACK_LINK = re.compile(r"<[a-z][a-z0-9+.-]*:[^<>|]*\|([^<>]*)>", _AI)
+_TAG = re.compile(r"<[a-z/!?@#:][^<>]*>", _AI)  # HTML, Slack <!here> <@U1>, Discord <@1> <#1> <:e:1>
+_STRAY_TAG_OPEN = re.compile(r"(?<!<)<+(?=[@#!])")
+# Each pattern starts at the beginning of a run of URL-ish characters (the look-behind), so
+# "1https://x" or ".evil.com/x" cannot hide a link and each run is scanned once.
+_SCHEME_URL = re.compile(r"(?<![a-z0-9+.-])[a-z0-9+.-]*://" + _URL_CHARS, _AI)
+_HTTP_NO_SLASHES = re.compile(r"(?<![a-z0-9+.-])[a-z0-9+.-]*https?:" + _URL_CHARS, _AI)
+# Prose says "data: 10k samples", so these need something right after the colon.
+_OTHER_SCHEMES = re.compile(
+    r"(?<![a-z0-9+.-])[a-z0-9+.-]*(?:javascript|vbscript|data|file|mailto|tel|sms|ftp|slack|discord):"
+    + _URL_CHARS.replace("]*", "]+"),
+    _AI,
+)
+_WWW = re.compile(r"(?<![a-z0-9.-])[a-z0-9.-]*www\." + _URL_CHARS, _AI)
+_DOMAIN_PATH = re.compile(r"(?<![a-z0-9.-])\.*(?:[a-z0-9-]+\.+)+[a-z]{2,63}/" + _URL_CHARS, _AI)
+# Bare domains that chat clients turn into links on their own.
+_BARE_DOMAIN = re.compile(
+    r"(?<![a-z0-9.-])\.*(?:[a-z0-9-]+\.+)+"
+    r"(?:com|net|org|io|ai|co|dev|app|xyz|ly|me|gg|info|link|site|online|top|ru|cn|tk|biz|click)\b",
+    _AI,
+)
+_MASS_MENTION = re.compile(r"(?<!@)@+(?=everyone|here|channel)", _AI)
+
+_INJECTION = re.compile(
+    r"|".join(
+        [
+            r"\b(?:ignore|disregard|forget|override|skip)\b[\w\s,'-]{0,40}?"
+            r"\b(?:previous|prior|above|earlier|preceding|all|your|the|any|these)\b[\w\s,'-]{0,20}?"
+            r"\b(?:instructions?|prompts?|rules|directions|guidelines|context|messages?)\b",
+            r"\bsystem\s*prompt\b",
+            r"\byou\s+are\s+now\b",
+            r"\bfrom\s+now\s+on\b",
+            r"\bnew\s+instructions?\b",
+            r"\b(?:developer|jailbreak|dan)\s+mode\b",
+            r"\bjailbreak",
+            r"\b(?:reveal|print|show|repeat|output)\s+(?:your|the)\s+(?:system\s+)?(?:prompt|instructions)\b",
+            r"\b(?:as|note\s+to)\s+(?:an?\s+)?(?:ai|llm|language\s+model|assistant|reviewer)s?\b[^.]{0,40}"
+            r"\b(?:must|should|shall)\b",
+            r"\bgive\s+(?:a\s+)?(?:positive|favou?rable|good)\s+(?:review|rating|summary)\b",
+            r"\b(?:do\s+not|don't)\s+(?:mention|highlight|reveal|summari[sz]e)\b",
+            r"@(?:channel|everyone|here)\b",
+            r"<!(?:channel|everyone|here|subteam)",
+            r"<@[&!]?[\w]+>",
+            r"\b(?:ping|mention|notify|alert)\s+(?:@?everyone|@?here|@?channel|all\s+users)\b",
+            r"\b(?:include|insert|add|post)\s+(?:this|the\s+following)\s+(?:link|url)\b",
+        ]
+    ),
+    re.I,
+)
+
+
+def _drop_invisible(s: str) -> str:
+    s = _INVISIBLE.sub("", s)
+    if s.isascii():
+        return s
+    return "".join(c for c in s if unicodedata.category(c) != "Cf")  # other format characters
+
+
+def _nfkc(s: str) -> str:
+    # NFKC would turn our own truncation mark into "...", making clean_text grow its output.
+    return ELLIPSIS.join(unicodedata.normalize("NFKC", part) for part in s.split(ELLIPSIS))
+
+
+def _squash(s: str) -> str:
+    s = _SPACES.sub(" ", s)
+    s = _LINE_EDGES.sub("\n", s)
+    return _BLANK_LINES.sub("\n\n", s).strip()
+
+
+def _clean_once(s: str) -> str:
+    s = _LINE_BREAKS.sub("\n", s)
+    s = _drop_invisible(s)
+    s = _drop_invisible(_nfkc(s))
+    return _squash(s)
+
+
+def _fixed_point(step: Callable[[str], str], s: str) -> str:
+    for _ in range(_MAX_PASSES):
+        out = step(s)
+        if out == s:
+            return out
+        s = out
+    return s
+
+
+def clean_text(s: str) -> str:
+    """NFKC-normalised text without invisible, bidi, tag or control characters (but \\n and \\t
+    become plain spacing), spaces collapsed, stripped. Idempotent; keeps "…" as is."""
+    return _fixed_point(_clean_once, s or "")
+
+
+def one_line(s: str) -> str:
+    """clean_text, then every run of whitespace (newlines too) as one space: for titles, names."""
+    return " ".join(clean_text(s).split())
+
+
+def truncate(s: str, max_chars: int) -> str:
+    """`s` if it fits, else cut at a word boundary with a trailing "…", at most max_chars long."""
+    if max_chars <= 0:
+        return ""
+    if len(s) <= max_chars:
+        return s
+    cut = s[: max_chars - 1]
+    if not s[max_chars - 1].isspace():
+        space = max(cut.rfind(" "), cut.rfind("\n"))
+        if space > max_chars // 2:  # else one very long word: cut it rather than lose most text
+            cut = cut[:space]
+    return cut.rstrip(" \n,;:") + ELLIPSIS
+
+
+def _strip_markup(s: str) -> str:
+    s = _MD_IMAGE.sub("", s)
+    s = _MD_LINK.sub(r"\1", s)
+    s = _SLACK_LINK.sub(r"\1", s)
+    s = _TAG.sub("", s)
+    for pattern in (_SCHEME_URL, _HTTP_NO_SLASHES, _OTHER_SCHEMES, _WWW, _DOMAIN_PATH, _BARE_DOMAIN):
+        s = pattern.sub("", s)
+    s = _MASS_MENTION.sub("", s)
+    return _STRAY_TAG_OPEN.sub("", s)
+
+
+def clean_generated(s: str, *, max_chars: int) -> str:
+    """What an LLM wrote, safe to show: clean_text, then no URLs, markdown images or links
+    (a link keeps its label), Slack or Discord mention tokens, mass mentions or HTML tags,
+    capped at max_chars on a word boundary. Idempotent on its own output."""
+    s = (s or "")[: 8 * max(max_chars, 0) + 4096]  # nothing past this could survive the cap
+
+    def step(text: str) -> str:
+        return truncate(_squash(_strip_markup(clean_text(text))), max_chars)
+
+    return _fixed_point(step, s)
+
+
+def looks_like_injection(s: str) -> bool:
+    """Heuristic: does this text try to instruct the model or ping a channel? Used to flag, not block."""
+    return bool(_INJECTION.search(one_line(s)))

@@ -1,0 +1,199 @@
+"""The paperboy command end to end: a real subprocess against fake arXiv and LLM servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+API_KEY = "sk-test-0123456789abcdefghijklmnop"
+PAPER_KEYS = {
+    "arxiv_id",
+    "version",
+    "title",
+    "authors",
+    "abstract",
+    "comment",
+    "journal_ref",
+    "primary_category",
+    "categories",
+    "published",
+    "updated",
+    "links",
+    "summary",
+}
+SUMMARY_KEYS = {"language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached"}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path, fake_arxiv, fake_llm):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_") and k != "OPENAI_API_KEY"}
+    return {
+        **base,
+        "PYTHONPATH": REPO,  # the checkout, installed or not
+        "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{tmp_path}/paperboy.db",
+        "PAPERBOY_ARXIV__API_URL": fake_arxiv.api_url,
+        "PAPERBOY_ARXIV__MIN_INTERVAL_SECONDS": "0.01",
+        "PAPERBOY_ARXIV__MAX_TRIES": "2",
+        "PAPERBOY_ARXIV__TIMEOUT_SECONDS": "5",
+        "PAPERBOY_LLM__BASE_URL": fake_llm.base_url,
+        "PAPERBOY_LLM__MAX_RETRIES": "0",
+        "PAPERBOY_LLM__TIMEOUT_SECONDS": "5",
+        "OPENAI_API_KEY": API_KEY,
+    }
+
+
+async def paperboy(*args: str, env: dict[str, str], cwd, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run `python -m bot ARGS` without blocking the loop that serves the fakes."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env, cwd=cwd,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate((stdin or "").encode()), timeout=90)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_summarize_json_then_cached_with_zero_calls(env, tmp_path, fake_arxiv, fake_llm):
+    """JSON has the INTERFACE keys; the second run is all cache: no LLM call, no arXiv request."""
+    code, out, err = await paperboy("summarize", "https://arxiv.org/abs/2505.22653", "--language", "zh",
+                                    "--format", "json", env=env, cwd=tmp_path)  # fmt: skip
+    assert (code, err.count("Traceback")) == (0, 0), err
+    result = json.loads(out)
+    (paper,) = result["papers"]
+    assert set(paper) >= PAPER_KEYS and set(paper["summary"]) >= SUMMARY_KEYS and result["errors"] == []
+    assert (paper["arxiv_id"], paper["version"], paper["published"]) == ("2505.22653", 1, "2025-05-28T17:00:00Z")
+    assert paper["links"] == {"abs": "https://arxiv.org/abs/2505.22653v1", "pdf": "https://arxiv.org/pdf/2505.22653v1"}
+    summary = paper["summary"]
+    assert (summary["generator"], summary["language"], summary["cached"]) == ("llm", "zh", False)
+    assert summary["abstract_translation"] and 3 <= len(summary["takeaways"]) <= 7
+    llm_calls, arxiv_requests = len(fake_llm.calls), len(fake_arxiv.requests)
+
+    code, out, _ = await paperboy("summarize", "2505.22653", "--language", "zh", "--format", "json",
+                                  env=env, cwd=tmp_path)  # fmt: skip
+    assert code == 0 and json.loads(out)["papers"][0]["summary"]["cached"] is True
+    assert (len(fake_llm.calls), len(fake_arxiv.requests)) == (llm_calls, arxiv_requests) == (1, 1)
+
+
+async def test_unknown_and_malformed_references_exit_1_with_one_line_each(env, tmp_path):
+    """The good paper is printed; each bad input is one stderr line; exit status 1."""
+    code, out, err = await paperboy("summarize", "2505.22653", "2999.99999", "arxiv.org.evil.com/abs/2301.00001",
+                                    "--format", "json", env=env, cwd=tmp_path)  # fmt: skip
+    assert code == 1
+    result = json.loads(out)
+    assert [p["arxiv_id"] for p in result["papers"]] == ["2505.22653"]
+    assert [e["input"] for e in result["errors"]] == ["arxiv.org.evil.com/abs/2301.00001", "2999.99999"]
+    lines = err.strip().splitlines()
+    assert any("not an arXiv reference" in line and "evil.com" in line for line in lines)
+    assert any("arXiv has no paper 2999.99999" in line for line in lines)
+    assert "Traceback" not in err
+
+
+async def test_unreachable_arxiv_is_one_line_and_exit_1(env, tmp_path):
+    """arXiv refusing connections: a one-line 'unavailable' error naming the input."""
+    env["PAPERBOY_ARXIV__API_URL"] = f"http://127.0.0.1:{closed_port()}/api/query"
+    code, out, err = await paperboy("summarize", "2505.22653", env=env, cwd=tmp_path)
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert "2505.22653" in line and "arXiv" in line and "try again" in line
+
+
+async def test_unreachable_llm_falls_back_to_extractive_and_says_so(env, tmp_path):
+    """LLM down: the card is extractive and labelled, stderr says what failed, the key never shows."""
+    env["PAPERBOY_LLM__BASE_URL"] = f"http://127.0.0.1:{closed_port()}/v1"
+    code, out, err = await paperboy("summarize", "2505.22653", "-v", env=env, cwd=tmp_path)
+    assert code == 1
+    assert "Extractive summary" in out and "The Climb Carves Wisdom" in out
+    assert any("LLM" in line and "unreachable" in line for line in err.splitlines())
+    assert API_KEY not in err and API_KEY not in out
+
+
+async def test_without_an_llm_the_summary_is_extractive_and_exit_0(env, tmp_path):
+    """No base_url and no key: extractive, labelled, exit 0."""
+    del env["PAPERBOY_LLM__BASE_URL"], env["OPENAI_API_KEY"]
+    code, out, err = await paperboy("summarize", "arXiv:2505.22653", "--format", "markdown", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert "xtractive" in out and "The Climb Carves Wisdom" in out
+
+
+async def test_bad_configuration_exits_2_with_one_line(env, tmp_path):
+    """A bad value names its key in one line; exit status 2."""
+    env["PAPERBOY_LLM__MAX_CONCURRENCY"] = "zero"
+    code, out, err = await paperboy("summarize", "2505.22653", env=env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    (line,) = err.strip().splitlines()
+    assert "llm.max_concurrency" in line
+
+
+@pytest.mark.parametrize("args", [["digest"], ["summarize"], ["digest", "--query", "x", "--date", "May 30"]])
+async def test_usage_errors_exit_2_with_one_line(env, tmp_path, args):
+    """Missing or malformed arguments: one line, exit 2."""
+    code, _, err = await paperboy(*args, env=env, cwd=tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+async def test_digest_formats(env, tmp_path, fake_llm):
+    """digest prints JSON with the INTERFACE keys, and writes Markdown and HTML files with --out."""
+    args = ["digest", "--query", "cat:cs.CL", "--date", "2025-05-28", "--max", "3"]
+    code, out, err = await paperboy(*args, "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    digest = json.loads(out)
+    assert set(digest) >= {"title", "date", "query", "papers", "omitted"}
+    assert (digest["date"], digest["query"], len(digest["papers"])) == ("2025-05-28", "cat:cs.CL", 3)
+    assert digest["omitted"] > 0 and "Summarized 3/3" in err
+    for fmt in ("markdown", "html"):
+        target = tmp_path / f"digest.{fmt}"
+        code, out, err = await paperboy(*args, "--format", fmt, "--out", str(target), env=env, cwd=tmp_path)
+        assert code == 0 and out == "", err
+        text = target.read_text(encoding="utf-8")
+        assert digest["papers"][0]["title"].split(":")[0] in text
+    assert len(fake_llm.calls) == 3  # the Markdown and HTML runs came from the cache
+
+
+async def test_digest_of_a_subscription_from_the_config_file(env, tmp_path):
+    """--subscription NAME uses the [[subscriptions]] entry; an unknown name is a usage error."""
+    (tmp_path / "config.toml").write_text(
+        '[[subscriptions]]\nname = "vision"\nquery = "cat:cs.CV"\nmax_papers = 2\nchannels = ["console"]\n'
+    )
+    code, out, err = await paperboy("digest", "--subscription", "vision", "--date", "2025-05-28", "--format", "json",
+                                    env=env, cwd=tmp_path)  # fmt: skip
+    assert code == 0, err
+    assert (json.loads(out)["title"], len(json.loads(out)["papers"])) == ("vision", 2)
+    code, _, err = await paperboy("digest", "--subscription", "nope", env=env, cwd=tmp_path)
+    assert code == 2 and "no subscription named 'nope'" in err
+
+
+async def test_chat_answers_every_line_and_exits_0_at_end_of_input(env, tmp_path):
+    """Piped input: a link gets a card, /digest help gets help, chatter gets nothing; exit 0."""
+    lines = "hello there\nplease read https://arxiv.org/pdf/2505.22653v1.pdf\n/digest help\n"
+    code, out, err = await paperboy("chat", env=env, cwd=tmp_path, stdin=lines)
+    assert code == 0, err
+    assert "The Climb Carves Wisdom" in out and "/digest QUERY" in out
+    assert "Reading 1 paper" in err  # progress goes to stderr
+
+
+async def test_db_upgrade_creates_the_schema(env, tmp_path):
+    """db upgrade reports the schema version and is idempotent."""
+    for _ in range(2):
+        code, out, err = await paperboy("db", "upgrade", env=env, cwd=tmp_path)
+        assert code == 0 and "schema is at version" in out, err
+
+
+async def test_unreachable_database_is_one_line(env, tmp_path):
+    """A PostgreSQL URL nobody listens on: one line naming the database (no password), exit 1."""
+    env["PAPERBOY_STORAGE__URL"] = f"postgresql+asyncpg://bot:hunter2@127.0.0.1:{closed_port()}/paperboy"
+    code, _, err = await paperboy("db", "upgrade", env=env, cwd=tmp_path)
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert "cannot open the database" in line and "hunter2" not in line

@@ -1,0 +1,82 @@
+"""Configuration: TOML + PAPERBOY_* overrides, secrets from the environment, one-line errors."""
+
+import pytest
+
+from bot.config import load_config
+from bot.core.errors import ConfigError
+
+
+def write(tmp_path, text: str) -> str:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_defaults_match_the_interface():
+    """With no file and no environment the documented defaults apply."""
+    settings = load_config(env={}).settings
+    assert settings.storage.url == "sqlite+aiosqlite:///paperboy.db"
+    assert settings.arxiv.min_interval_seconds == 3.0
+    assert (settings.llm.base_url, settings.llm.model, settings.llm.max_concurrency) == (None, "gpt-4o-mini", 8)
+    assert (settings.llm.timeout_seconds, settings.llm.daily_token_budget) == (60, 2_000_000)
+    assert (settings.summary.language, settings.chat.max_papers_per_message) == ("en", 5)
+    assert (settings.slack.enabled, settings.slack.mode, settings.slack.http_port) == (False, "socket", 3000)
+
+
+def test_environment_overrides_the_file(tmp_path):
+    """PAPERBOY_LLM__BASE_URL beats the file; lists parse as TOML arrays."""
+    path = write(tmp_path, '[llm]\nbase_url = "http://file/v1"\nmax_concurrency = 2\n')
+    env = {"PAPERBOY_LLM__BASE_URL": "http://env/v1", "PAPERBOY_LLM__MAX_CONCURRENCY": "16"}
+    config = load_config(path, env)
+    assert (config.settings.llm.base_url, config.settings.llm.max_concurrency) == ("http://env/v1", 16)
+    assert config.llm_configured
+
+
+def test_secrets_come_from_the_environment_and_never_print():
+    """OPENAI_API_KEY is read from the environment and its repr hides it."""
+    config = load_config(env={"OPENAI_API_KEY": "sk-test-abcdefghijkl"})
+    secret = config.secrets.get("OPENAI_API_KEY")
+    assert secret is not None and secret.reveal() == "sk-test-abcdefghijkl"
+    assert "sk-test" not in repr(secret) and "sk-test" not in str(secret)
+    assert config.llm_configured
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[llm]\nmax_concurrency = 0\n", "llm.max_concurrency: Input should be greater than or equal to 1"),
+        ("[llm]\nmodle = 'x'\n", "llm.modle: unknown key"),
+        ("[slack]\nmode = 'websocket'\n", "slack.mode: Input should be 'socket' or 'http'"),
+        (
+            "[[subscriptions]]\nname='a'\nquery='cat:cs.CL'\ntimezone='Mars/Base'\n",
+            "subscriptions.0.timezone: 'Mars/Base'",
+        ),
+        ("[[subscriptions]]\nname='a'\nquery='q'\nchannels=['slack:#general']\n", "'slack:#general' is not a channel"),
+        ("[[subscriptions]]\nname='a'\nquery='q'\ntime='8h'\n", "'8h' is not a time of day"),
+        ("[summary]\nlanguage = 'Chinese'\n", "summary.language: 'Chinese' is not a language code"),
+        ("[llm\n", "is not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_one_line_naming_the_key(tmp_path, toml, expected):
+    """Each bad value stops the program with one line naming the key and the problem."""
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, toml), {})
+    message = str(error.value)
+    assert expected in message and "\n" not in message
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    """--config pointing nowhere says which file."""
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(str(tmp_path / "nope.toml"), {})
+
+
+def test_subscriptions_become_core_models(tmp_path):
+    """A [[subscriptions]] entry becomes a Subscription with parsed time, weekdays and language."""
+    path = write(
+        tmp_path,
+        "[summary]\nlanguage='zh'\n[[subscriptions]]\nname='nlp'\nquery='cat:cs.CL'\nchannels=['console']\n"
+        "time='07:15'\ntimezone='Europe/Berlin'\nweekdays=['Monday','wed']\n",
+    )
+    (sub,) = load_config(path, {}).settings.subscription_models()
+    assert (sub.time.hour, sub.time.minute, sub.weekdays, sub.language) == (7, 15, (0, 2), "zh")

@@ -1,0 +1,153 @@
+"""The summary service: cache -> arXiv -> LLM -> store, with budget, coalescing and fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from bot.clients.arxiv import ArxivClient
+from bot.core.errors import SummarizerFailed
+from bot.core.models import ArxivRef, Paper
+from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, SummaryService
+from tests.fakes.summarizer import RecordingSummarizer
+
+NOW = dt.datetime(2025, 5, 30, 9, 0, tzinfo=dt.UTC)
+
+
+def make_paper(n: int) -> Paper:
+    return Paper(
+        arxiv_id=f"2505.{10000 + n}",
+        version=1,
+        title=f"Paper number {n}",
+        authors=("A. Author",),
+        abstract=f"We study problem {n}. We propose a method. It improves accuracy by {n}%.",
+        comment=None,
+        journal_ref=None,
+        primary_category="cs.CL",
+        categories=("cs.CL",),
+        published=NOW - dt.timedelta(days=1),
+        updated=NOW - dt.timedelta(days=1),
+    )
+
+
+@pytest.fixture
+async def arxiv(fake_arxiv):
+    async with ArxivClient(
+        api_url=fake_arxiv.api_url, min_interval_seconds=0.01, timeout_seconds=2, max_tries=2, backoff_base_seconds=0.01
+    ) as client:
+        yield client
+
+
+def service(arxiv, store, summarizer, *, budget: int = 10**9, concurrency: int = 8) -> SummaryService:
+    return SummaryService(
+        source=arxiv,
+        store=store,
+        summarizer=summarizer,
+        daily_token_budget=budget,
+        max_concurrency=concurrency,
+        cache_hours=24,
+        now=lambda: NOW,
+    )
+
+
+async def test_second_request_is_served_from_cache_with_no_calls(arxiv, store, fake_arxiv):
+    """A paper summarized once costs zero LLM calls and zero arXiv requests afterwards."""
+    llm = RecordingSummarizer()
+    first = await service(arxiv, store, llm).summarize_refs([ArxivRef("2505.22653")], language="zh")
+    assert [p.paper.title[:9] for p in first.papers] == ["The Climb"]
+    assert first.papers[0].summary.generator == "llm" and not first.papers[0].summary.cached
+    calls, requests = len(llm.calls), len(fake_arxiv.requests)
+    again = await service(arxiv, store, llm).summarize_refs([ArxivRef("2505.22653")], language="zh")
+    assert again.papers[0].summary.cached
+    assert again.papers[0].summary.tldr == first.papers[0].summary.tldr
+    assert (len(llm.calls), len(fake_arxiv.requests)) == (calls, requests) == (1, 1)
+
+
+async def test_the_same_paper_asked_100_times_at_once_costs_one_call(arxiv, store):
+    """Concurrent requests for one paper are coalesced into a single LLM call."""
+    llm = RecordingSummarizer(delay=0.05)
+    svc = service(arxiv, store, llm)
+    paper = make_paper(1)
+    summaries = await asyncio.gather(*(svc.summary_for(paper, language="en") for _ in range(100)))
+    assert len(llm.calls) == 1
+    assert {s.tldr for s in summaries} == {"tl;dr of Paper number 1"}
+
+
+async def test_budget_is_never_exceeded_under_concurrency(arxiv, store):
+    """50 papers against a budget for 20 estimates: at most 20 LLM calls, the rest extractive."""
+    llm = RecordingSummarizer(tokens=100, estimate=100)
+    svc = service(arxiv, store, llm, budget=2050, concurrency=50)
+    results = await svc.summarize_papers([make_paper(n) for n in range(50)], language="en")
+    generators = [r.summary.generator for r in results]
+    assert generators.count("llm") == len(llm.calls) == 20
+    assert {r.summary.note for r in results if r.summary.generator == "extractive"} == {OVER_BUDGET}
+    assert await store.tokens_used(NOW.date()) <= 2050
+
+
+async def test_llm_failure_falls_back_to_extractive_and_is_not_cached(arxiv, store):
+    """A failed LLM gives an extractive summary now and a real one on the next request."""
+    llm = RecordingSummarizer()
+    llm.queue.append(SummarizerFailed("the LLM at 127.0.0.1 is unreachable"))
+    svc = service(arxiv, store, llm)
+    paper = make_paper(2)
+    fallback = await svc.summary_for(paper, language="en")
+    assert (fallback.generator, fallback.note) == ("extractive", LLM_FAILED)
+    assert svc.llm_errors == ["the LLM at 127.0.0.1 is unreachable"]
+    assert await store.tokens_used(NOW.date()) == 0  # the reservation was given back
+    later = await svc.summary_for(paper, language="en")
+    assert later.generator == "llm" and len(llm.calls) == 2
+
+
+async def test_breaker_stops_calling_a_dead_llm(arxiv, store):
+    """After three failures in a row the LLM is not called again during the cooldown."""
+    llm = RecordingSummarizer()
+    llm.queue.extend(SummarizerFailed("down") for _ in range(10))
+    svc = service(arxiv, store, llm, concurrency=1)
+    results = await svc.summarize_papers([make_paper(n) for n in range(6)], language="en")
+    assert len(llm.calls) == 3
+    assert all(r.summary.generator == "extractive" for r in results)
+
+
+async def test_no_llm_gives_a_labelled_extractive_summary(arxiv, store):
+    """Without an LLM the summary is extractive, says so, and quotes the abstract."""
+    batch = await service(arxiv, store, None).summarize_refs([ArxivRef("2505.22653")], language="en")
+    summary = batch.papers[0].summary
+    assert (summary.generator, summary.model, summary.note) == ("extractive", None, NO_LLM)
+    assert summary.tldr in batch.papers[0].paper.abstract
+    assert 1 <= len(summary.takeaways) <= 5
+
+
+async def test_unknown_paper_is_an_error_and_not_negatively_cached(arxiv, store, fake_arxiv):
+    """An id arXiv does not know gives 'no paper'; asking again asks arXiv again."""
+    svc = service(arxiv, store, RecordingSummarizer())
+    batch = await svc.summarize_refs([ArxivRef("2505.22653"), ArxivRef("2999.99999")], language="en")
+    assert [p.paper.arxiv_id for p in batch.papers] == ["2505.22653"]
+    assert [(e.input, e.error.split(" (")[0]) for e in batch.errors] == [
+        ("2999.99999", "arXiv has no paper 2999.99999")
+    ]
+    before = len(fake_arxiv.requests)
+    await svc.summarize_refs([ArxivRef("2999.99999")], language="en")
+    assert len(fake_arxiv.requests) > before
+
+
+async def test_arxiv_down_is_unavailable_not_unknown(arxiv, store, fake_arxiv):
+    """503s after retries say arXiv is unavailable, not that the paper does not exist."""
+    fake_arxiv.script("503", "503")
+    batch = await service(arxiv, store, RecordingSummarizer()).summarize_refs([ArxivRef("2505.22653")], language="en")
+    assert batch.papers == ()
+    assert "unavailable" in batch.errors[0].error and "no paper" not in batch.errors[0].error
+
+
+async def test_summaries_are_cached_per_language(arxiv, store):
+    """The cache key includes the language: zh after en is a new LLM call."""
+    llm = RecordingSummarizer()
+    svc = service(arxiv, store, llm)
+    paper = make_paper(3)
+    en = await svc.summary_for(paper, language="en")
+    zh = await svc.summary_for(paper, language="zh")
+    assert en.abstract_translation is None and zh.abstract_translation
+    assert llm.calls == [(paper.arxiv_id, "en"), (paper.arxiv_id, "zh")]
+    assert dataclasses.replace(await svc.summary_for(paper, language="zh"), cached=False) == zh
