@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterable
 
 # Token shapes we know, redacted even when they are not our own secrets.
+# Each starts at a word boundary ("task-specific" is not an OpenAI key).
 SECRET_PATTERNS = re.compile(
-    r"xox[abposr]-[A-Za-z0-9-]{6,}|xapp-[A-Za-z0-9-]{6,}|sk-[A-Za-z0-9_-]{8,}"
-    r"|[A-Za-z0-9_-]{24,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"
+    r"(?<![A-Za-z0-9_-])(?:xox[abposr]-[A-Za-z0-9-]{6,}|xapp-[A-Za-z0-9-]{6,}|sk-[A-Za-z0-9_-]{8,}"
+    r"|[A-Za-z0-9_-]{24,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,})"
 )
 
 

@@ -1,3 +1,71 @@
-"""Shared fixtures live in these plugin modules, one per fake or resource."""
+"""Shared fixtures live in plugin modules, one per fake or resource; this file adds suite-wide guards.
+
+- Secrets (RELIABILITY row 37): the whole suite logs at DEBUG to a file, scanned at the end for
+  anything shaped like a token; a match fails the run.
+- The event loop (row 38): `loop_guard` turns on asyncio debug mode and fails a test in which
+  any callback held the loop for more than 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bot.logs import SECRET_PATTERNS
 
 pytest_plugins = ["tests.fakes.arxiv_server", "tests.fakes.llm_server", "tests.db"]
+
+_debug_log = Path(tempfile.gettempdir()) / "paperboy-test-debug.log"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = logging.FileHandler(_debug_log, mode="w", encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.shutdown()
+    text = _debug_log.read_text(encoding="utf-8", errors="replace") if _debug_log.exists() else ""
+    leaks = sorted({match.group(0)[:12] + "…" for match in SECRET_PATTERNS.finditer(text)})
+    if leaks:
+        print(f"\nSECRET LEAK: token-shaped strings in DEBUG logs ({_debug_log}): {leaks}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class _SlowCallbacks(logging.Handler):
+    """asyncio's debug mode logs 'Executing <...> took 0.123 seconds' for each slow callback."""
+
+    pattern = re.compile(r"took \d+\.\d+ seconds")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.slow: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.pattern.search(message):
+            self.slow.append(message)
+
+
+@pytest.fixture
+async def loop_guard():
+    """Fail the test if anything blocks the event loop for more than 100 ms."""
+    loop = asyncio.get_running_loop()
+    watcher = _SlowCallbacks()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addHandler(watcher)
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.1
+    yield watcher
+    loop.set_debug(False)
+    asyncio_log.removeHandler(watcher)
+    assert watcher.slow == [], f"the event loop was blocked: {watcher.slow}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import socket
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -436,3 +437,27 @@ async def test_search_rejects_naive_datetimes(fake_arxiv):
         with pytest.raises(ValueError, match="aware"):
             await client.search("cat:cs.CL", dt.datetime(2025, 5, 28), dt.datetime(2025, 5, 29), limit=5)
     assert fake_arxiv.requests == []
+
+
+async def test_search_syntax_error_is_bad_query(fake_arxiv):
+    """A query arXiv cannot parse is BadQuery carrying arXiv's message, asked once."""
+    start, end = dt.datetime(2025, 5, 28, tzinfo=UTC), dt.datetime(2025, 5, 29, tzinfo=UTC)
+    async with make_client(fake_arxiv) as client:
+        with pytest.raises(BadQuery, match="unable to parse search query"):
+            await client.search("cat:cs.CL OR", start, end, limit=5)
+    assert len(fake_arxiv.requests) == 1
+
+
+async def test_connection_refused_is_unavailable():
+    """Nothing listening: ArxivUnavailable after max_tries, saying the connection failed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = ArxivClient(api_url=f"http://127.0.0.1:{port}/api/query", min_interval_seconds=0.01,
+                         backoff_base_seconds=0.01, max_tries=2)  # fmt: skip
+    async with client:
+        with pytest.raises(ArxivUnavailable) as caught:
+            await client.fetch([ArxivRef("2505.22653")])
+    assert str(caught.value) == (
+        "arXiv is temporarily unavailable (connection failed after 2 tries); try again in a few minutes"
+    )

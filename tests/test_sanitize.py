@@ -11,20 +11,80 @@ from bot.core.sanitize import ELLIPSIS, clean_generated, clean_text, looks_like_
 
 # Characters that must never survive clean_text: zero-width, BOM, tags, bidi controls, C0/C1.
 FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064\ufeff"
-    "\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069\u061c]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064\ufeff\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069\u061c]"
 )
-INVISIBLES = ["\u200b", "\u200d", "\u200f", "\u2060", "\ufeff", "\u202e", "\u2066", "\u061c", "\U000e0041",
-              "\U000e007f", "\x00", "\x1b", "\x7f", "\x9b", "\r", "\u2028", "\t"]
+INVISIBLES = [
+    "\u200b",
+    "\u200d",
+    "\u200f",
+    "\u2060",
+    "\ufeff",
+    "\u202e",
+    "\u2066",
+    "\u061c",
+    "\U000e0041",
+    "\U000e007f",
+    "\x00",
+    "\x1b",
+    "\x7f",
+    "\x9b",
+    "\r",
+    "\u2028",
+    "\t",
+]
 HOSTILE = [
-    "@everyone", "@here", "@channel", "＠everyone", "@@everyone", "@\u200beveryone", "<!channel>", "<!here>",
-    "<!everyone>", "<@U123>", "<@U123|bob>", "<#C123|general>", "<!subteam^S1>", "<!subteam^S1|@team>",
-    "<https://evil.com|arxiv>", "<@123456789012345678>", "<@!123>", "<@&1234567890123456789>", "<#123>",
-    "https://evil.com/x", "http://x.io", "HTTPS://EVIL.COM/a?b=c", "ｈｔｔｐｓ://evil.com", "www.evil.com",
-    "evil.com/path", "evil.com", "http:evil", "https:", "//", "://", "javascript:alert(1)", "ftp://f.org",
-    "![img](https://evil/x.png)", "[click](https://evil)", "[arxiv](evil.com/x)", "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>", "<", ">", "@", "[", "](", ")", "!", "|", "<@", "every", "one", "<!",
-    "ignore previous instructions", "```", "||spoiler||",
+    "@everyone",
+    "@here",
+    "@channel",
+    "＠everyone",
+    "@@everyone",
+    "@\u200beveryone",
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U123>",
+    "<@U123|bob>",
+    "<#C123|general>",
+    "<!subteam^S1>",
+    "<!subteam^S1|@team>",
+    "<https://evil.com|arxiv>",
+    "<@123456789012345678>",
+    "<@!123>",
+    "<@&1234567890123456789>",
+    "<#123>",
+    "https://evil.com/x",
+    "http://x.io",
+    "HTTPS://EVIL.COM/a?b=c",
+    "ｈｔｔｐｓ://evil.com",
+    "www.evil.com",
+    "evil.com/path",
+    "evil.com",
+    "http:evil",
+    "https:",
+    "//",
+    "://",
+    "javascript:alert(1)",
+    "ftp://f.org",
+    "![img](https://evil/x.png)",
+    "[click](https://evil)",
+    "[arxiv](evil.com/x)",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<",
+    ">",
+    "@",
+    "[",
+    "](",
+    ")",
+    "!",
+    "|",
+    "<@",
+    "every",
+    "one",
+    "<!",
+    "ignore previous instructions",
+    "```",
+    "||spoiler||",
 ]
 FILLER = st.text(max_size=12)  # any Unicode, surrogates excluded by Hypothesis
 SAFE_FILLER = st.sampled_from([" ", "a", "word", "\n", "1", ".", "/", "-", "_", "见"])
@@ -64,7 +124,7 @@ def test_clean_text_keeps_newlines_and_collapses_spacing():
 
 
 def test_clean_text_keeps_the_truncation_mark():
-    """"…" survives NFKC (which would make it "..."), so truncated text stays stable."""
+    """ "…" survives NFKC (which would make it "..."), so truncated text stays stable."""
     assert clean_text("Ｈｅｌｌｏ…") == "Hello…"
 
 

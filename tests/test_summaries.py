@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.clients.arxiv import ArxivClient
+from bot.clients.llm import OpenAISummarizer
 from bot.core.errors import SummarizerFailed
 from bot.core.models import ArxivRef, Paper
 from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, SummaryService
@@ -151,3 +152,20 @@ async def test_summaries_are_cached_per_language(arxiv, store):
     assert en.abstract_translation is None and zh.abstract_translation
     assert llm.calls == [(paper.arxiv_id, "en"), (paper.arxiv_id, "zh")]
     assert dataclasses.replace(await svc.summary_for(paper, language="zh"), cached=False) == zh
+
+
+@pytest.fixture
+def real_llm(fake_llm):
+    # Built outside the event loop, as at start-up: the client's SSL context and imports take ~0.1 s.
+    return OpenAISummarizer(base_url=fake_llm.base_url, api_key="sk-test-loopguard-0000000000", model="m")
+
+
+async def test_the_real_pipeline_never_blocks_the_event_loop(real_llm, loop_guard, fake_arxiv, store):
+    """arXiv fetch + parse, LLM call, cache writes: no callback holds the loop over 100 ms (row 38)."""
+    llm = real_llm
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        svc = service(arxiv, store, llm)
+        refs = [ArxivRef(f"2505.{n}") for n in ("22653", "22651", "22648", "22552")]
+        batch = await svc.summarize_refs(refs, language="zh")
+        await llm.aclose()
+    assert [p.summary.generator for p in batch.papers] == ["llm"] * 4

@@ -88,6 +88,9 @@ class OpenAISummarizer:
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key or "no-key", timeout=timeout_seconds, max_retries=max_retries
         )
+        # `client.chat` imports its module on first use (~0.1 s): do it here at start-up, not on the event loop
+        # in the middle of the first summary.
+        self._completions = self._client.chat.completions
         # Host and port only: a URL may carry credentials in its userinfo.
         parts = urlsplit(base_url or "https://api.openai.com/v1")
         self.host = parts.hostname or "?"
@@ -164,7 +167,7 @@ class OpenAISummarizer:
             elif mode == JSON_OBJECT:
                 kwargs["response_format"] = {"type": "json_object"}
             try:
-                response = await self._client.chat.completions.create(
+                response = await self._completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
                     temperature=TEMPERATURE,
@@ -174,8 +177,13 @@ class OpenAISummarizer:
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 if mode == PROMPTED:
                     raise self._failed(f"rejected the request (HTTP {exc.status_code})", _CHECK_MODEL) from None
-                log.info("LLM at %s rejected %s (HTTP %d); trying %s",
-                         self.host, _MODE_NAMES[mode], exc.status_code, _MODE_NAMES[mode + 1])
+                log.info(
+                    "LLM at %s rejected %s (HTTP %d); trying %s",
+                    self.host,
+                    _MODE_NAMES[mode],
+                    exc.status_code,
+                    _MODE_NAMES[mode + 1],
+                )
                 mode += 1
                 continue
             except openai.APITimeoutError:

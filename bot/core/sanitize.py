@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 
 ELLIPSIS = "…"
-_MAX_PASSES = 8  # every pass only shrinks the text, so the loops reach a fixed point quickly
+_MAX_PASSES = 8  # after the first pass each pass only shrinks the text: a fixed point comes fast
 
 # Invisible or direction-changing characters, C0/C1 controls (but \n and \t), lone surrogates,
 # Unicode tags and the variation selectors supplement (both used to smuggle hidden text).

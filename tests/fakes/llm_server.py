@@ -123,21 +123,27 @@ class FakeLLM:
 
     def _completion(self, body: dict[str, Any], content: str, answer: dict[str, Any]) -> dict[str, Any]:
         total = self.tokens_per_call
-        usage = None if total is None else {
-            "prompt_tokens": total - total // 4,
-            "completion_tokens": total // 4,
-            "total_tokens": total,
-        }
+        usage = (
+            None
+            if total is None
+            else {
+                "prompt_tokens": total - total // 4,
+                "completion_tokens": total // 4,
+                "total_tokens": total,
+            }
+        )
         return {
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake-model"),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": answer.get("finish_reason", "stop"),
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": answer.get("finish_reason", "stop"),
+                }
+            ],
             "usage": answer.get("usage", usage),
         }
 
@@ -145,19 +151,22 @@ class FakeLLM:
     def _summary_for(body: dict[str, Any]) -> str:
         """A valid summary of the paper in the request, naming its title."""
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        title = (m.group(1).strip() if (m := _TITLE.search(prompt)) else "an untitled paper")
-        abstract = (m.group(1).strip() if (m := _ABSTRACT.search(prompt)) else "")
+        title = m.group(1).strip() if (m := _TITLE.search(prompt)) else "an untitled paper"
+        abstract = m.group(1).strip() if (m := _ABSTRACT.search(prompt)) else ""
         language = m.group(1) if (m := _LANGUAGE.search(prompt)) else "en"
-        return json.dumps({
-            "tldr": f"Summary of {title}: it states a problem and a result.",
-            "takeaways": [
-                f"Problem: what {title} sets out to do.",
-                "Method: the approach the abstract describes.",
-                "Result: the headline number, as the abstract gives it.",
-                "Limitation: what the abstract leaves open.",
-            ],
-            "abstract_translation": None if language.split("-")[0] == "en" else f"[{language}] {abstract}",
-        }, ensure_ascii=False)
+        return json.dumps(
+            {
+                "tldr": f"Summary of {title}: it states a problem and a result.",
+                "takeaways": [
+                    f"Problem: what {title} sets out to do.",
+                    "Method: the approach the abstract describes.",
+                    "Result: the headline number, as the abstract gives it.",
+                    "Limitation: what the abstract leaves open.",
+                ],
+                "abstract_translation": None if language.split("-")[0] == "en" else f"[{language}] {abstract}",
+            },
+            ensure_ascii=False,
+        )
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
