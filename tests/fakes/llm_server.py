@@ -23,6 +23,7 @@ _ABSTRACT = re.compile(r"^Abstract:\n(.*?)\n</paper>", re.MULTILINE | re.DOTALL)
 _LANGUAGE = re.compile(r"^Target language: .*\(([\w-]+)\)$", re.MULTILINE)
 
 Scripted = str | dict[str, Any]
+MEASURED = -1  # tokens_per_call: count usage from the request and answer lengths
 
 
 class FakeLLM:
@@ -123,15 +124,15 @@ class FakeLLM:
 
     def _completion(self, body: dict[str, Any], content: str, answer: dict[str, Any]) -> dict[str, Any]:
         total = self.tokens_per_call
-        usage = (
-            None
-            if total is None
-            else {
-                "prompt_tokens": total - total // 4,
-                "completion_tokens": total // 4,
-                "total_tokens": total,
-            }
-        )
+        if total == MEASURED:
+            # About four characters a token, as OpenAI's tokenizers average on English text.
+            prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+            usage = {"prompt_tokens": prompt, "completion_tokens": len(content) // 4}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        elif total is None:
+            usage = None
+        else:
+            usage = {"prompt_tokens": total - total // 4, "completion_tokens": total // 4, "total_tokens": total}
         return {
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
