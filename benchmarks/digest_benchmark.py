@@ -51,9 +51,10 @@ def papers(n: int) -> list[dict[str, object]]:
 
 async def run(n_papers: int, latency: float, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with FakeArxiv(papers(n_papers), recorded=False) as arxiv, FakeLLM(
-            delay=latency, tokens_per_call=MEASURED
-        ) as llm:
+        async with (
+            FakeArxiv(papers(n_papers), recorded=False) as arxiv,
+            FakeLLM(delay=latency, tokens_per_call=MEASURED) as llm,
+        ):
             env = {
                 "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
                 "PAPERBOY_ARXIV__API_URL": arxiv.api_url,

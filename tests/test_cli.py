@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 
@@ -197,3 +198,50 @@ async def test_unreachable_database_is_one_line(env, tmp_path):
     assert code == 1
     (line,) = err.strip().splitlines()
     assert "cannot open the database" in line and "hunter2" not in line
+
+
+HOSTILE = {
+    "id": "2505.99999",
+    "title": "<!channel> *Pwn* ```x``` <script>alert(1)</script> ||spoiler|| @everyone",
+    "authors": ["<@U123> Mallory", "Eve @here"],
+    "abstract": "We show <https://evil.example|arxiv> is safe. Click [here](javascript:alert(1)). <!subteam^S1>",
+    "comment": "<img src=x onerror=alert(1)>",
+    "categories": ["cs.CL"],
+    "published": "2025-05-28T12:00:00Z",
+}
+
+
+async def test_hostile_paper_text_is_escaped_in_every_format(env, tmp_path, fake_arxiv):
+    """A title and abstract full of mentions, HTML and Markdown come out inert in Markdown, HTML and JSON."""
+    fake_arxiv.add_papers([HOSTILE])
+    del env["PAPERBOY_LLM__BASE_URL"], env["OPENAI_API_KEY"]  # extractive: the abstract is quoted as is
+    code, markdown, err = await paperboy("summarize", "2505.99999", "--format", "markdown", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert not re.search(r"(?<!\\)<(script|img|!channel|@U123|https://evil)", markdown)  # every < escaped
+    assert "\\*Pwn\\*" in markdown and "\\`\\`\\`" in markdown and "\\[here\\](javascript:" in markdown
+    target = tmp_path / "d.html"
+    args = [
+        "digest",
+        "--query",
+        "cat:cs.CL AND ti:Pwn",
+        "--date",
+        "2025-05-28",
+        "--format",
+        "html",
+        "--out",
+        str(target),
+    ]
+    code, _, err = await paperboy(*args, env=env, cwd=tmp_path)
+    html = target.read_text(encoding="utf-8")
+    assert code == 0 and "&lt;script&gt;" in html and "<script" not in html and "<img" not in html, err
+    code, out, _ = await paperboy("summarize", "2505.99999", "--format", "json", env=env, cwd=tmp_path)
+    assert json.loads(out)["papers"][0]["title"].startswith("<!channel>")  # JSON carries data; its reader escapes
+
+
+async def test_invalid_references_never_reach_arxiv(env, tmp_path, fake_arxiv):
+    """Look-alike hosts, v0, path tricks and a 10k-digit id: exit 1 and not one arXiv request."""
+    bad = ["arxiv.org.evil.com/abs/2301.00001", "2301.00001v0", "https://arxiv.org/abs/../../etc/passwd",
+           "javascript:alert(1)", "https://arxiv.org/abs/2301%2F00001", "1" * 10_000]  # fmt: skip
+    code, out, err = await paperboy("summarize", *bad, env=env, cwd=tmp_path)
+    assert code == 1 and len(err.strip().splitlines()) == len(bad)
+    assert fake_arxiv.requests == []
