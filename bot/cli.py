@@ -16,7 +16,7 @@ from bot.config import Config, load_config
 from bot.core.errors import ConfigError, InvalidReference, PaperboyError
 from bot.core.models import DigestRequest, InputError, SummaryBatch
 from bot.core.refs import parse_ref
-from bot.core.render import render_batch, render_digest
+from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
 from bot.wiring import open_services
 
@@ -85,8 +85,7 @@ def _progress_to_stderr() -> Callable[[str], Awaitable[None]]:
 
 def _report(errors: list[InputError], llm_errors: list[str]) -> int:
     for error in errors:
-        prefix = "" if error.input in error.error else f"{error.input}: "
-        print(f"paperboy: {prefix}{error.error}", file=sys.stderr)
+        print(f"paperboy: {error_line(error)}", file=sys.stderr)
     for message in llm_errors:
         print(f"paperboy: {message}", file=sys.stderr)
     return EXIT_PARTIAL if errors or llm_errors else EXIT_OK

@@ -81,6 +81,14 @@ def left_out_line(n: int) -> str:
     return f"{n} more reference was left out" if n == 1 else f"{n} more references were left out"
 
 
+def error_line(error: InputError) -> str:
+    """One line per input that failed, naming the input unless the message already does."""
+    message = clean_text(error.error)
+    if error.input in error.error or error.input[:40] in error.error:
+        return message
+    return f"{truncate(one_line(error.input), 80)}: {message}"
+
+
 def omitted_line(n: int) -> str:
     return f"{n} more paper matched and was omitted" if n == 1 else f"{n} more papers matched and were omitted"
 

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from bot.core.chat import ChatBot
 from bot.core.models import Digest, IncomingMessage, SummaryBatch
-from bot.core.render import card_text, render_digest
+from bot.core.render import card_text, error_line, left_out_line, render_digest
 from bot.core.sanitize import clean_text
 
 CHANNEL = "console"
@@ -24,9 +24,9 @@ class ConsoleResponder:
 
     async def cards(self, batch: SummaryBatch) -> None:
         parts = [card_text(paper) for paper in batch.papers]
-        parts += [f"⚠ {clean_text(e.error)}" for e in batch.errors]
+        parts += [f"⚠ {error_line(e)}" for e in batch.errors]
         if batch.left_out:
-            parts.append(f"({batch.left_out} more reference{'s' if batch.left_out > 1 else ''} left out)")
+            parts.append(f"({left_out_line(batch.left_out)})")
         _write_line(self._out, "\n\n".join(parts) + "\n")
 
     async def digest(self, digest: Digest) -> None:
