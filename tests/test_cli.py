@@ -11,24 +11,10 @@ import sys
 
 import pytest
 
+from tests.interface import PAPER_KEYS, SUMMARY_KEYS
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API_KEY = "sk-test-0123456789abcdefghijklmnop"
-PAPER_KEYS = {
-    "arxiv_id",
-    "version",
-    "title",
-    "authors",
-    "abstract",
-    "comment",
-    "journal_ref",
-    "primary_category",
-    "categories",
-    "published",
-    "updated",
-    "links",
-    "summary",
-}
-SUMMARY_KEYS = {"language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached"}
 
 
 def closed_port() -> int:

@@ -20,26 +20,11 @@ from bot.core.render import (
     short_authors,
 )
 from bot.core.sanitize import clean_text
+from tests.interface import PAPER_KEYS, SUMMARY_KEYS
 
 UTC = dt.UTC
 HOSTILE_TITLE = "<!channel> *bold* ```code <script>alert(1)</script> ||spoiler||"
 HOSTILE_ABSTRACT = "We ping @everyone and cite <https://evil|arxiv> for details.\u202e"
-PAPER_KEYS = {
-    "arxiv_id",
-    "version",
-    "title",
-    "authors",
-    "abstract",
-    "comment",
-    "journal_ref",
-    "primary_category",
-    "categories",
-    "published",
-    "updated",
-    "links",
-    "summary",
-}
-SUMMARY_KEYS = {"language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached"}
 SUMMARY_EXTRA_KEYS = {"note", "prompt_version"}
 
 
