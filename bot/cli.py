@@ -18,6 +18,7 @@ from bot.core.models import DigestRequest, InputError, SummaryBatch
 from bot.core.refs import parse_ref
 from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
+from bot.runner import run_bot
 from bot.wiring import open_services
 
 log = logging.getLogger("paperboy")
@@ -154,13 +155,7 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    for platform in ("slack", "discord"):
-        if getattr(config.settings, platform).enabled:
-            raise ConfigError(
-                f"{platform}.enabled: the {platform.title()} platform is not in this version yet; set it to false"
-            )
-    # With no chat platform enabled, the bot runs on the console platform.
-    return await cmd_chat(args, config)
+    return await run_bot(config)
 
 
 async def cmd_db(args: argparse.Namespace, config: Config) -> int:

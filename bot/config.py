@@ -83,6 +83,8 @@ class DiscordSettings(Section):
     enabled: bool = False
     api_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    # Commands are synced to these guilds at once; with none, globally (Discord may take up to an hour).
+    guild_ids: tuple[int, ...] = ()
 
 
 class SubscriptionSettings(Section):
@@ -219,6 +221,30 @@ class Config:
     @property
     def llm_configured(self) -> bool:
         return bool(self.settings.llm.base_url or self.secrets.get("OPENAI_API_KEY"))
+
+    def check_platform_secrets(self) -> None:
+        """Before `paperboy run` connects anything: every enabled platform has the secrets it needs."""
+        problems = []
+        slack, discord = self.settings.slack, self.settings.discord
+        if slack.enabled:
+            problems += _check_token(self.secrets, "SLACK_BOT_TOKEN", "xoxb-", "slack.enabled")
+            if slack.mode == "socket":
+                problems += _check_token(self.secrets, "SLACK_APP_TOKEN", "xapp-", 'slack.mode = "socket"')
+            else:
+                problems += _check_token(self.secrets, "SLACK_SIGNING_SECRET", "", 'slack.mode = "http"')
+        if discord.enabled:
+            problems += _check_token(self.secrets, "DISCORD_BOT_TOKEN", "", "discord.enabled")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+def _check_token(secrets: Secrets, name: str, prefix: str, needed_by: str) -> list[str]:
+    secret = secrets.get(name)
+    if secret is None:
+        return [f"{needed_by} needs {name} in the environment"]
+    if not secret.reveal().startswith(prefix):
+        return [f"{name} does not look right (it should start with {prefix}); check you copied the right token"]
+    return []
 
 
 def _check_language(value: str) -> str:

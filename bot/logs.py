@@ -35,6 +35,10 @@ def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    if not verbose and not quiet:
+        # A long-running bot tells its operator what it does; libraries only when something is wrong.
+        for ours in ("bot", "handlers", "storage", "paperboy"):
+            logging.getLogger(ours).setLevel(logging.INFO)
     if verbose:
         # Third-party wire logs at DEBUG carry request headers (API keys): keep them at INFO.
         for noisy in ("openai", "httpx", "httpcore", "httpx2", "aiosqlite", "asyncio"):

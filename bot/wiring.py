@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clients.arxiv import ArxivClient
 from bot.clients.llm import OpenAISummarizer
-from bot.config import Config
+from bot.config import Config, Secret
 from bot.core.chat import ChatBot, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import StorageUnavailable
+from bot.core.ports import ChatPlatform
 from bot.core.summaries import SummaryService
 from storage.engine import make_engine
 from storage.migrations import upgrade
@@ -73,6 +74,7 @@ async def open_services(config: Config) -> AsyncIterator[Services]:
                     summaries=summaries,
                     digests=digests,
                     subscriptions=settings.subscription_models(),
+                    book=store,
                     language=settings.summary.language,
                     max_papers_per_message=settings.chat.max_papers_per_message,
                     digest_defaults=DigestDefaults(max_papers=settings.digest.max_papers, days=settings.digest.days),
@@ -85,6 +87,46 @@ async def open_services(config: Config) -> AsyncIterator[Services]:
                     await summarizer.aclose()
     finally:
         await engine.dispose()
+
+
+def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
+    """The enabled chat platforms, built but not connected (imported only when enabled)."""
+    settings, secrets = config.settings, config.secrets
+    platforms: list[ChatPlatform] = []
+    if settings.slack.enabled:
+        from handlers.slack import SlackPlatform
+
+        platforms.append(
+            SlackPlatform(
+                chat=services.chat,
+                events=services.store,
+                bot_token=_reveal(secrets.get("SLACK_BOT_TOKEN")),
+                app_token=_reveal(secrets.get("SLACK_APP_TOKEN")),
+                signing_secret=_reveal(secrets.get("SLACK_SIGNING_SECRET")),
+                mode=settings.slack.mode,
+                http_host=settings.slack.http_host,
+                http_port=settings.slack.http_port,
+                api_url=settings.slack.api_url,
+            )
+        )
+    if settings.discord.enabled:
+        from handlers.discord import DiscordPlatform
+
+        platforms.append(
+            DiscordPlatform(
+                chat=services.chat,
+                events=services.store,
+                token=_reveal(secrets.get("DISCORD_BOT_TOKEN")),
+                api_url=settings.discord.api_url,
+                gateway_url=settings.discord.gateway_url,
+                guild_ids=settings.discord.guild_ids,
+            )
+        )
+    return platforms
+
+
+def _reveal(secret: Secret | None) -> str:
+    return secret.reveal() if secret else ""
 
 
 async def _upgrade(engine: AsyncEngine, url: str) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import WRITE
-from storage.tables import metadata, papers, schema_version, summaries, token_usage
+from storage.tables import chat_events, metadata, papers, schema_version, subscriptions, summaries, token_usage
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,14 @@ async def _initial(conn: AsyncConnection) -> None:
     await conn.run_sync(metadata.create_all, tables=[papers, summaries, token_usage])
 
 
-STEPS: tuple[Step, ...] = (Step(1, "papers, summaries, token_usage", _initial),)
+async def _chat_tables(conn: AsyncConnection) -> None:
+    await conn.run_sync(metadata.create_all, tables=[chat_events, subscriptions])
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "papers, summaries, token_usage", _initial),
+    Step(2, "chat_events, subscriptions", _chat_tables),
+)
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"
 

@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import ArxivRef, Paper, Summary
+from bot.core.models import ArxivRef, Paper, Subscription, Summary
 from storage.engine import WRITE
+from storage.tables import chat_events, summaries, token_usage
 from storage.tables import papers as papers_table
-from storage.tables import summaries, token_usage
+from storage.tables import subscriptions as subscriptions_table
 
 
 class SqlStore:
@@ -144,6 +145,29 @@ class SqlStore:
             used = (await conn.execute(select(token_usage.c.tokens).where(token_usage.c.day == day))).scalar()
         return int(used or 0)
 
+    # -- chat deliveries (bot.core.ports.EventLog)
+
+    async def claim_event(self, key: str) -> bool:
+        insert = self._insert(chat_events).values(key=key, claimed_at=dt.datetime.now(dt.UTC))
+        async with self._writer.begin() as conn:
+            result = await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+        return result.rowcount == 1
+
+    # -- subscriptions made in chat (bot.core.ports.SubscriptionBook)
+
+    async def save_subscription(self, subscription: Subscription) -> None:
+        await self._upsert(subscriptions_table, [_subscription_row(subscription)])
+
+    async def delete_subscription(self, name: str) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(subscriptions_table).where(subscriptions_table.c.name == name))
+        return result.rowcount == 1
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(subscriptions_table).order_by(subscriptions_table.c.name))).all()
+        return [_subscription(row) for row in rows]
+
     # -- helpers
 
     async def _ensure_day(self, conn: Any, day: dt.date) -> None:
@@ -188,4 +212,37 @@ def _paper(row: Any) -> Paper:
         categories=tuple(row.categories),
         published=row.published,
         updated=row.updated,
+    )
+
+
+def _subscription_row(sub: Subscription) -> dict[str, Any]:
+    return {
+        "name": sub.name,
+        "query": sub.query,
+        "channels": list(sub.channels),
+        "time": sub.time.strftime("%H:%M"),
+        "timezone": sub.timezone,
+        "weekdays": list(sub.weekdays),
+        "max_papers": sub.max_papers,
+        "include": list(sub.include),
+        "exclude": list(sub.exclude),
+        "language": sub.language,
+        "post_when_empty": sub.post_when_empty,
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        name=row.name,
+        query=row.query,
+        channels=tuple(row.channels),
+        time=dt.time.fromisoformat(row.time),
+        timezone=row.timezone,
+        weekdays=tuple(row.weekdays),
+        max_papers=row.max_papers,
+        include=tuple(row.include),
+        exclude=tuple(row.exclude),
+        language=row.language,
+        post_when_empty=row.post_when_empty,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -80,6 +81,33 @@ token_usage = Table(
     metadata,
     Column("day", Date, primary_key=True),
     Column("tokens", BigInteger, nullable=False, default=0),
+)
+
+# Chat deliveries already handled ("slack:Ev123", "discord:msg:456"): a platform's retry or replay
+# finds its key here and is ignored, whichever process handles it.
+chat_events = Table(
+    "chat_events",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+# Subscriptions made from chat (/digest subscribe); those in the configuration file are not stored.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("query", Text, nullable=False),
+    Column("channels", JSON, nullable=False),  # list[str], qualified: slack:C0123, discord:123, console
+    Column("time", String(8), nullable=False),  # HH:MM, local to `timezone`
+    Column("timezone", String(64), nullable=False),
+    Column("weekdays", JSON, nullable=False),  # list[int], Monday = 0
+    Column("max_papers", Integer, nullable=False),
+    Column("include", JSON, nullable=False),
+    Column("exclude", JSON, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("post_when_empty", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # One row per applied migration step; the schema's version is the highest.

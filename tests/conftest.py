@@ -18,7 +18,7 @@ import pytest
 
 from bot.logs import SECRET_PATTERNS
 
-pytest_plugins = ["tests.fakes.arxiv_server", "tests.fakes.llm_server", "tests.db"]
+pytest_plugins = ["tests.fakes.arxiv_server", "tests.fakes.llm_server", "tests.db", "tests.stack"]
 
 _debug_log = Path(tempfile.gettempdir()) / "paperboy-test-debug.log"
 

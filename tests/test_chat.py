@@ -49,6 +49,7 @@ async def chat(fake_arxiv, store):
             summaries=summaries,
             digests=digests,
             subscriptions=[subscription],
+            book=store,
             language="en",
             max_papers_per_message=2,
             digest_defaults=DigestDefaults(max_papers=3, days=1),
@@ -109,7 +110,7 @@ async def test_adhoc_digest_with_options(chat):
     [
         ("/digest help", "/digest QUERY"),
         ("/digest list", "nlp: cat:cs.CL"),
-        ("/digest cat:cs.CL --max lots", "--days and --max take whole numbers"),
+        ("/digest cat:cs.CL --max lots", "--max takes a whole number from 1 to 50"),
         ("/digest cat:cs.CL --language Klingon", "--language takes a code"),
     ],
 )
@@ -126,3 +127,49 @@ async def test_arxiv_down_during_digest_is_a_clear_message(chat, fake_arxiv):
     reply = RecordingResponder()
     await chat.handle_message(say("/digest cat:cs.CL"), reply)
     assert reply.kinds()[-1] == "text" and "unavailable" in reply.events[-1][1]
+
+
+def in_channel(text: str, channel: str) -> IncomingMessage:
+    return IncomingMessage(platform="slack", channel=channel, text=text)
+
+
+async def test_subscribe_list_and_unsubscribe_from_chat(chat, store):
+    """/digest subscribe stores a subscription for this channel; list shows it; unsubscribe removes it."""
+    reply = RecordingResponder()
+    await chat.handle_message(
+        in_channel("/digest subscribe rl cat:cs.LG AND abs:reward --time 07:15 --timezone Europe/Berlin", "slack:C1"),
+        reply,
+    )
+    assert "Subscribed this channel: rl: cat:cs.LG AND abs:reward at 07:15 Europe/Berlin" in reply.events[-1][1]
+    (stored,) = await store.list_subscriptions()
+    assert (stored.name, stored.channels, stored.time, stored.timezone) == (
+        "rl",
+        ("slack:C1",),
+        dt.time(7, 15),
+        "Europe/Berlin",
+    )
+    await chat.handle_message(in_channel("/digest list", "slack:C1"), reply)
+    assert "rl: cat:cs.LG AND abs:reward" in reply.events[-1][1]
+    await chat.handle_message(in_channel("/digest list", "slack:C2"), reply)
+    assert "no subscriptions" in reply.events[-1][1]
+    await chat.handle_message(in_channel("/digest unsubscribe rl", "slack:C1"), reply)
+    assert reply.events[-1][1] == "Unsubscribed this channel from rl."
+    assert await store.list_subscriptions() == []
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/digest subscribe onlyname", "Usage: /digest subscribe NAME QUERY"),
+        ("/digest subscribe nlp cat:cs.CL", "nlp is defined in the configuration file"),
+        ("/digest subscribe x cat:cs.CL --timezone Mars/Base", "--timezone takes an IANA name"),
+        ("/digest subscribe x cat:cs.CL --time 25:00", "--time takes a time of day"),
+        ("/digest unsubscribe nlp", "nlp is defined in the configuration file; remove it there"),
+        ("/digest unsubscribe nope", "This channel has no subscription named 'nope'"),
+    ],
+)
+async def test_bad_subscription_commands_explain_themselves(chat, command, expected):
+    """Each mistake in /digest subscribe or unsubscribe gets one line saying what to do."""
+    reply = RecordingResponder()
+    await chat.handle_message(say(command), reply)
+    assert reply.kinds() == ["text"] and expected in reply.events[0][1]

@@ -80,3 +80,26 @@ def test_subscriptions_become_core_models(tmp_path):
     )
     (sub,) = load_config(path, {}).settings.subscription_models()
     assert (sub.time.hour, sub.time.minute, sub.weekdays, sub.language) == (7, 15, (0, 2), "zh")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PAPERBOY_SLACK__ENABLED": "true"}, "slack.enabled needs SLACK_BOT_TOKEN in the environment"),
+        (
+            {"PAPERBOY_SLACK__ENABLED": "true", "SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_APP_TOKEN": "xoxb-wrong"},
+            "SLACK_APP_TOKEN does not look right (it should start with xapp-)",
+        ),
+        (
+            {"PAPERBOY_SLACK__ENABLED": "true", "PAPERBOY_SLACK__MODE": "http", "SLACK_BOT_TOKEN": "xoxb-1"},
+            'slack.mode = "http" needs SLACK_SIGNING_SECRET',
+        ),
+        ({"PAPERBOY_DISCORD__ENABLED": "true"}, "discord.enabled needs DISCORD_BOT_TOKEN"),
+    ],
+)
+def test_missing_or_wrong_platform_tokens_fail_fast(env, expected):
+    """An enabled platform without its token is one clear line before anything connects (row 39)."""
+    config = load_config(env=env)
+    with pytest.raises(ConfigError) as error:
+        config.check_platform_secrets()
+    assert expected in str(error.value) and "xoxb-wrong" not in str(error.value)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.core.errors import ConfigError
-from bot.core.models import ArxivRef, Paper, Summary
+from bot.core.models import ArxivRef, Paper, Subscription, Summary
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from storage.migrations import LATEST, upgrade
 from storage.repository import SqlStore
@@ -239,3 +239,24 @@ async def test_sqlite_writer_waits_for_a_held_lock_instead_of_failing(tmp_path) 
         assert await store.tokens_used(DAY) == 10
     finally:
         await engine.dispose()
+
+
+async def test_a_chat_event_is_claimed_once_even_concurrently(store):
+    """Ten concurrent claims of one delivery key: exactly one wins; a later claim loses too."""
+    results = await asyncio.gather(*(store.claim_event("slack:Ev1") for _ in range(10)))
+    assert results.count(True) == 1
+    assert await store.claim_event("slack:Ev1") is False
+    assert await store.claim_event("slack:Ev2") is True
+
+
+async def test_subscriptions_round_trip_and_delete(store):
+    """A chat subscription is stored, replaced by name, listed, and deleted."""
+    sub = Subscription(name="rl", query="cat:cs.LG", channels=("slack:C1",), time=dt.time(7, 5),
+                       timezone="Asia/Tokyo", weekdays=(0, 2), include=("reward",), language="ja")  # fmt: skip
+    await store.save_subscription(sub)
+    await store.save_subscription(replace(sub, channels=("slack:C1", "discord:123456789012345678")))
+    (stored,) = await store.list_subscriptions()
+    assert stored == replace(sub, channels=("slack:C1", "discord:123456789012345678"))
+    assert await store.delete_subscription("rl") is True
+    assert await store.delete_subscription("rl") is False
+    assert await store.list_subscriptions() == []

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from bot.core.digest import DigestService
 from bot.core.errors import PaperboyError
 from bot.core.models import DigestRequest, IncomingMessage, Subscription
-from bot.core.ports import Responder
+from bot.core.ports import Responder, SubscriptionBook
 from bot.core.refs import find_invalid_links, find_refs
 from bot.core.summaries import SummaryService, utc_now
 
@@ -29,6 +29,9 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest QUERY            an ad-hoc digest, arXiv search syntax: /digest cat:cs.CL AND abs:reasoning
     options: --days N  --max N  --language L   (e.g. /digest cat:cs.LG --days 3 --max 5)
 /digest list             this channel's subscriptions
+/digest subscribe NAME QUERY [--time 08:30] [--timezone Europe/Berlin] [--max 10] [--language en]
+                         subscribe this channel to a standing digest
+/digest unsubscribe NAME stop it
 /digest help             this help"""
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -48,13 +51,15 @@ class ChatBot:
         summaries: SummaryService,
         digests: DigestService,
         subscriptions: Sequence[Subscription],
+        book: SubscriptionBook,
         language: str,
         max_papers_per_message: int,
         digest_defaults: DigestDefaults,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self._summaries, self._digests = summaries, digests
-        self._subscriptions = list(subscriptions)
+        self._configured = list(subscriptions)  # from the configuration file: read-only in chat
+        self._book = book
         self._language = language
         self._max_papers = max_papers_per_message
         self._defaults = digest_defaults
@@ -85,78 +90,100 @@ class ChatBot:
         return True
 
     async def handle_digest_command(self, args: str, channel: str, reply: Responder) -> None:
-        word = args.split(maxsplit=1)[0].lower() if args else ""
-        if word == "help":
-            await reply.text(HELP)
-        elif word == "list":
-            await reply.text(self._describe_subscriptions(channel))
-        elif word in {"subscribe", "unsubscribe"}:
-            await reply.text(
-                "Subscriptions are set in the configuration file ([[subscriptions]]) for now; "
-                "managing them from chat comes with the Slack and Discord platforms."
-            )
-        elif not args:
-            subs = self.subscriptions_for(channel)
-            if not subs:
-                await reply.text("This channel has no subscription. Try /digest cat:cs.CL, or /digest help.")
-            for sub in subs:
-                await self._digest(sub.request_for(self._today(sub.timezone)), reply)
-        else:
-            try:
-                request = self._adhoc_request(args)
-            except ValueError as exc:
-                await reply.text(f"{exc}. See /digest help.")
-                return
-            await self._digest(request, reply)
+        """`channel` is the qualified destination, as in the configuration: slack:C0123, discord:123, console."""
+        word, _, rest = args.partition(" ")
+        word = word.lower()
+        try:
+            if word == "help":
+                await reply.text(HELP)
+            elif word == "list":
+                await reply.text(await self._describe_subscriptions(channel))
+            elif word == "subscribe":
+                await reply.text(await self._subscribe(rest, channel))
+            elif word == "unsubscribe":
+                await reply.text(await self._unsubscribe(rest.strip(), channel))
+            elif not args:
+                subs = await self.subscriptions_for(channel)
+                if not subs:
+                    await reply.text("This channel has no subscription. Try /digest cat:cs.CL, or /digest help.")
+                for sub in subs:
+                    await self._digest(sub.request_for(self._today(sub.timezone)), reply)
+            else:
+                await self._digest(self._adhoc_request(args), reply)
+        except ValueError as exc:
+            await reply.text(f"{exc}. See /digest help.")
 
-    def subscriptions_for(self, channel: str) -> list[Subscription]:
-        return [sub for sub in self._subscriptions if channel in sub.channels]
+    async def subscriptions_for(self, channel: str) -> list[Subscription]:
+        subs = [*self._configured, *await self._book.list_subscriptions()]
+        return [sub for sub in subs if channel in sub.channels]
 
-    def _describe_subscriptions(self, channel: str) -> str:
-        subs = self.subscriptions_for(channel)
+    async def _describe_subscriptions(self, channel: str) -> str:
+        subs = await self.subscriptions_for(channel)
         if not subs:
-            return "This channel has no subscriptions."
-        lines = [f"• {s.name}: {s.query} at {s.time:%H:%M} {s.timezone}, up to {s.max_papers} papers" for s in subs]
+            return "This channel has no subscriptions. Add one with /digest subscribe NAME QUERY."
+        lines = [f"• {_describe(s)}" for s in subs]
         return "Subscriptions for this channel:\n" + "\n".join(lines)
+
+    async def _subscribe(self, args: str, channel: str) -> str:
+        words, values = _split_options(args, {"--time", "--timezone", "--max", "--language"})
+        if len(words) < 2:
+            raise ValueError(f"Usage: {SUBSCRIBE_USAGE}")
+        name, query = words[0], " ".join(words[1:])
+        if not _NAME.match(name):
+            raise ValueError("A subscription name is 1-40 letters, digits, '-', '_' or '.'")
+        if any(sub.name == name for sub in self._configured):
+            raise ValueError(f"{name} is defined in the configuration file; choose another name")
+        existing = {sub.name: sub for sub in await self._book.list_subscriptions()}
+        if name in existing and channel not in existing[name].channels:
+            raise ValueError(f"{name} is another channel's subscription; choose another name")
+        try:
+            time = dt.time.fromisoformat(values.get("--time", "08:30"))
+        except ValueError:
+            raise ValueError("--time takes a time of day like 08:30") from None
+        timezone = values.get("--timezone", "UTC")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("--timezone takes an IANA name like Europe/Berlin") from None
+        subscription = Subscription(
+            name=name,
+            query=query,
+            channels=(channel,),
+            time=time,
+            timezone=timezone,
+            max_papers=_whole(values.get("--max"), "--max", self._defaults.max_papers, 50),
+            language=_language(values.get("--language", self._language)),
+        )
+        await self._book.save_subscription(subscription)
+        return f"Subscribed this channel: {_describe(subscription)}."
+
+    async def _unsubscribe(self, name: str, channel: str) -> str:
+        if any(sub.name == name and channel in sub.channels for sub in self._configured):
+            raise ValueError(f"{name} is defined in the configuration file; remove it there")
+        existing = {sub.name: sub for sub in await self._book.list_subscriptions()}
+        sub = existing.get(name)
+        if sub is None or channel not in sub.channels:
+            raise ValueError(f"This channel has no subscription named {name!r}")
+        remaining = tuple(c for c in sub.channels if c != channel)
+        if remaining:
+            await self._book.save_subscription(dataclasses.replace(sub, channels=remaining))
+        else:
+            await self._book.delete_subscription(name)
+        return f"Unsubscribed this channel from {name}."
 
     def _today(self, timezone: str = "UTC") -> dt.date:
         return self._now().astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
     def _adhoc_request(self, args: str) -> DigestRequest:
-        try:
-            words = shlex.split(args)
-        except ValueError:
-            words = args.split()
-        options = {"--days": "days", "--max": "max_papers", "--language": "language"}
-        values: dict[str, str] = {}
-        query_words = []
-        it = iter(words)
-        for word in it:
-            if word in options:
-                value = next(it, None)
-                if value is None:
-                    raise ValueError(f"{word} needs a value")
-                values[options[word]] = value
-            else:
-                query_words.append(word)
-        if not query_words:
+        words, values = _split_options(args, {"--days", "--max", "--language"})
+        if not words:
             raise ValueError("A digest needs a query")
-        try:
-            days = int(values.get("days", self._defaults.days))
-            max_papers = int(values.get("max_papers", self._defaults.max_papers))
-        except ValueError:
-            raise ValueError("--days and --max take whole numbers") from None
-        if not 1 <= days <= 31 or not 1 <= max_papers <= 50:
-            raise ValueError("--days must be 1-31 and --max 1-50")
-        language = values.get("language", self._language)
-        if not _LANGUAGE.match(language):
-            raise ValueError("--language takes a code like en, zh or pt-BR")
         return DigestRequest(
-            query=" ".join(query_words),
+            query=" ".join(words),
             date=self._today(),
-            days=days,
-            max_papers=max_papers,
-            language=language,
+            days=_whole(values.get("--days"), "--days", self._defaults.days, 31),
+            max_papers=_whole(values.get("--max"), "--max", self._defaults.max_papers, 50),
+            language=_language(values.get("--language", self._language)),
         )
 
     async def _digest(self, request: DigestRequest, reply: Responder) -> None:
@@ -170,3 +197,45 @@ class ChatBot:
             await reply.text(SORRY.format(what="building the digest"))
             return
         await reply.digest(digest)
+
+
+SUBSCRIBE_USAGE = "/digest subscribe NAME QUERY [--time 08:30] [--timezone Europe/Berlin] [--max 10] [--language en]"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+def _describe(sub: Subscription) -> str:
+    return f"{sub.name}: {sub.query} at {sub.time:%H:%M} {sub.timezone}, up to {sub.max_papers} papers"
+
+
+def _split_options(args: str, options: set[str]) -> tuple[list[str], dict[str, str]]:
+    """Words and `--option value` pairs; quotes group words as in a shell."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = args.split()
+    values: dict[str, str] = {}
+    rest = []
+    it = iter(words)
+    for word in it:
+        if word in options:
+            value = next(it, None)
+            if value is None:
+                raise ValueError(f"{word} needs a value")
+            values[word] = value
+        else:
+            rest.append(word)
+    return rest, values
+
+
+def _whole(text: str | None, option: str, default: int, most: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise ValueError(f"{option} takes a whole number from 1 to {most}")
+    return int(text)
+
+
+def _language(code: str) -> str:
+    if not _LANGUAGE.match(code):
+        raise ValueError("--language takes a code like en, zh or pt-BR")
+    return code

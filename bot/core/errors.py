@@ -46,5 +46,9 @@ class StorageUnavailable(PaperboyError):
     """The database could not be opened or migrated."""
 
 
+class PlatformStartError(PaperboyError):
+    """A chat platform cannot start (bad token, missing intent, unreachable); the message says what to do."""
+
+
 class ConfigError(PaperboyError):
     """A bad configuration key or value; the message names the key."""

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.core.models import ArxivRef, Digest, LLMOutput, Paper, Summary, SummaryBatch
+from bot.core.models import ArxivRef, Digest, LLMOutput, Paper, Subscription, Summary, SummaryBatch
 
 
 class PaperSource(Protocol):
@@ -76,3 +76,46 @@ class Responder(Protocol):
     async def digest(self, digest: Digest) -> None: ...
 
     async def text(self, message: str) -> None: ...
+
+
+class EventLog(Protocol):
+    """Deduplicates chat deliveries (Slack retries, gateway replays) across restarts and processes."""
+
+    async def claim_event(self, key: str) -> bool:
+        """True the first time `key` (e.g. "slack:Ev0123", "discord:msg:123") is claimed, False ever after."""
+        ...
+
+
+class SubscriptionBook(Protocol):
+    """Subscriptions made from chat (`/digest subscribe`), stored in the database."""
+
+    async def save_subscription(self, subscription: Subscription) -> None:
+        """Create or replace the subscription with this name."""
+        ...
+
+    async def delete_subscription(self, name: str) -> bool: ...
+
+    async def list_subscriptions(self) -> list[Subscription]: ...
+
+
+class Publisher(Protocol):
+    """Posts a digest to one channel of a platform: a short parent message, then the cards (threaded where
+    the platform allows). Used by /digest and by the scheduler alike."""
+
+    async def post_digest(self, channel: str, digest: Digest) -> list[str]:
+        """Post it; return the platform's ids of the messages sent, in order."""
+        ...
+
+
+class ChatPlatform(Protocol):
+    """A chat platform's connection, started and stopped by `paperboy run`."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Connect and begin handling events; raise PlatformStartError (actionable message) if it cannot."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    def is_connected(self) -> bool: ...
