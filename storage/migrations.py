@@ -16,7 +16,17 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import WRITE
-from storage.tables import chat_events, metadata, papers, schema_version, subscriptions, summaries, token_usage
+from storage.tables import (
+    chat_events,
+    digest_runs,
+    metadata,
+    papers,
+    posted_papers,
+    schema_version,
+    subscriptions,
+    summaries,
+    token_usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +49,14 @@ async def _chat_tables(conn: AsyncConnection) -> None:
     await conn.run_sync(metadata.create_all, tables=[chat_events, subscriptions])
 
 
+async def _scheduler_tables(conn: AsyncConnection) -> None:
+    await conn.run_sync(metadata.create_all, tables=[digest_runs, posted_papers])
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "papers, summaries, token_usage", _initial),
     Step(2, "chat_events, subscriptions", _chat_tables),
+    Step(3, "digest_runs, posted_papers", _scheduler_tables),
 )
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, delete, select, update
+from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import ArxivRef, Paper, Subscription, Summary
+from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
 from storage.engine import WRITE
-from storage.tables import chat_events, summaries, token_usage
+from storage.tables import chat_events, digest_runs, posted_papers, summaries, token_usage
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
 
@@ -168,6 +169,98 @@ class SqlStore:
             rows = (await conn.execute(select(subscriptions_table).order_by(subscriptions_table.c.name))).all()
         return [_subscription(row) for row in rows]
 
+    # -- scheduled posts (bot.core.ports.RunLedger)
+
+    async def claim_run(
+        self,
+        subscription: str,
+        channel: str,
+        local_date: dt.date,
+        *,
+        late: bool,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+    ) -> DigestRun | None:
+        key = _run_key(subscription, channel, local_date)
+        row = {**dict(zip(("subscription", "channel", "local_date"), key, strict=True)), "state": "claimed",
+               "late": late, "lease_until": lease_until, "message_ids": [], "updated_at": now}  # fmt: skip
+        async with self._writer.begin() as conn:
+            inserted = await conn.execute(self._insert(digest_runs).values(row).on_conflict_do_nothing())
+            if inserted.rowcount != 1:
+                # Take over only what is safe to redo: nothing sent yet (lease expired), or stopped cleanly.
+                taken = await conn.execute(
+                    update(digest_runs)
+                    .where(_run_where(key))
+                    .where(
+                        ((digest_runs.c.state == "claimed") & (digest_runs.c.lease_until < now))
+                        | (digest_runs.c.state == "interrupted")
+                    )
+                    .values(state="claimed", lease_until=lease_until, updated_at=now)
+                )
+                if taken.rowcount != 1:
+                    return None
+            current = (await conn.execute(select(digest_runs).where(_run_where(key)))).one()
+        return _run(current)
+
+    async def start_sending(self, run: DigestRun, *, window_end: dt.datetime, lease_until: dt.datetime) -> None:
+        await self._update_run(run, state="sending", window_end=window_end, lease_until=lease_until)
+
+    async def record_message(self, run: DigestRun, message_id: str) -> None:
+        key = _run_key(run.subscription, run.channel, run.local_date)
+        async with self._writer.begin() as conn:
+            ids = (await conn.execute(select(digest_runs.c.message_ids).where(_run_where(key)))).scalar_one()
+            await conn.execute(
+                update(digest_runs)
+                .where(_run_where(key))
+                .values(message_ids=[*ids, message_id], updated_at=dt.datetime.now(dt.UTC))
+            )
+
+    async def finish_run(self, run: DigestRun, *, state: str, error: str | None = None) -> None:
+        await self._update_run(run, state=state, error=error)
+
+    async def expire_sending(self, now: dt.datetime) -> list[DigestRun]:
+        stale = (digest_runs.c.state == "sending") & (digest_runs.c.lease_until < now)
+        async with self._writer.begin() as conn:
+            rows = (await conn.execute(select(digest_runs).where(stale))).all()
+            await conn.execute(update(digest_runs).where(stale).values(state="ambiguous", updated_at=now))
+        return [dataclasses.replace(_run(row), state="ambiguous") for row in rows]
+
+    async def last_window_end(self, subscription: str, channel: str, *, before: dt.date) -> dt.datetime | None:
+        query = select(func.max(digest_runs.c.window_end)).where(
+            digest_runs.c.subscription == subscription,
+            digest_runs.c.channel == channel,
+            digest_runs.c.local_date < before,
+            digest_runs.c.state.in_(("sent", "empty", "sending", "ambiguous", "interrupted")),
+        )
+        async with self._engine.connect() as conn:
+            value = (await conn.execute(query)).scalar()
+        return _aware(value)
+
+    async def posted_paper_ids(self, channel: str) -> set[str]:
+        query = select(posted_papers.c.arxiv_id).where(posted_papers.c.channel == channel)
+        async with self._engine.connect() as conn:
+            return set((await conn.execute(query)).scalars())
+
+    async def record_posted_papers(self, channel: str, arxiv_ids: Sequence[str]) -> None:
+        if not arxiv_ids:
+            return
+        now = dt.datetime.now(dt.UTC)
+        rows = [{"channel": channel, "arxiv_id": arxiv_id, "posted_at": now} for arxiv_id in dict.fromkeys(arxiv_ids)]
+        async with self._writer.begin() as conn:
+            await conn.execute(self._insert(posted_papers).values(rows).on_conflict_do_nothing())
+
+    async def recent_runs(self, limit: int = 50) -> list[DigestRun]:
+        query = select(digest_runs).order_by(digest_runs.c.updated_at.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            return [_run(row) for row in (await conn.execute(query)).all()]
+
+    async def _update_run(self, run: DigestRun, **values: Any) -> None:
+        key = _run_key(run.subscription, run.channel, run.local_date)
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(digest_runs).where(_run_where(key)).values(**values, updated_at=dt.datetime.now(dt.UTC))
+            )
+
     # -- helpers
 
     async def _ensure_day(self, conn: Any, day: dt.date) -> None:
@@ -246,3 +339,38 @@ def _subscription(row: Any) -> Subscription:
         language=row.language,
         post_when_empty=row.post_when_empty,
     )
+
+
+def _run_key(subscription: str, channel: str, local_date: dt.date) -> tuple[str, str, dt.date]:
+    return (subscription, channel, local_date)
+
+
+def _run_where(key: tuple[str, str, dt.date]) -> Any:
+    subscription, channel, local_date = key
+    return (
+        (digest_runs.c.subscription == subscription)
+        & (digest_runs.c.channel == channel)
+        & (digest_runs.c.local_date == local_date)
+    )
+
+
+def _run(row: Any) -> DigestRun:
+    return DigestRun(
+        subscription=row.subscription,
+        channel=row.channel,
+        local_date=row.local_date,
+        state=row.state,
+        late=row.late,
+        window_end=row.window_end,
+        message_ids=tuple(row.message_ids),
+        error=row.error,
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # func.max() bypasses the column type on SQLite: the value may come back naive (it is UTC).
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value

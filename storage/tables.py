@@ -110,6 +110,32 @@ subscriptions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Scheduled posts: one row per (subscription, channel, local date), taken before posting. The unique
+# key is what makes a digest post at most once, whatever the number of processes or ticks.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("subscription", String(80), primary_key=True),
+    Column("channel", String(100), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("state", String(16), nullable=False),  # claimed sending sent empty failed interrupted ambiguous
+    Column("late", Boolean, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime),
+    Column("message_ids", JSON, nullable=False),  # list[str], in order: where an interrupted run resumes
+    Column("error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every paper ever posted to a channel by a scheduled digest: each paper at most once per channel.
+posted_papers = Table(
+    "posted_papers",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("posted_at", UTCDateTime, nullable=False),
+)
+
 # One row per applied migration step; the schema's version is the highest.
 schema_version = Table(
     "schema_version",

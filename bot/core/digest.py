@@ -75,14 +75,22 @@ class DigestService:
         self._search_limit = search_limit
         self._now = now
 
-    async def build(self, request: DigestRequest, progress: Progress | None = None) -> Digest:
-        start, end = window(request.date, request.days)
+    async def candidates(self, request: DigestRequest, progress: Progress | None = None) -> list[Paper]:
+        """The papers in the request's window matching its query and keywords, most relevant first."""
+        start, end = request.window or window(request.date, request.days)
         await report_progress(progress, f"Searching arXiv for {request.query} ({start:%Y-%m-%d} to {end:%Y-%m-%d})")
         found = await self._source.search(request.query, start, end, limit=self._search_limit)
         await self._store.save_papers(found, fetched_at=self._now())
-        matching = rank(
-            select(found, request.include, request.exclude), [*query_terms(request.query), *request.include]
-        )
+        return rank(select(found, request.include, request.exclude), [*query_terms(request.query), *request.include])
+
+    async def build(
+        self, request: DigestRequest, progress: Progress | None = None, *, candidates: Sequence[Paper] | None = None
+    ) -> Digest:
+        """Search (unless `candidates` are given, e.g. one search shared by a subscription's channels),
+        drop the papers in `skip_ids`, summarize the top `max_papers`, count the rest as omitted."""
+        if candidates is None:
+            candidates = await self.candidates(request, progress)
+        matching = [paper for paper in candidates if paper.arxiv_id not in request.skip_ids]
         chosen = matching[: request.max_papers]
         if chosen:
             await report_progress(progress, f"Found {len(matching)} papers; summarizing the top {len(chosen)}")

@@ -46,6 +46,10 @@ class StorageUnavailable(PaperboyError):
     """The database could not be opened or migrated."""
 
 
+class PublishError(PaperboyError):
+    """A channel cannot be posted to (not found, not in channel, archived, no access, bad token): permanent."""
+
+
 class PlatformStartError(PaperboyError):
     """A chat platform cannot start (bad token, missing intent, unreachable); the message says what to do."""
 

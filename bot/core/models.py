@@ -108,6 +108,10 @@ class DigestRequest:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     title: str | None = None
+    # A scheduled digest covers exactly what arXiv announced since the previous one, not whole days.
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    # Papers this channel was already sent (each paper at most once per channel, ever).
+    skip_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,24 @@ class Subscription:
             exclude=self.exclude,
             title=self.name,
         )
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """One scheduled post: a subscription's digest for one channel and local date, as the ledger has it.
+
+    state: claimed -> sending -> sent | empty | failed; interrupted (stopped cleanly mid-way:
+    resumable); ambiguous (a crash while sending: left for a person, never reposted).
+    """
+
+    subscription: str
+    channel: str
+    local_date: dt.date
+    state: str
+    late: bool = False
+    window_end: dt.datetime | None = None
+    message_ids: tuple[str, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from bot.core.models import ArxivRef, Digest, LLMOutput, Paper, Subscription, Summary, SummaryBatch
+from bot.core.models import (
+    ArxivRef,
+    Digest,
+    DigestRun,
+    LLMOutput,
+    Paper,
+    Subscription,
+    Summary,
+    SummaryBatch,
+)
 
 
 class PaperSource(Protocol):
@@ -102,9 +111,59 @@ class Publisher(Protocol):
     """Posts a digest to one channel of a platform: a short parent message, then the cards (threaded where
     the platform allows). Used by /digest and by the scheduler alike."""
 
-    async def post_digest(self, channel: str, digest: Digest) -> list[str]:
-        """Post it; return the platform's ids of the messages sent, in order."""
+    async def post_digest(
+        self,
+        channel: str,
+        digest: Digest,
+        *,
+        resume_after: int = 0,
+        on_sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
+        """Post it; return the platform's ids of the messages sent, in order.
+
+        `resume_after` skips that many messages already sent by an interrupted run; `on_sent` is awaited
+        with each message id as soon as the platform accepted it (the scheduler records it).
+        Raises PublishError when the channel cannot be posted to (permanent: no retry).
+        """
         ...
+
+
+class RunLedger(Protocol):
+    """The database's record of scheduled posts: it, not the scheduler, decides what was posted."""
+
+    async def claim_run(
+        self,
+        subscription: str,
+        channel: str,
+        local_date: dt.date,
+        *,
+        late: bool,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+    ) -> DigestRun | None:
+        """Take the run, or None when another process or an earlier run has it. A run that was claimed but
+        never started sending, with its lease expired, or one interrupted cleanly, is taken over."""
+        ...
+
+    async def start_sending(self, run: DigestRun, *, window_end: dt.datetime, lease_until: dt.datetime) -> None: ...
+
+    async def record_message(self, run: DigestRun, message_id: str) -> None: ...
+
+    async def finish_run(self, run: DigestRun, *, state: str, error: str | None = None) -> None: ...
+
+    async def expire_sending(self, now: dt.datetime) -> list[DigestRun]:
+        """Runs left 'sending' past their lease (a crash mid-post) become 'ambiguous'; returns them."""
+        ...
+
+    async def last_window_end(self, subscription: str, channel: str, *, before: dt.date) -> dt.datetime | None:
+        """Where the previous digest (of an earlier local date) for this channel stopped, if any."""
+        ...
+
+    async def posted_paper_ids(self, channel: str) -> set[str]: ...
+
+    async def record_posted_papers(self, channel: str, arxiv_ids: Sequence[str]) -> None: ...
+
+    async def recent_runs(self, limit: int = 50) -> list[DigestRun]: ...
 
 
 class ChatPlatform(Protocol):

@@ -1,0 +1,211 @@
+"""Scheduled digests post exactly once: claims, catch-up, DST, crashes, clean stops (rows 30-36, 40)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.clients.arxiv import ArxivClient
+from bot.core.digest import DigestService
+from bot.core.models import Subscription
+from bot.core.posting import DigestPoster, PostTimes
+from bot.core.summaries import SummaryService
+from tests.fakes.publisher import RecordingPublisher
+from tests.fakes.summarizer import RecordingSummarizer
+
+# Thursday 2025-05-29: arXiv announced the corpus (submitted May 28 before 14:00 ET) at 20:00 ET on the 28th.
+THURSDAY = dt.date(2025, 5, 29)
+DUE = dt.datetime(2025, 5, 29, 6, 30, tzinfo=dt.UTC)  # 08:30 in Berlin
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def nlp(**changes) -> Subscription:
+    values = dict(name="nlp", query="cat:cs.CL", channels=("slack:C1", "slack:C2"), time=dt.time(8, 30),
+                  timezone="Europe/Berlin", weekdays=(0, 1, 2, 3, 4), max_papers=3)  # fmt: skip
+    return Subscription(**{**values, **changes})
+
+
+@pytest.fixture
+async def world(fake_arxiv, store):
+    async with ArxivClient(
+        api_url=fake_arxiv.api_url, min_interval_seconds=0.01, max_tries=2, backoff_base_seconds=0.01
+    ) as arxiv:
+        yield arxiv, store
+
+
+def make_poster(world, subs, *, clock, publisher=None, llm=None):
+    arxiv, store = world
+    llm = llm or RecordingSummarizer()
+    summaries = SummaryService(source=arxiv, store=store, summarizer=llm, daily_token_budget=10**9,
+                               max_concurrency=8, cache_hours=24, now=clock)  # fmt: skip
+    digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100, now=clock)
+    publisher = publisher or RecordingPublisher()
+
+    async def subscriptions():
+        return list(subs)
+
+    poster = DigestPoster(digests=digests, ledger=store, publishers={"slack": publisher},
+                          subscriptions=subscriptions, times=PostTimes(), now=clock)  # fmt: skip
+    return poster, publisher, llm
+
+
+def parents(publisher: RecordingPublisher) -> list[tuple[str, str]]:
+    return [(channel, text) for channel, _, text in publisher.sent if not text.startswith("card")]
+
+
+async def test_a_due_digest_posts_once_even_when_the_tick_fires_twice(world):
+    """Two ticks at the due time: each channel gets the digest once (row 31, one process)."""
+    clock = Clock(DUE + dt.timedelta(seconds=20))
+    poster, publisher, _ = make_poster(world, [nlp()], clock=clock)
+    await asyncio.gather(poster.tick(), poster.tick())
+    await poster.tick()
+    assert sorted(parents(publisher)) == [("C1", "nlp: 3 papers"), ("C2", "nlp: 3 papers")]
+    assert len(publisher.sent) == 8
+    runs = await world[1].recent_runs()
+    assert sorted((r.channel, r.state, len(r.message_ids)) for r in runs) == [
+        ("slack:C1", "sent", 4),
+        ("slack:C2", "sent", 4),
+    ]
+
+
+async def test_two_posters_on_one_database_post_once(world):
+    """Two 'processes' (posters sharing only the database) racing: one post per channel (row 31)."""
+    clock = Clock(DUE)
+    first, pub1, _ = make_poster(world, [nlp()], clock=clock)
+    second, pub2, _ = make_poster(world, [nlp()], clock=clock)
+    await asyncio.gather(*(p.tick() for p in (first, second, first, second)))
+    assert sorted(parents(pub1) + parents(pub2)) == [("C1", "nlp: 3 papers"), ("C2", "nlp: 3 papers")]
+
+
+async def test_restart_within_grace_catches_up_late_and_older_is_skipped(world):
+    """Down at 08:30, back at 08:40: posted once, marked late. Back after 7 h: skipped (row 30)."""
+    clock = Clock(DUE + dt.timedelta(minutes=10))
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    await poster.tick()
+    await poster.tick()
+    (run,) = await world[1].recent_runs()
+    assert (run.state, run.late, len(parents(publisher))) == ("sent", True, 1)
+
+    clock.now = DUE + dt.timedelta(hours=7)
+    late_poster, late_publisher, _ = make_poster(world, [nlp(name="other", channels=("slack:C9",))], clock=clock)
+    await late_poster.tick()
+    assert late_publisher.sent == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "start"),
+    [("Europe/Berlin", dt.datetime(2026, 3, 28, 12, tzinfo=dt.UTC)),
+     ("Europe/Berlin", dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)),
+     ("America/New_York", dt.datetime(2026, 3, 7, 17, tzinfo=dt.UTC)),
+     ("America/New_York", dt.datetime(2026, 10, 31, 16, tzinfo=dt.UTC))],  # local noon: nothing to catch up
+)  # fmt: skip
+async def test_dst_changes_neither_skip_nor_double_a_day(world, zone, start):
+    """Ticks every 10 min for 48 h over a DST change at 02:30 local: exactly one run per local date (row 33)."""
+    clock = Clock(start)
+    sub = nlp(channels=("slack:C1",), time=dt.time(2, 30), timezone=zone, weekdays=tuple(range(7)))
+    poster, publisher, _ = make_poster(world, [sub], clock=clock)
+    while clock.now < start + dt.timedelta(hours=48):
+        await poster.tick()
+        clock.now += dt.timedelta(minutes=10)
+    dates = sorted(run.local_date for run in await world[1].recent_runs())
+    assert len(dates) == len(set(dates)) == 2 and (dates[1] - dates[0]).days == 1
+    assert len(parents(publisher)) == 2
+
+
+async def test_crash_after_the_platform_accepted_is_never_reposted(world, caplog):
+    """A crash between 'accepted' and its record: the run stays sending, then ambiguous; never reposted (row 32)."""
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    publisher.crash_after = 1
+    await poster.tick()
+    (run,) = await world[1].recent_runs()
+    assert (run.state, run.message_ids, len(publisher.sent)) == ("sending", (), 1)
+
+    clock.now += dt.timedelta(minutes=30)  # past the lease; the process has "restarted"
+    restarted, again, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    await restarted.tick()
+    (run,) = await world[1].recent_runs()
+    assert run.state == "ambiguous" and again.sent == []
+    assert "not reposting" in caplog.text
+
+
+async def test_a_clean_stop_mid_digest_resumes_from_the_next_message(world):
+    """A stop while posting finishes the current message; a restart sends the rest, once (rows 36, 40)."""
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    publisher.delay = 0.05
+    posting = asyncio.create_task(poster.tick())
+    while len(publisher.sent) < 2:
+        await asyncio.sleep(0.01)
+    await poster.drain(patience_seconds=5)
+    await posting
+    (run,) = await world[1].recent_runs()
+    assert run.state == "interrupted" and len(run.message_ids) == len(publisher.sent) < 4
+
+    restarted, rest, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    await restarted.tick()
+    all_sent = [text for _, _, text in publisher.sent + rest.sent]
+    assert all_sent == ["nlp: 3 papers", *[t for t in all_sent if t.startswith("card")]] and len(all_sent) == 4
+    (run,) = await world[1].recent_runs()
+    assert (run.state, len(run.message_ids)) == ("sent", 4)
+
+
+async def test_one_bad_channel_fails_alone(world, caplog):
+    """channel_not_found on one of three channels: that run failed with a log line, the other two sent (row 6)."""
+    clock = Clock(DUE)
+    publisher = RecordingPublisher()
+    publisher.failing["C2"] = "channel_not_found"
+    poster, _, _ = make_poster(world, [nlp(channels=("slack:C1", "slack:C2", "slack:C3"))], clock=clock,
+                               publisher=publisher)  # fmt: skip
+    await poster.tick()
+    states = {r.channel: r.state for r in await world[1].recent_runs()}
+    assert states == {"slack:C1": "sent", "slack:C2": "failed", "slack:C3": "sent"}
+    assert "channel_not_found" in caplog.text
+    await poster.tick()
+    assert len(parents(publisher)) == 2  # no retry storm
+
+
+@pytest.mark.parametrize(("post_when_empty", "expected"), [(True, ["nlp: no new papers"]), (False, [])])
+async def test_a_day_without_new_papers(world, post_when_empty, expected):
+    """Friday's digest has nothing new after Thursday's: a short note or nothing, per post_when_empty (row 35)."""
+    clock = Clock(DUE)
+    sub = nlp(channels=("slack:C1",), post_when_empty=post_when_empty)
+    poster, publisher, _ = make_poster(world, [sub], clock=clock)
+    await poster.tick()
+    publisher.sent.clear()
+    clock.now += dt.timedelta(days=1)  # Friday: no announcement since Wednesday's
+    await poster.tick()
+    assert [text for _, _, text in publisher.sent] == expected
+    states = sorted(r.state for r in await world[1].recent_runs())
+    assert states == sorted(["sent", "sent" if post_when_empty else "empty"])
+
+
+async def test_each_paper_reaches_a_channel_once(world):
+    """A paper sent by one subscription is not sent to the same channel again by another."""
+    clock = Clock(DUE)
+    subs = [nlp(name="a", channels=("slack:C1",), max_papers=20), nlp(name="b", channels=("slack:C1",), max_papers=20)]
+    poster, publisher, _ = make_poster(world, subs, clock=clock)
+    await poster.tick()
+    cards = [text for _, _, text in publisher.sent if text.startswith("card")]
+    assert cards and len(cards) == len(set(cards))
+
+
+async def test_overlapping_subscriptions_call_the_llm_once_per_paper(world):
+    """10 subscriptions x 3 channels with overlapping queries: one LLM call per distinct paper."""
+    clock = Clock(DUE)
+    queries = ["cat:cs.CL", "cat:cs.CV", "cat:cs.CL AND abs:reasoning", "cat:cs.AI", "cat:cs.LG"] * 2
+    subs = [nlp(name=f"s{i}", query=q, channels=(f"slack:A{i}", f"slack:B{i}", f"slack:C{i}"), max_papers=20)
+            for i, q in enumerate(queries)]  # fmt: skip
+    poster, publisher, llm = make_poster(world, subs, clock=clock)
+    await poster.tick()
+    posted = {text for _, _, text in publisher.sent if text.startswith("card")}
+    assert len(llm.calls) == len(posted) == len({paper_id for paper_id, _ in llm.calls})
