@@ -18,7 +18,7 @@ from bot.core.models import DigestRequest, InputError, SummaryBatch
 from bot.core.refs import parse_ref
 from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
-from bot.runner import run_bot
+from bot.runner import post_now, run_bot
 from bot.wiring import open_services
 
 log = logging.getLogger("paperboy")
@@ -71,6 +71,9 @@ def build_parser() -> Parser:
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
     commands.add_parser("chat", parents=[common], help="the console platform: chat with the bot in a terminal")
+    post = commands.add_parser("post", parents=[common], help="post a subscription's digest now, at most once")
+    post.add_argument("name", metavar="NAME", help="the subscription")
+    post.add_argument("--date", type=_date, help="its local date (default: today in its timezone)")
     commands.add_parser("run", parents=[common], help="the bot, until SIGINT/SIGTERM")
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: create or migrate the schema")
@@ -158,6 +161,14 @@ async def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return await run_bot(config)
 
 
+async def cmd_post(args: argparse.Namespace, config: Config) -> int:
+    runs = await post_now(config, args.name, args.date)
+    for run in runs:
+        detail = f" ({run.error})" if run.error and run.state != "sent" else ""
+        print(f"{run.subscription} {run.channel} {run.local_date}: {run.state}{detail}")
+    return EXIT_PARTIAL if any(run.state in {"failed", "interrupted"} for run in runs) else EXIT_OK
+
+
 async def cmd_db(args: argparse.Namespace, config: Config) -> int:
     async with open_services(config) as services:
         version = services.schema_version
@@ -170,6 +181,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "digest": cmd_digest,
     "chat": cmd_chat,
     "run": cmd_run,
+    "post": cmd_post,
     "db": cmd_db,
 }
 
@@ -182,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"paperboy: {exc}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(
-        verbose=args.verbose, secrets=config.secrets.values(), quiet=args.command in {"summarize", "digest", "db"}
+        verbose=args.verbose,
+        secrets=config.secrets.values(),
+        quiet=args.command in {"summarize", "digest", "db", "post"},
     )
     redact = RedactingFormatter("%(message)s", config.secrets.values()).redact
     try:

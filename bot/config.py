@@ -71,6 +71,21 @@ class ChatSettings(Section):
     max_papers_per_message: int = Field(5, ge=1, le=20)
 
 
+class ScheduleSettings(Section):
+    # How often `paperboy run` checks for due digests; the database decides what was posted.
+    tick_seconds: float = Field(60.0, ge=1, le=3600)
+    # A digest missed while the bot was down is still posted (marked late) within this window.
+    grace_hours: float = Field(6.0, ge=0, le=48)
+    # How long a process owns a run it claimed before another may take it over (if nothing was sent).
+    lease_minutes: float = Field(15.0, ge=1, le=240)
+
+
+class HealthSettings(Section):
+    # GET /healthz on this port reports platforms and subscriptions; 0 turns it off.
+    port: int = Field(0, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
 class SlackSettings(Section):
     enabled: bool = False
     mode: Literal["socket", "http"] = "socket"
@@ -165,6 +180,8 @@ class Settings(Section):
     summary: SummarySettings = SummarySettings()
     digest: DigestSettings = DigestSettings()
     chat: ChatSettings = ChatSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    health: HealthSettings = HealthSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
     subscriptions: tuple[SubscriptionSettings, ...] = ()

@@ -1,40 +1,108 @@
-"""`paperboy run`: every enabled chat platform on one event loop until SIGINT/SIGTERM, then a clean stop."""
+"""`paperboy run` and `paperboy post`: chat platforms, the scheduler and the health endpoint on one loop.
+
+`run` goes until SIGINT/SIGTERM (or, on the console platform alone, the end of input), then stops
+cleanly: the scheduler first (a digest being posted finishes its current message and is left
+resumable), then the health endpoint and the platforms, in reverse order of starting.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
+import os
 import signal
 import sys
+import zoneinfo
+from collections.abc import AsyncIterator
 
 from bot.config import Config
-from bot.wiring import chat_platforms, open_services
+from bot.core.errors import ConfigError
+from bot.core.models import DigestRun
+from bot.core.ports import ChatPlatform, Publisher
+from bot.health import HealthServer
+from bot.scheduler import DigestScheduler
+from bot.wiring import Services, chat_platforms, digest_poster, make_clock, open_services
+from handlers.console import ConsolePublisher, run_console
 
 log = logging.getLogger("paperboy.run")
 
 
+@contextlib.asynccontextmanager
+async def connected_platforms(config: Config, services: Services) -> AsyncIterator[list[ChatPlatform]]:
+    """The enabled platforms, connected; stopped in reverse order on the way out."""
+    started: list[ChatPlatform] = []
+    try:
+        for platform in chat_platforms(config, services):
+            await platform.start()
+            started.append(platform)
+            log.info("%s connected", platform.name)
+        yield started
+    finally:
+        for platform in reversed(started):
+            await platform.stop()
+
+
+def publishers_for(platforms: list[ChatPlatform]) -> dict[str, Publisher]:
+    return {"console": ConsolePublisher(sys.stdout), **{p.name: p.publisher for p in platforms}}
+
+
 async def run_bot(config: Config) -> int:
     config.check_platform_secrets()
-    async with open_services(config) as services:
-        platforms = chat_platforms(config, services)
-        if not platforms:
-            # No chat platform enabled: the bot runs on the console.
-            from handlers.console import run_console
-
-            return await run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        started = []
-        try:
-            for platform in platforms:
-                await platform.start()
-                started.append(platform)
-                log.info("%s connected", platform.name)
-            await stop.wait()
-            log.info("stopping: finishing what is in flight")
-        finally:
-            for platform in reversed(started):
-                await platform.stop()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_services(config, now=make_clock(os.environ)) as services:
+        async with connected_platforms(config, services) as platforms:
+            scheduler = DigestScheduler(
+                digest_poster(config, services, publishers_for(platforms)),
+                tick_seconds=config.settings.schedule.tick_seconds,
+            )
+            health = None
+            if config.settings.health.port:
+                health = HealthServer(
+                    host=config.settings.health.host,
+                    port=config.settings.health.port,
+                    platforms=platforms,
+                    ledger=services.store,
+                )
+                await health.start()
+            scheduler.start()
+            try:
+                waiting = [asyncio.ensure_future(stop.wait())]
+                if not platforms:
+                    # No chat platform enabled: the bot also chats on the console.
+                    console = run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+                    waiting.append(asyncio.ensure_future(console))
+                _, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                log.info("stopping: finishing what is in flight")
+            finally:
+                await scheduler.stop()
+                if health is not None:
+                    await health.stop()
     return 0
+
+
+async def post_now(config: Config, name: str, local_date: dt.date | None) -> list[DigestRun]:
+    """One subscription's digest now, through the same claims as the schedule (twice posts once)."""
+    config.check_platform_secrets()
+    async with open_services(config, now=make_clock(os.environ)) as services:
+        subs = {sub.name: sub for sub in await services.subscriptions()}
+        if name not in subs:
+            raise ConfigError(f"no subscription named {name!r} (known: {', '.join(subs) or 'none'})")
+        sub = subs[name]
+        date = local_date or services.now().astimezone(zoneinfo.ZoneInfo(sub.timezone)).date()
+        async with connected_platforms(config, services) as platforms:
+            poster = digest_poster(config, services, publishers_for(platforms))
+            runs = await poster.post(sub, date)
+        claimed = {run.channel for run in runs}
+        skipped = [
+            DigestRun(name, channel, date, "skipped", error="already posted, or claimed by another process")
+            for channel in sub.channels
+            if channel not in claimed
+        ]
+        return [*runs, *skipped]

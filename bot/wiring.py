@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,9 +16,11 @@ from bot.clients.llm import OpenAISummarizer
 from bot.config import Config, Secret
 from bot.core.chat import ChatBot, DigestDefaults
 from bot.core.digest import DigestService
-from bot.core.errors import StorageUnavailable
-from bot.core.ports import ChatPlatform
-from bot.core.summaries import SummaryService
+from bot.core.errors import ConfigError, StorageUnavailable
+from bot.core.models import Subscription
+from bot.core.ports import ChatPlatform, Publisher
+from bot.core.posting import DigestPoster, PostTimes
+from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
 from storage.migrations import upgrade
 from storage.repository import SqlStore
@@ -30,10 +33,29 @@ class Services:
     chat: ChatBot
     store: SqlStore
     schema_version: int
+    now: Callable[[], dt.datetime]
+    configured_subscriptions: tuple[Subscription, ...]
+
+    async def subscriptions(self) -> list[Subscription]:
+        """From the configuration file and from chat (/digest subscribe), one list."""
+        return [*self.configured_subscriptions, *await self.store.list_subscriptions()]
+
+
+def make_clock(env: Mapping[str, str]) -> Callable[[], dt.datetime]:
+    """The real UTC clock, or, with PAPERBOY_CLOCK_START (ISO 8601, for tests and demos), one that starts
+    at that instant and runs at normal speed."""
+    start = env.get("PAPERBOY_CLOCK_START")
+    if not start:
+        return utc_now
+    try:
+        offset = dt.datetime.fromisoformat(start).astimezone(dt.UTC) - dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise ConfigError(f"PAPERBOY_CLOCK_START={start!r} is not an ISO 8601 time like 2025-06-02T06:29:00Z") from None
+    return lambda: dt.datetime.now(dt.UTC) + offset
 
 
 @contextlib.asynccontextmanager
-async def open_services(config: Config) -> AsyncIterator[Services]:
+async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_now) -> AsyncIterator[Services]:
     settings = config.settings
     engine = make_engine(settings.storage.url)
     try:
@@ -66,9 +88,10 @@ async def open_services(config: Config) -> AsyncIterator[Services]:
                     daily_token_budget=settings.llm.daily_token_budget,
                     max_concurrency=settings.llm.max_concurrency,
                     cache_hours=settings.arxiv.cache_hours,
+                    now=now,
                 )
                 digests = DigestService(
-                    source=arxiv, store=store, summaries=summaries, search_limit=settings.digest.search_limit
+                    source=arxiv, store=store, summaries=summaries, search_limit=settings.digest.search_limit, now=now
                 )
                 chat = ChatBot(
                     summaries=summaries,
@@ -78,9 +101,16 @@ async def open_services(config: Config) -> AsyncIterator[Services]:
                     language=settings.summary.language,
                     max_papers_per_message=settings.chat.max_papers_per_message,
                     digest_defaults=DigestDefaults(max_papers=settings.digest.max_papers, days=settings.digest.days),
+                    now=now,
                 )
                 yield Services(
-                    summaries=summaries, digests=digests, chat=chat, store=store, schema_version=schema_version
+                    summaries=summaries,
+                    digests=digests,
+                    chat=chat,
+                    store=store,
+                    schema_version=schema_version,
+                    now=now,
+                    configured_subscriptions=tuple(settings.subscription_models()),
                 )
             finally:
                 if summarizer is not None:
@@ -123,6 +153,20 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
             )
         )
     return platforms
+
+
+def digest_poster(config: Config, services: Services, publishers: Mapping[str, Publisher]) -> DigestPoster:
+    schedule = config.settings.schedule
+    return DigestPoster(
+        digests=services.digests,
+        ledger=services.store,
+        publishers=publishers,
+        subscriptions=services.subscriptions,
+        times=PostTimes(
+            grace=dt.timedelta(hours=schedule.grace_hours), lease=dt.timedelta(minutes=schedule.lease_minutes)
+        ),
+        now=services.now,
+    )
 
 
 def _reveal(secret: Secret | None) -> str:

@@ -170,6 +170,7 @@ class ChatPlatform(Protocol):
     """A chat platform's connection, started and stopped by `paperboy run`."""
 
     name: str
+    publisher: Publisher  # posts digests to this platform's channels (for /digest and the scheduler)
 
     async def start(self) -> None:
         """Connect and begin handling events; raise PlatformStartError (actionable message) if it cannot."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.core.chat import ChatBot
@@ -65,3 +66,28 @@ async def run_console(chat: ChatBot, *, stdin: TextIO, stdout: TextIO, stderr: T
         if not answered and interactive:
             await responder.text("(no arXiv reference there; /digest help lists what I do)")
     return 0
+
+
+class ConsolePublisher:
+    """Scheduled digests for the `console` channel: printed to standard output as one message."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._count = 0
+
+    async def post_digest(
+        self,
+        channel: str,
+        digest: Digest,
+        *,
+        resume_after: int = 0,
+        on_sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
+        if resume_after:
+            return []
+        _write_line(self._out, render_digest(digest, "text"))
+        self._count += 1
+        message_id = f"console-{self._count}"
+        if on_sent is not None:
+            await on_sent(message_id)
+        return [message_id]

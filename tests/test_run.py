@@ -1,0 +1,122 @@
+"""`paperboy run` and `paperboy post` as real processes: the schedule posts once, across processes and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from storage.engine import make_engine
+from storage.repository import SqlStore
+from tests.test_cli import REPO, closed_port
+
+# Thursday 2025-05-29 08:30 Berlin is 06:30 UTC; arXiv announced the corpus the evening before.
+DUE = "2025-05-29T06:30:05+00:00"
+CONFIG = """
+[[subscriptions]]
+name = "nlp"
+query = "cat:cs.CL"
+channels = ["console"]
+time = "08:30"
+timezone = "Europe/Berlin"
+max_papers = 2
+"""
+_databases = itertools.count()
+
+
+@pytest.fixture
+def run_env(tmp_path, fake_arxiv):
+    (tmp_path / "config.toml").write_text(CONFIG)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_") and k != "OPENAI_API_KEY"}
+    return {
+        **base,
+        "PYTHONPATH": REPO,
+        "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{tmp_path}/paperboy.db",
+        "PAPERBOY_ARXIV__API_URL": fake_arxiv.api_url,
+        "PAPERBOY_ARXIV__MIN_INTERVAL_SECONDS": "0.01",
+        "PAPERBOY_SCHEDULE__TICK_SECONDS": "1",
+        "PAPERBOY_CLOCK_START": DUE,
+    }
+
+
+async def start(*args: str, env, cwd) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def wait_for_state(url: str, state: str, timeout: float = 60) -> None:
+    engine = make_engine(url)
+    try:
+        store = SqlStore(engine)
+        async with asyncio.timeout(timeout):
+            while not any(run.state == state for run in await _runs(store)):
+                await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+
+
+async def _runs(store: SqlStore):
+    try:
+        return await store.recent_runs()
+    except Exception:  # the schema is not created yet
+        return []
+
+
+async def stop(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_post_twice_posts_once(run_env, tmp_path):
+    """`paperboy post nlp` prints the digest; the second time it says it was already posted."""
+    first = await start("post", "nlp", env=run_env, cwd=tmp_path)
+    out, err = await asyncio.wait_for(first.communicate(), 60)
+    assert first.returncode == 0, err.decode()
+    assert out.decode().count("nlp: ") == 1 and "nlp console 2025-05-29: sent" in out.decode()
+    second = await start("post", "nlp", env=run_env, cwd=tmp_path)
+    out, _ = await asyncio.wait_for(second.communicate(), 60)
+    assert out.decode().strip() == "nlp console 2025-05-29: skipped (already posted, or claimed by another process)"
+
+
+async def test_two_processes_on_one_postgres_post_a_due_digest_once(run_env, tmp_path, postgres_server):
+    """Two `paperboy run` on one PostgreSQL at the due time: one digest in all; clean SIGTERM exits (rows 31, 40)."""
+    database = f"run_{os.getpid()}_{next(_databases)}"
+    postgres_server.execute(f"CREATE DATABASE {database}")
+    run_env["PAPERBOY_STORAGE__URL"] = postgres_server.url(database)
+    procs = [await start("run", env=run_env, cwd=tmp_path) for _ in range(2)]
+    await wait_for_state(run_env["PAPERBOY_STORAGE__URL"], "sent")
+    results = [await stop(proc) for proc in procs]
+    assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
+    digests = sum(out.count("Machine-written") for _, out, _ in results)
+    assert digests == 1
+    assert all("stopping: finishing what is in flight" in err for _, _, err in results)
+
+
+async def test_healthz_reports_platforms_and_runs(run_env, tmp_path):
+    """With health.port set, /healthz answers 200 with each subscription's last run."""
+    port = closed_port()
+    run_env["PAPERBOY_HEALTH__PORT"] = str(port)
+    proc = await start("run", env=run_env, cwd=tmp_path)
+    try:
+        await wait_for_state(run_env["PAPERBOY_STORAGE__URL"], "sent")
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            body = json.loads(await resp.text())
+        assert resp.status == 200 and body["status"] == "ok"
+        assert body["subscriptions"]["nlp"][0] == {
+            "channel": "console",
+            "date": "2025-05-29",
+            "state": "sent",
+            "late": False,
+        }
+    finally:
+        code, _, err = await stop(proc)
+    assert code == 0, err
