@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from bot.config import Config, load_config
 from bot.core.errors import ConfigError, InvalidReference, PaperboyError
-from bot.core.models import DigestRequest, InputError, SummaryBatch
+from bot.core.models import LANGUAGE_CODE, DigestRequest, InputError, SummaryBatch
 from bot.core.refs import parse_ref
 from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
@@ -45,18 +45,31 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _language(text: str) -> str:
+    if not LANGUAGE_CODE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language code like en, zh or pt-BR")
+    return text
+
+
 def build_parser() -> Parser:
+    # The common options work before or after the command; SUPPRESS keeps a subcommand's parser from
+    # overwriting what was given before it with its default.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="FILE", help="TOML configuration (default: $PAPERBOY_CONFIG, else ./config.toml)"
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="TOML configuration (default: $PAPERBOY_CONFIG, else ./config.toml)",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging, tracebacks on errors"
+    )
     parser = Parser(prog="paperboy", description="arXiv papers summarized for your team's chat.", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     summarize = commands.add_parser("summarize", parents=[common], help="summarize papers by link or id")
     summarize.add_argument("refs", nargs="+", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
-    summarize.add_argument("--language", help="language of the summary (default: summary.language)")
+    summarize.add_argument("--language", type=_language, help="language of the summary (default: summary.language)")
     summarize.add_argument("--format", choices=["text", "markdown", "json"], default="text")
 
     digest = commands.add_parser("digest", parents=[common], help="build a digest and print it (posts nothing)")
@@ -66,7 +79,7 @@ def build_parser() -> Parser:
     digest.add_argument("--date", type=_date, help="last UTC day of the window (default: today)")
     digest.add_argument("--days", type=_positive, help="days in the window (default: digest.days)")
     digest.add_argument("--max", type=_positive, help="papers in the digest (default: digest.max_papers)")
-    digest.add_argument("--language", help="language of the summaries")
+    digest.add_argument("--language", type=_language, help="language of the summaries")
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
@@ -187,7 +200,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv, argparse.Namespace(config=None, verbose=False))
+    if getattr(args, "out", None) and not Path(args.out).resolve().parent.is_dir():
+        # Checked before the digest is built (and the LLM paid), not after.
+        print(f"paperboy: --out {args.out}: that folder does not exist", file=sys.stderr)
+        return EXIT_USAGE
     try:
         config = load_config(args.config)
     except ConfigError as exc:

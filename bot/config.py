@@ -18,12 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.errors import ConfigError
-from bot.core.models import Subscription
+from bot.core.models import LANGUAGE_CODE, Subscription
 
 ENV_PREFIX = "PAPERBOY_"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_RE = re.compile(r"^(console|slack:[CGD][A-Z0-9]{2,30}|discord:\d{15,21})$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
 class Section(BaseModel):
@@ -265,7 +264,7 @@ def _check_token(secrets: Secrets, name: str, prefix: str, needed_by: str) -> li
 
 
 def _check_language(value: str) -> str:
-    if not LANGUAGE_RE.match(value):
+    if not LANGUAGE_CODE.match(value):
         raise ValueError(f"{value!r} is not a language code like en, zh or pt-BR")
     return value
 
@@ -288,7 +287,10 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         value: Any = raw
         if raw.startswith("["):  # lists (include, channels...) as TOML arrays
-            value = tomllib.loads(f"v = {raw}")["v"]
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                raise ConfigError(f'{name} starts with \'[\' but is not a TOML array like ["a", "b"]') from None
         overrides.setdefault(section, {})[key] = value
     return overrides
 
@@ -319,6 +321,8 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
             ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"configuration file {path} cannot be read: {exc.strerror}") from None
     overrides = _env_overrides(env)
     if overrides:
         source += " + PAPERBOY_* environment"

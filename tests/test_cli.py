@@ -123,7 +123,18 @@ async def test_bad_configuration_exits_2_with_one_line(env, tmp_path):
     assert "llm.max_concurrency" in line
 
 
-@pytest.mark.parametrize("args", [["digest"], ["summarize"], ["digest", "--query", "x", "--date", "May 30"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["digest"],
+        ["summarize"],
+        ["digest", "--query", "x", "--date", "May 30"],
+        ["summarize", "2505.22653", "--language", "Chinese"],
+        ["digest", "--query", "x", "--out", "/nonexistent-folder/digest.md"],
+        ["--config", "/", "db", "upgrade"],
+        ["db", "upgrade", "--config", "/nonexistent.toml"],
+    ],
+)
 async def test_usage_errors_exit_2_with_one_line(env, tmp_path, args):
     """Missing or malformed arguments: one line, exit 2."""
     code, _, err = await paperboy(*args, env=env, cwd=tmp_path)
@@ -231,3 +242,13 @@ async def test_invalid_references_never_reach_arxiv(env, tmp_path, fake_arxiv):
     code, out, err = await paperboy("summarize", *bad, env=env, cwd=tmp_path)
     assert code == 1 and len(err.strip().splitlines()) == len(bad)
     assert fake_arxiv.requests == []
+
+
+async def test_options_before_the_command_are_honoured(env, tmp_path):
+    """`paperboy --config FILE db upgrade` uses FILE (its storage.url), like `db upgrade --config FILE`."""
+    del env["PAPERBOY_STORAGE__URL"]
+    config = tmp_path / "team.toml"
+    config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/team.db"\n')
+    code, _, err = await paperboy("--config", str(config), "db", "upgrade", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "team.db").exists() and not (tmp_path / "paperboy.db").exists()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from bot.core.digest import DigestService
 from bot.core.errors import PaperboyError
-from bot.core.models import DigestRequest, IncomingMessage, Subscription
+from bot.core.models import LANGUAGE_CODE, DigestRequest, IncomingMessage, Subscription
 from bot.core.ports import Responder, SubscriptionBook
 from bot.core.refs import find_invalid_links, find_refs
 from bot.core.summaries import SummaryService, utc_now
@@ -34,7 +34,6 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest unsubscribe NAME stop it
 /digest help             this help"""
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 SORRY = "Sorry, something went wrong on my side while {what}; it has been logged. Please try again later."
 
 
@@ -236,6 +235,6 @@ def _whole(text: str | None, option: str, default: int, most: int) -> int:
 
 
 def _language(code: str) -> str:
-    if not _LANGUAGE.match(code):
+    if not LANGUAGE_CODE.match(code):
         raise ValueError("--language takes a code like en, zh or pt-BR")
     return code
