@@ -461,3 +461,18 @@ async def test_connection_refused_is_unavailable():
     assert str(caught.value) == (
         "arXiv is temporarily unavailable (connection failed after 2 tries); try again in a few minutes"
     )
+
+
+DAY_START = dt.datetime(2025, 5, 28, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["cat:cs.LG) OR (cat:cs.LG", "cat:cs.CL AND submittedDate:[202001010000 TO 202501010000]", "(cat:cs.CL", "x" * 501],
+)
+async def test_a_query_cannot_escape_its_date_window(fake_arxiv, query):
+    """Unbalanced parentheses, its own dates or a huge query: BadQuery, and no request at all."""
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as client:
+        with pytest.raises(BadQuery):
+            await client.search(query, DAY_START, DAY_START + dt.timedelta(days=1), limit=10)
+    assert fake_arxiv.requests == []

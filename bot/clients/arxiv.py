@@ -126,10 +126,13 @@ class ArxivClient:
 
     async def search(self, query: str, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[Paper]:
         """Papers matching an arXiv query, first submitted in [start, end], newest first, at most `limit`."""
+        _check_query(query)
         query_text = f"({query}) AND submittedDate:[{_stamp(start)} TO {_stamp(end)}]"
         papers: dict[ArxivRef, Paper] = {}
         offset, total = 0, None
-        while len(papers) < limit and (total is None or offset < total):
+        pages_left = -(-limit // self._page_size) + 1  # a hard cap: the lane is shared with everyone
+        while len(papers) < limit and (total is None or offset < total) and pages_left > 0:
+            pages_left -= 1
             size = min(self._page_size, limit - len(papers))
             params = _params(query_text, "", "submittedDate", offset, size)
             # An empty first page is a real "nothing matched"; an empty later page is not.
@@ -139,10 +142,13 @@ class ArxivClient:
             if not feed.results:
                 break
             offset += len(feed.results)
-            for paper in _to_papers(feed.results):
+            page = _to_papers(feed.results)
+            for paper in page:
                 # arXiv's window is by the minute; hold it to the exact one asked.
                 if start <= paper.published <= end:
                     papers.setdefault(paper.ref, paper)
+            if min(paper.published for paper in page) < start:
+                break  # newest first: the rest is older than the window
         return sorted(papers.values(), key=lambda p: p.published, reverse=True)[:limit]
 
     # ---- one logical request: breaker, retries, lane
@@ -339,6 +345,21 @@ def _params(search_query: str, id_list: str, sort_by: str, start: int, max_resul
         "start": str(start),
         "max_results": str(max_results),
     }
+
+
+def _check_query(query: str) -> None:
+    """A user's query goes inside our date window: it may not close our parentheses or set its own dates."""
+    depth = 0
+    for char in query:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise BadQuery(f"the query {query!r} has unbalanced parentheses; check it and try again")
+    if "submitteddate" in query.lower() or "lastupdateddate" in query.lower():
+        raise BadQuery("leave dates out of the query: use --date and --days (or the subscription's schedule)")
+    if len(query) > 500:
+        raise BadQuery("the query is longer than 500 characters; shorten it")
 
 
 def _stamp(moment: dt.datetime) -> str:
