@@ -133,13 +133,13 @@ async def test_many_ids_one_request(fake_arxiv):
 
 
 async def test_ids_are_chunked_by_page_size(fake_arxiv):
-    """With page_size=8, twenty ids take three requests of at most eight ids."""
+    """With page_size=8, twenty ids take three requests of at most seven (a slot stays free for the control id)."""
     refs = [ArxivRef(r["id"]) for r in CORPUS]
     async with make_client(fake_arxiv, page_size=8) as client:
         papers = await client.fetch(refs)
     assert len(papers) == 20
     sizes = [len(params(p)["id_list"][0].split(",")) for p in fake_arxiv.paths]
-    assert sizes == [8, 8, 4]
+    assert sizes == [7, 7, 6]
 
 
 async def test_versions_map_to_the_refs_asked(fake_arxiv):
@@ -180,11 +180,20 @@ async def test_paper_conversion_cleans_text(fake_arxiv):
     assert paper.published == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-async def test_unknown_id_absent_after_retries(fake_arxiv):
-    """An id arXiv keeps not knowing (recorded empty feed) is absent after max_tries, not an error."""
+async def test_unknown_id_is_absent_once_a_known_paper_proves_arxiv_well(fake_arxiv):
+    """The recorded empty feed for 0000.0000, then a control request that returns 0704.0001: absent, in 2 requests."""
     async with make_client(fake_arxiv, max_tries=3) as client:
         assert await client.fetch([ArxivRef("0000.0000")]) == {}
-    assert len(fake_arxiv.requests) == 3
+    assert [params(p)["id_list"][0] for p in fake_arxiv.paths] == ["0000.0000", "0000.0000,0704.0001"]
+
+
+async def test_empty_feeds_that_persist_are_unavailable_not_unknown(fake_arxiv):
+    """Row 20: empty answers even with the control id are arXiv being unwell: ArxivUnavailable after max_tries."""
+    fake_arxiv.script(*["empty"] * 4)
+    async with make_client(fake_arxiv, max_tries=3) as client:
+        with pytest.raises(ArxivUnavailable, match="temporarily unavailable"):
+            await client.fetch([ArxivRef("2505.22653")])
+    assert len(fake_arxiv.requests) == 4  # the first answer, then the control request tried 3 times
 
 
 async def test_malformed_id_is_bad_query_without_retry(fake_arxiv):
@@ -208,7 +217,7 @@ async def test_error_entry_with_200_is_bad_query(fake_arxiv):
 
 
 async def test_transient_empty_feed_is_retried(fake_arxiv):
-    """Row 20: two empty 200s then the paper; the paper is returned and requests stay spaced."""
+    """Row 20: two empty 200s (the second to the control request) then the paper; requests stay spaced."""
     fake_arxiv.script("empty", "empty")
     async with make_client(fake_arxiv, max_tries=4) as client:
         papers = await client.fetch([ArxivRef("2505.22653")])

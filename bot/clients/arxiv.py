@@ -41,9 +41,13 @@ _ENTRY_ID = re.compile(
 )
 _SPACE = re.compile(r"\s+")
 
-# What to make of a 200 with no entries: a real answer, or (row 20) maybe arXiv's transient
-# empty page, retried and then accepted ("accept_after_retries") or an error ("fail").
-EmptyPolicy = Literal["ok", "accept_after_retries", "fail"]
+# What to make of a 200 with no entries: a real answer ("ok"), or (row 20) one of arXiv's transient
+# empty pages, retried and then an error ("fail").
+EmptyPolicy = Literal["ok", "fail"]
+
+
+# arXiv's first new-style id: asked alongside ids that came back empty, to tell "unknown" from "unwell".
+KNOWN_ID = "0704.0001"
 
 
 class _Transient(Exception):
@@ -112,11 +116,18 @@ class ArxivClient:
         """Papers for these refs, keyed by the ref as asked; ids arXiv does not know are absent."""
         wanted = list(dict.fromkeys(refs))
         found: dict[ArxivRef, Paper] = {}
-        for i in range(0, len(wanted), self._page_size):
-            chunk = wanted[i : i + self._page_size]
+        for i in range(0, len(wanted), self._page_size - 1):
+            chunk = wanted[i : i + self._page_size - 1]
+            ids = [r.versioned for r in chunk]
             # max_results = page_size (>= the chunk), as the arxiv package sends it.
-            params = _params("", ",".join(r.versioned for r in chunk), "relevance", 0, self._page_size)
-            papers = _to_papers((await self._get(params, empty="accept_after_retries")).results)
+            feed = await self._get(_params("", ",".join(ids), "relevance", 0, self._page_size), empty="ok")
+            if not feed.results:
+                # Unknown ids, or one of arXiv's transient empty answers? Ask again with a paper that
+                # surely exists: if it comes back, the ids are unknown; if the page stays empty, arXiv
+                # is unwell (retried, then ArxivUnavailable), never "no such paper".
+                control = _params("", ",".join([*ids, KNOWN_ID]), "relevance", 0, self._page_size)
+                feed = await self._get(control, empty="fail")
+            papers = [p for p in _to_papers(feed.results) if p.arxiv_id != KNOWN_ID or KNOWN_ID in ids]
             for ref in chunk:
                 # Versioned: that version; unversioned: the newest arXiv returned.
                 matches = [p for p in papers if p.arxiv_id == ref.arxiv_id and ref.version in (None, p.version)]
@@ -197,7 +208,7 @@ class ArxivClient:
             except _Transient as err:
                 last = err
             else:
-                if feed.results or empty == "ok" or (empty == "accept_after_retries" and tries == self._max_tries):
+                if feed.results or empty == "ok":
                     return feed
                 last = _Transient("an empty page of results")
             if tries == self._max_tries:

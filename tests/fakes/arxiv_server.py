@@ -33,6 +33,14 @@ from aiohttp import web
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CORPUS = DATA / "arxiv_corpus.json"
+KNOWN_PAPER = {
+    "id": "0704.0001",
+    "title": "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies",
+    "authors": ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
+    "abstract": "A fully differential calculation in perturbative quantum chromodynamics is presented.",
+    "categories": ["hep-ph"],
+    "published": "2007-04-02T19:18:42Z",
+}
 RECORDED = DATA / "arxiv-api-recorded"
 
 _ID = re.compile(r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>[1-9]\d*))?")
@@ -66,6 +74,8 @@ class FakeArxiv:
     def __init__(self, papers: Iterable[Mapping[str, Any]] | None = None, *, recorded: bool = True) -> None:
         self._papers: dict[tuple[str, int], Record] = {}
         self.add_papers(json.loads(CORPUS.read_text("utf-8")) if papers is None else papers)
+        # arXiv's first new-style paper, which the client asks for to tell unknown ids from a sick arXiv.
+        self.add_papers([KNOWN_PAPER])
         self._recorded: dict[tuple[tuple[str, str], ...], tuple[int, str]] = {}
         if recorded:
             for path in sorted(RECORDED.glob("*.json")):
