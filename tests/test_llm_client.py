@@ -292,7 +292,7 @@ async def test_api_key_is_sent_but_never_logged(summarizer, fake_llm, caplog):
 
 
 async def test_calls_overlap_and_usage_falls_back_to_the_estimate(fake_llm):
-    """Concurrent summaries are in flight together; missing usage costs the estimate."""
+    """Concurrent summaries are in flight together; missing usage costs one attempt's estimate."""
     fake_llm.delay = 0.2
     fake_llm.tokens_per_call = None
     s = OpenAISummarizer(base_url=fake_llm.base_url, api_key=API_KEY, model="m", max_output_tokens=500)
@@ -304,7 +304,8 @@ async def test_calls_overlap_and_usage_falls_back_to_the_estimate(fake_llm):
     assert fake_llm.max_in_flight == 5
     assert [f"Paper {i}" in o.summary.tldr for i, o in enumerate(outs)] == [True] * 5
     system, user = build_messages(papers[0], "en")
-    assert outs[0].tokens == s.estimate_tokens(papers[0], "en") >= (len(system) + len(user)) / 3 + 500
+    one_attempt = s.estimate_tokens(papers[0], "en") // 2  # the budget reserves both attempts
+    assert outs[0].tokens == one_attempt >= (len(system) + len(user)) / 3 + 500
 
 
 def test_summary_model_keeps_seven_distinct_takeaways():

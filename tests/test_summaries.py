@@ -169,3 +169,11 @@ async def test_the_real_pipeline_never_blocks_the_event_loop(real_llm, loop_guar
         batch = await svc.summarize_refs(refs, language="zh")
         await llm.aclose()
     assert [p.summary.generator for p in batch.papers] == ["llm"] * 4
+
+
+async def test_failed_attempts_are_charged_to_the_budget(arxiv, store):
+    """Tokens spent on answers that failed validation count against the day's budget (row 29)."""
+    llm = RecordingSummarizer()
+    llm.queue.append(SummarizerFailed("no usable summary", tokens=700))
+    await service(arxiv, store, llm).summary_for(make_paper(4), language="en")
+    assert await store.tokens_used(NOW.date()) == 700

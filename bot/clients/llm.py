@@ -103,6 +103,10 @@ class OpenAISummarizer:
         return _MODE_NAMES[self._mode]
 
     def estimate_tokens(self, paper: Paper, language: str) -> int:
+        """An upper bound: every attempt at its largest (about 3 characters a token, plus the output cap)."""
+        return MAX_ATTEMPTS * self._attempt_estimate(paper, language)
+
+    def _attempt_estimate(self, paper: Paper, language: str) -> int:
         system, user = build_messages(paper, language)
         return math.ceil((len(system) + len(user)) / 3) + self.max_output_tokens
 
@@ -116,12 +120,17 @@ class OpenAISummarizer:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         tokens, problem = 0, ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            content, finish_reason, used = await self._complete(messages)
-            tokens += used or self.estimate_tokens(paper, language)
+            try:
+                content, finish_reason, used = await self._complete(messages)
+            except SummarizerFailed as exc:
+                exc.tokens = tokens  # what the earlier attempts cost
+                raise
+            tokens += used or self._attempt_estimate(paper, language)
             if finish_reason == "length":
                 raise SummarizerFailed(
                     f"the LLM's summary of {paper.arxiv_id} was cut off at {self.max_output_tokens} "
-                    "output tokens; summaries fall back to extractive"
+                    "output tokens; summaries fall back to extractive",
+                    tokens=tokens,
                 )
             try:
                 parsed = self._parse(content)
@@ -143,7 +152,8 @@ class OpenAISummarizer:
             return LLMOutput(summary=summary, tokens=tokens)
         raise SummarizerFailed(
             f"the LLM gave no usable summary of {paper.arxiv_id} in {MAX_ATTEMPTS} attempts ({problem}); "
-            "summaries fall back to extractive"
+            "summaries fall back to extractive",
+            tokens=tokens,
         )
 
     @staticmethod

@@ -39,7 +39,14 @@ class BadQuery(PaperboyError):
 
 
 class SummarizerFailed(PaperboyError):
-    """The LLM could not produce a valid summary after retries (down, invalid output, truncated)."""
+    """The LLM could not produce a valid summary after retries (down, invalid output, truncated).
+
+    `tokens` is what the failed attempts cost anyway: it counts against the daily budget.
+    """
+
+    def __init__(self, message: str, *, tokens: int = 0) -> None:
+        super().__init__(message)
+        self.tokens = tokens
 
 
 class StorageUnavailable(PaperboyError):

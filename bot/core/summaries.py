@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 NO_LLM = "no LLM configured"
 OVER_BUDGET = "the daily token budget is spent"
-LLM_FAILED = "the LLM was unavailable"
+LLM_FAILED = "the LLM failed or was unreachable"
 
 SummaryKey = tuple[str, int, str, str, str]
 
@@ -149,7 +149,7 @@ class SummaryService:
             try:
                 output = await summarizer.summarize(paper, language)
             except SummarizerFailed as exc:
-                await self._store.adjust_tokens(day, -estimate)
+                await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
                 self._breaker.record(ok=False)
                 log.warning("LLM summary failed for %s: %s", paper.arxiv_id, exc)
                 _remember(self.llm_errors, str(exc))
@@ -160,9 +160,11 @@ class SummaryService:
         return output.summary
 
 
-def _remember(messages: list[str], message: str) -> None:
+def _remember(messages: list[str], message: str, keep: int = 20) -> None:
+    # Bounded: a long-running bot keeps only the latest few (the CLI reports them; chat shows the footer).
     if message not in messages:
         messages.append(message)
+        del messages[:-keep]
 
 
 async def report_progress(progress: Progress | None, message: str) -> None:
