@@ -18,9 +18,17 @@ import pytest
 
 from bot.logs import SECRET_PATTERNS
 
-pytest_plugins = ["tests.fakes.arxiv_server", "tests.fakes.llm_server", "tests.db", "tests.stack"]
+pytest_plugins = [
+    "tests.fakes.arxiv_server",
+    "tests.fakes.llm_server",
+    "tests.db",
+    "tests.stack",
+    "tests.fakes.slack_server",
+    "tests.fakes.discord_server",
+]
 
-_debug_log = Path(tempfile.gettempdir()) / "paperboy-test-debug.log"
+# One file per run (runs on one machine must not scan each other's logs).
+_debug_log = Path(tempfile.mkdtemp(prefix="paperboy-tests-")) / "debug.log"
 
 
 def pytest_configure(config: pytest.Config) -> None:

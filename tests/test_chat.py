@@ -84,7 +84,7 @@ async def test_plain_chatter_gets_no_answer_and_a_fake_host_gets_a_warning(chat,
     assert not await chat.handle_message(say("good morning team"), quiet)
     assert await chat.handle_message(say("see arxiv.org.evil.com/abs/2301.00001"), warned)
     assert quiet.events == [] and warned.kinds() == ["text"]
-    assert "not look like an arXiv link" in warned.events[0][1]
+    assert "not look like an arXiv link" in warned.events[0][1] and "evil" not in warned.events[0][1]
     assert fake_arxiv.requests == []
 
 

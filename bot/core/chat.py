@@ -34,6 +34,7 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest unsubscribe NAME stop it
 /digest help             this help"""
 
+NOT_ARXIV = "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, or an id like 2505.22653."
 SORRY = "Sorry, something went wrong on my side while {what}; it has been logged. Please try again later."
 
 
@@ -72,10 +73,11 @@ class ChatBot:
             return True
         refs = find_refs(text)
         if not refs:
-            invalid = find_invalid_links(text)
-            if invalid:
-                await reply.text(f"That does not look like an arXiv link: {invalid[0]}")
-            return bool(invalid)
+            if find_invalid_links(text):
+                # Not echoed: a look-alike link repeated by the bot would be one more click on it.
+                await reply.text(NOT_ARXIV)
+                return True
+            return False
         shown = refs[: self._max_papers]
         try:
             await reply.progress(f"Reading {len(shown)} paper{'s' if len(shown) > 1 else ''}…")

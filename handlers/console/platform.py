@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -13,6 +14,7 @@ from bot.core.render import card_text, error_line, left_out_line, render_digest
 from bot.core.sanitize import clean_text
 
 CHANNEL = "console"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 BANNER = "Paperboy console: paste an arXiv link, or type /digest help. Ctrl-D quits."
 
 
@@ -31,10 +33,12 @@ class ConsoleResponder:
         _write_line(self._out, "\n\n".join(parts) + "\n")
 
     async def digest(self, digest: Digest) -> None:
-        _write_line(self._out, render_digest(digest, "text"))
+        # A large digest takes a few hundred ms to render: off the event loop.
+        _write_line(self._out, await asyncio.to_thread(render_digest, digest, "text"))
 
     async def text(self, message: str) -> None:
-        _write_line(self._out, clean_text(message))
+        # Terminal control characters out; spacing kept (the help text is laid out in columns).
+        _write_line(self._out, _CONTROL.sub("", message))
 
 
 def _write_line(stream: TextIO, text: str) -> None:
@@ -85,7 +89,7 @@ class ConsolePublisher:
     ) -> list[str]:
         if resume_after:
             return []
-        _write_line(self._out, render_digest(digest, "text"))
+        _write_line(self._out, await asyncio.to_thread(render_digest, digest, "text"))
         self._count += 1
         message_id = f"console-{self._count}"
         if on_sent is not None:
