@@ -177,3 +177,14 @@ async def test_failed_attempts_are_charged_to_the_budget(arxiv, store):
     llm.queue.append(SummarizerFailed("no usable summary", tokens=700))
     await service(arxiv, store, llm).summary_for(make_paper(4), language="en")
     assert await store.tokens_used(NOW.date()) == 700
+
+
+async def test_a_versioned_lookup_does_not_pose_as_the_latest(arxiv, store, fake_arxiv):
+    """After asking for v1 of a paper that has a v2, a plain id still asks arXiv and gets v2."""
+    base = {"id": "2601.00007", "title": "T", "authors": ["A"], "abstract": "We study x.", "categories": ["cs.CL"]}
+    fake_arxiv.add_papers([base | {"version": 1, "published": "2026-01-01T00:00:00Z"},
+                           base | {"version": 2, "published": "2026-01-01T00:00:00Z"}])  # fmt: skip
+    svc = service(arxiv, store, RecordingSummarizer())
+    first, _ = await svc.fetch_papers([ArxivRef("2601.00007", 1)])
+    latest, _ = await svc.fetch_papers([ArxivRef("2601.00007")])
+    assert first[ArxivRef("2601.00007", 1)].version == 1 and latest[ArxivRef("2601.00007")].version == 2

@@ -23,6 +23,7 @@ OVER_BUDGET = "the daily token budget is spent"
 LLM_FAILED = "the LLM failed or was unreachable"
 
 SummaryKey = tuple[str, int, str, str, str]
+NOT_KNOWN_LATEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def utc_now() -> dt.datetime:
@@ -81,7 +82,11 @@ class SummaryService:
                 fetched = await self._source.fetch(missing)
             except (ArxivUnavailable, BadQuery) as exc:
                 return papers, [InputError(ref.versioned, str(exc)) for ref in missing]
-            await self._store.save_papers(list(fetched.values()), fetched_at=self._now())
+            # fetched_at says "this was the newest version then": only an unversioned lookup shows that.
+            latest = {fetched[ref].ref: fetched[ref] for ref in fetched if ref.version is None}
+            pinned = [paper for ref, paper in fetched.items() if ref.version is not None and paper.ref not in latest]
+            await self._store.save_papers(list(latest.values()), fetched_at=self._now())
+            await self._store.save_papers(pinned, fetched_at=NOT_KNOWN_LATEST)
             papers.update(fetched)
             # No negative cache: a paper missing now may be announced (or arXiv recover) later.
             errors = [
