@@ -71,14 +71,18 @@ async def run_bot(config: Config) -> int:
                 await health.start()
             scheduler.start()
             try:
-                waiting = [asyncio.ensure_future(stop.wait())]
+                console = None
                 if not platforms:
-                    # No chat platform enabled: the bot also chats on the console.
-                    console = run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
-                    waiting.append(asyncio.ensure_future(console))
-                _, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                for task in pending:
-                    task.cancel()
+                    # No chat platform enabled: the bot also chats on the console. Ctrl-D in a terminal
+                    # ends it; without a terminal (a service, a container) the scheduler runs on regardless.
+                    console = asyncio.ensure_future(
+                        run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+                    )
+                    if sys.stdin.isatty():
+                        console.add_done_callback(lambda _: stop.set())
+                await stop.wait()
+                if console is not None:
+                    console.cancel()
                 log.info("stopping: finishing what is in flight")
             finally:
                 await scheduler.stop()
