@@ -20,11 +20,11 @@ from pathlib import Path
 
 from bot.config import load_config
 from bot.core.models import DigestRequest
-from bot.wiring import open_services
+from bot.wiring import digest_poster, open_services
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.llm_server import MEASURED, FakeLLM
 
-DAY = dt.date(2025, 6, 2)
+DAY = dt.date(2025, 6, 2)  # a Monday; papers submitted before 14:00 US Eastern are announced that evening
 ABSTRACT = (
     "Large language models are increasingly used as research assistants. We study {topic} in this setting "
     "and find that existing methods degrade sharply on long inputs. We propose a simple method that "
@@ -88,13 +88,61 @@ async def run(n_papers: int, latency: float, concurrency: int) -> None:
     print(f"peak memory (RSS)           {peak_mb:.0f} MB  (this process, fakes included)")
 
 
+async def run_scheduled(n_papers: int, latency: float) -> None:
+    """10 subscriptions x 3 channels, overlapping queries, all due at once: LLM calls per distinct paper."""
+    from bot.core.posting import DigestPoster
+    from tests.fakes.publisher import RecordingPublisher
+
+    queries = ["cat:cs.CL", "cat:cs.AI", "cat:cs.CL AND abs:topic", "cat:cs.CL AND ti:study", "all:models"] * 2
+    subs = "".join(
+        f'[[subscriptions]]\nname = "s{i}"\nquery = "{q}"\nchannels = ["slack:CA{i}", "slack:CB{i}", "slack:CC{i}"]\n'
+        f'time = "08:30"\ntimezone = "UTC"\nmax_papers = {5 + 3 * i}\n'
+        for i, q in enumerate(queries)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "config.toml"
+        config_path.write_text(subs)
+        async with (
+            FakeArxiv(papers(n_papers), recorded=False) as arxiv,
+            FakeLLM(delay=latency, tokens_per_call=MEASURED) as llm,
+        ):
+            env = {
+                "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+                "PAPERBOY_ARXIV__API_URL": arxiv.api_url,
+                "PAPERBOY_LLM__BASE_URL": llm.base_url,
+                "OPENAI_API_KEY": "bench-not-a-secret",
+            }
+            config = load_config(str(config_path), env)
+            # Tuesday 08:31 UTC: Monday evening's announcement (the generated papers) is due everywhere.
+            now = dt.datetime(2025, 6, 3, 8, 31, tzinfo=dt.UTC)
+            async with open_services(config, now=lambda: now) as services:
+                publisher = RecordingPublisher()
+                poster: DigestPoster = digest_poster(config, services, {"slack": publisher})
+                started = time.perf_counter()
+                await poster.tick()
+                wall = time.perf_counter() - started
+    cards = [text for _, _, text in publisher.sent if text.startswith("card")]
+    distinct = len(set(cards))
+    print(f"subscriptions x channels    10 x 3 (overlapping queries), FakeLLM at {latency:g} s per call")
+    print(f"digests posted              {sum(1 for _, _, t in publisher.sent if not t.startswith('card'))}")
+    print(f"cards posted                {len(cards)} ({distinct} distinct papers)")
+    print(f"LLM calls                   {len(llm.calls)}  (one per distinct paper: {len(llm.calls) == distinct})")
+    print(f"wall time                   {wall:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=100)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--case", choices=["digest", "scheduled", "all"], default="all")
     args = parser.parse_args()
-    asyncio.run(run(args.papers, args.latency, args.concurrency))
+    if args.case in ("digest", "all"):
+        print("== a 100-paper digest")
+        asyncio.run(run(args.papers, args.latency, args.concurrency))
+    if args.case in ("scheduled", "all"):
+        print("== the scheduled morning posts")
+        asyncio.run(run_scheduled(args.papers, 0.2))
 
 
 if __name__ == "__main__":
