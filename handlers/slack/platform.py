@@ -1,0 +1,331 @@
+"""The Slack platform: a bolt AsyncApp over Socket Mode or HTTP (Events API), sharing the bot's event loop.
+
+Translate in: a channel message with arXiv references -> ChatBot.handle_message, answered in its
+thread; `/digest ...` -> ChatBot.handle_digest_command. Everything Slack delivers is acknowledged
+first and worked on in a task; each delivery is claimed by its event_id in the database before
+any work, so Slack's retries and Socket Mode redeliveries never answer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.chat import ChatBot
+from bot.core.errors import PaperboyError, PlatformStartError
+from bot.core.models import IncomingMessage
+from bot.core.ports import EventLog
+from bot.core.refs import find_invalid_links, find_refs
+from handlers.slack.publisher import MIN_INTERVAL_SECONDS, CommandResponder, SlackPublisher, ThreadResponder
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_SIGNATURE_AGE_SECONDS = 300  # Slack's replay window (and slack_sdk's SignatureVerifier)
+CONNECT_TIMEOUT_SECONDS = 30.0
+DRAIN_SECONDS = 30.0  # at stop, answers in flight get this long to finish
+RATE_LIMIT_RETRIES = 3
+# Message subtypes that are still a person writing; every other subtype (edits, deletions, joins,
+# bot_message, message_changed from unfurls) is ignored.
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+TOKEN_HINTS = {
+    "bot": "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page into SLACK_BOT_TOKEN",
+    "app": "create an app-level token with connections:write (Basic Information > App-Level Tokens), put it "
+    "in SLACK_APP_TOKEN, and turn on Socket Mode",
+}
+
+
+def web_client(token: str | None, api_url: str) -> AsyncWebClient:
+    """A Web API client on `api_url` that waits out 429s (Retry-After) and retries a dropped connection once."""
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url if api_url.endswith("/") else api_url + "/",
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+def slack_unescape(text: str) -> str:
+    """Message text as the person typed it: Slack sends `&`, `<`, `>` escaped."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class SlackPlatform:
+    name = "slack"
+
+    def __init__(
+        self,
+        *,
+        chat: ChatBot,
+        events: EventLog,
+        # secrets (from the environment)
+        bot_token: str,
+        app_token: str,
+        signing_secret: str,
+        # connection
+        mode: str,
+        http_host: str,
+        http_port: int,
+        api_url: str,
+        # pacing and timing (defaults are Slack's guidance; tests shorten them)
+        min_interval: float = MIN_INTERVAL_SECONDS,
+        ping_interval: float = 10.0,
+        drain_seconds: float = DRAIN_SECONDS,
+    ) -> None:
+        if mode not in ("socket", "http"):
+            raise ValueError(f"slack.mode must be 'socket' or 'http', not {mode!r}")
+        self._chat, self._events = chat, events
+        self._bot_token, self._app_token = bot_token, app_token
+        self._mode, self._host, self._port, self._api_url = mode, http_host, http_port, api_url
+        self._ping_interval, self._drain_seconds = ping_interval, drain_seconds
+        self._verifier = SignatureVerifier(signing_secret)
+        self._web = web_client(bot_token, api_url)
+        self.publisher = SlackPublisher(self._web, min_interval=min_interval)
+        self._bot_user_id: str | None = None
+        self._bot_id: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = False
+        self.http_port: int | None = None  # the bound port in HTTP mode (http_port may be 0)
+        self.app = AsyncApp(
+            name="paperboy",
+            # The bot's identity comes from our own auth.test at start: no second call per workspace.
+            client=web_client(None, api_url),
+            # A plain function: bolt reads an authorize function's parameter names (a method's `self` confuses it).
+            authorize=lambda enterprise_id, team_id: self._authorize(enterprise_id, team_id),
+            signing_secret=signing_secret,
+            request_verification_enabled=mode == "http",
+        )
+        self.app.event("message")(self._on_message)
+        self.app.event("link_shared")(self._on_link_shared)
+        self.app.event("app_uninstalled")(self._on_uninstalled)
+        self.app.event("tokens_revoked")(self._on_uninstalled)
+        self.app.command("/digest")(self._on_digest)
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._web.session = self._session  # one connection pool for all Web API calls
+        try:
+            auth = await self._web.auth_test()
+            self._bot_user_id, self._bot_id = auth.get("user_id"), auth.get("bot_id")
+            if self._mode == "socket":
+                await self._start_socket()
+            else:
+                await self._start_http()
+        except SlackApiError as exc:
+            await self._close_session()
+            raise PlatformStartError(f"Slack rejected SLACK_BOT_TOKEN ({_error(exc)}): {TOKEN_HINTS['bot']}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            await self._close_session()
+            raise PlatformStartError(
+                f"cannot reach the Slack Web API at {self._api_url} ({type(exc).__name__}); "
+                "check slack.api_url and the network"
+            ) from None
+        except BaseException:
+            await self._close_session()
+            raise
+        self._started = True
+        where = f"HTTP on {self._host}:{self.http_port}{EVENTS_PATH}" if self._mode == "http" else "Socket Mode"
+        log.info("Slack: connected to %s as %s (%s)", auth.get("team"), auth.get("user"), where)
+
+    async def _start_socket(self) -> None:
+        try:
+            # Asked here rather than by the handler, which would retry a bad token forever.
+            opened = await self.app.client.apps_connections_open(app_token=self._app_token)
+        except SlackApiError as exc:
+            raise PlatformStartError(f"Slack rejected SLACK_APP_TOKEN ({_error(exc)}): {TOKEN_HINTS['app']}") from None
+        handler = AsyncSocketModeHandler(self.app, self._app_token, ping_interval=self._ping_interval)
+        handler.client.wss_uri = opened["url"]
+        self._socket = handler
+        try:
+            await asyncio.wait_for(handler.connect_async(), CONNECT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            await handler.close_async()
+            self._socket = None
+            raise PlatformStartError(
+                f"Slack Socket Mode: no websocket connection after {CONNECT_TIMEOUT_SECONDS:.0f} s; "
+                "check the network or proxy (outbound wss:// must be allowed)"
+            ) from None
+
+    async def _start_http(self) -> None:
+        server = web.Application(client_max_size=1024 * 1024)
+        server.router.add_post(EVENTS_PATH, self._http_request)
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise PlatformStartError(
+                f"cannot listen for Slack events on {self._host}:{self._port} ({exc.strerror or exc}); "
+                "choose a free slack.http_port"
+            ) from None
+        self._runner = runner
+        self.http_port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop taking deliveries, let answers in flight finish (up to drain_seconds), close connections."""
+        was_running, self._started = self._started, False
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self._drain_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("Slack: %d answers were still running at stop and were cancelled", len(pending))
+                await asyncio.gather(*pending, return_exceptions=True)
+        await self._close_session()
+        if was_running:
+            log.info("Slack: disconnected")
+
+    def is_connected(self) -> bool:
+        if not self._started or not self.publisher.sending:
+            return False
+        if self._socket is not None:
+            client = self._socket.client
+            return not client.closed and client.current_session is not None and not client.current_session.closed
+        return self._runner is not None
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._web.session = None
+
+    # -- HTTP mode: verify, then hand to bolt
+
+    async def _http_request(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not self._verifier.is_valid(body, timestamp, signature):
+            # One line, without the body or any header value: nothing here is ours to log.
+            log.warning("Slack: rejected a request to %s: %s", EVENTS_PATH, _why_invalid(timestamp))
+            return web.json_response({"error": "invalid request"}, status=401)
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        """The bot's identity from our auth.test at start (bolt drops our own events with it)."""
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_user_id=self._bot_user_id,
+            bot_id=self._bot_id,
+            bot_token=self._bot_token,
+        )
+
+    # -- listeners: acknowledged by bolt (events) or by us (commands) at once; work goes to a task
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if self._wanted(event):
+            self._spawn(self._answer(event, str(body.get("event_id") or "")), "answering a message")
+
+    async def _on_link_shared(self) -> None:
+        """Links typed in the composer (source "composer") or posted: never a public post."""
+
+    async def _on_uninstalled(self) -> None:
+        self.publisher.stop_sending("the app was uninstalled or its tokens revoked; reinstall it to use Paperboy")
+
+    async def _on_digest(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        self._spawn(self._digest_command(body, respond), "answering /digest")
+
+    def _wanted(self, event: dict[str, Any]) -> bool:
+        if event.get("subtype") not in PERSON_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
+            return False
+        if not event.get("user") or event.get("user") == self._bot_user_id or not event.get("channel"):
+            return False
+        text = slack_unescape(str(event.get("text") or ""))
+        return bool(text.startswith("/digest") or find_refs(text) or find_invalid_links(text))
+
+    async def _answer(self, event: dict[str, Any], event_id: str) -> None:
+        channel, ts = str(event["channel"]), str(event["ts"])
+        if not self.publisher.sending:
+            return
+        # Claimed before any work: a retry or redelivery of this event finds it taken.
+        if not await self._events.claim_event(f"slack:{event_id or f'msg:{channel}:{ts}'}"):
+            log.debug("Slack: event %s was already answered", event_id)
+            return
+        reply = ThreadResponder(self.publisher, channel=channel, ts=ts, thread_ts=str(event.get("thread_ts") or ts))
+        message = IncomingMessage(
+            platform="slack",
+            channel=f"slack:{channel}",
+            text=slack_unescape(str(event.get("text") or "")),
+            user=str(event.get("user") or ""),
+            extra={"ts": ts, "thread_ts": str(event.get("thread_ts") or "")},
+        )
+        try:
+            await self._chat.handle_message(message, reply)
+        except PaperboyError as exc:
+            log.error("Slack: could not answer a message in %s: %s", channel, exc)
+        finally:
+            await reply.finish()
+
+    async def _digest_command(self, body: dict[str, Any], respond: Any) -> None:
+        channel = str(body.get("channel_id") or "")
+        trigger = body.get("trigger_id")
+        if trigger and not await self._events.claim_event(f"slack:command:{trigger}"):
+            return
+        reply = CommandResponder(self.publisher, channel=channel, respond=respond)
+        args = slack_unescape(str(body.get("text") or "")).strip()
+        try:
+            await self._chat.handle_digest_command(args, f"slack:{channel}", reply)
+        except PaperboyError as exc:
+            log.error("Slack: /digest in %s could not be posted: %s", channel, exc)
+            await reply.text(str(exc))
+        finally:
+            await reply.finish()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("Slack: %s failed", what)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+
+
+def _why_invalid(timestamp: str) -> str:
+    try:
+        age = time.time() - int(timestamp)
+    except ValueError:
+        return "no valid X-Slack-Request-Timestamp (not from Slack?)"
+    if abs(age) > MAX_SIGNATURE_AGE_SECONDS:
+        return f"its timestamp is {age:+.0f} s off: a replayed request, or this host's clock is wrong (check NTP)"
+    return "bad X-Slack-Signature (check SLACK_SIGNING_SECRET)"

@@ -1,0 +1,284 @@
+"""Posting to Slack: the Publisher (digests, for /digest and the scheduler) and the Responders.
+
+One SlackPublisher per workspace. Every message goes through a per-channel lane, at most one
+message about every `min_interval` seconds (Slack's guidance), in order. 429s are retried by
+slack_sdk's AsyncRateLimitErrorRetryHandler, which honours Retry-After. Errors that no retry
+can fix raise PublishError at once: a channel we cannot post to, and a token Slack rejected,
+after which nothing more is sent for the workspace (and the platform reports not connected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.errors import PaperboyError, PublishError
+from bot.core.models import Digest, SummaryBatch
+from handlers.slack.blocks import (
+    SlackMessage,
+    batch_messages,
+    digest_messages,
+    done_message,
+    progress_message,
+    text_message,
+)
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL_SECONDS = 1.0  # per channel: Slack allows bursts, but asks for about one message a second
+PROGRESS_INTERVAL_SECONDS = 1.0  # a progress message is edited at most this often
+WORKING_REACTION = "eyes"
+
+# A token Slack will not accept again: stop sending for the whole workspace.
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+# Errors no retry can fix, with what the operator should do.
+PERMANENT_HINTS = {
+    "channel_not_found": "check the channel id; for a private channel, invite the bot first",
+    "not_in_channel": "invite the bot to the channel (/invite @Paperboy)",
+    "is_archived": "the channel is archived; unarchive it or remove it from the subscription",
+    "restricted_action": "the workspace does not let the bot post there; ask an admin or choose another channel",
+    "missing_scope": "add the missing scope to the Slack app (see slack-manifest.yml) and reinstall it",
+    "team_access_not_granted": "the app is not installed for this channel's workspace",
+    "invalid_blocks": "a bug in Paperboy's message layout; please report it",
+    "msg_too_long": "a bug in Paperboy's message layout; please report it",
+}
+
+
+class SlackUnavailable(PaperboyError):
+    """Slack did not take the message (rate limited past our retries, down, unreachable): retry later."""
+
+
+OnSent = Callable[[str], Awaitable[None]]
+
+
+@dataclasses.dataclass
+class _Lane:
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    last: float = float("-inf")
+
+
+class SlackPublisher:
+    """Implements bot.core.ports.Publisher for one workspace; channels are raw ids ("C0123ABCD")."""
+
+    def __init__(self, client: AsyncWebClient, *, min_interval: float = MIN_INTERVAL_SECONDS) -> None:
+        self._client = client
+        self._min_interval = min_interval
+        self._lanes: dict[str, _Lane] = {}
+        self.stopped_reason: str | None = None
+
+    @property
+    def sending(self) -> bool:
+        return self.stopped_reason is None
+
+    def stop_sending(self, reason: str) -> None:
+        """Nothing more is sent for this workspace; said once, in one log line."""
+        if self.stopped_reason is None:
+            self.stopped_reason = reason
+            log.error("Slack: %s; sending is stopped for this workspace", reason)
+
+    # -- the Publisher port
+
+    async def post_digest(
+        self,
+        channel: str,
+        digest: Digest,
+        *,
+        resume_after: int = 0,
+        on_sent: OnSent | None = None,
+        parent_ts: str | None = None,
+    ) -> list[str]:
+        """The parent message, then its thread; returns the ts of each message sent, in order.
+
+        `resume_after` skips messages an interrupted run already sent; their thread continues under
+        `parent_ts` when the caller knows it, else the rest is posted in the channel itself.
+        """
+        channel = channel.removeprefix("slack:")
+        messages = digest_messages(digest)
+        sent: list[str] = []
+        thread_ts = parent_ts
+        for i, message in enumerate(messages):
+            if i < resume_after:
+                continue
+            ts = await self.post(channel, message, thread_ts=thread_ts if i else None)
+            if i == 0:
+                thread_ts = ts
+            sent.append(ts)
+            if on_sent is not None:
+                await on_sent(ts)
+        return sent
+
+    # -- Web API calls
+
+    async def post(self, channel: str, message: SlackMessage, *, thread_ts: str | None = None) -> str:
+        """chat.postMessage in the channel's lane; returns the message's ts."""
+        # No link_names, no parse: only escaped text and our own links. No previews of arXiv pages.
+        args: dict[str, Any] = {"channel": channel, **message.payload(), "unfurl_links": False, "unfurl_media": False}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        response = await self._call("chat_postMessage", channel, paced=True, **args)
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        await self._call("chat_update", channel, paced=True, channel=channel, ts=ts, **message.payload())
+
+    async def react(self, channel: str, ts: str, name: str = WORKING_REACTION, *, add: bool = True) -> bool:
+        """Add (or remove) a reaction; cosmetic, so any failure but a rejected token is only logged."""
+        method = "reactions_add" if add else "reactions_remove"
+        try:
+            await self._call(method, channel, paced=False, channel=channel, timestamp=ts, name=name)
+        except PaperboyError as exc:
+            log.debug("Slack %s on %s failed: %s", method, channel, exc)
+            return False
+        return True
+
+    async def _call(self, method: str, lane_key: str, *, paced: bool, **args: Any) -> Any:
+        """One Web API call; `paced` calls wait their turn in the channel's lane."""
+        if self.stopped_reason is not None:
+            raise PublishError(f"Slack sending is stopped: {self.stopped_reason}")
+        lane = self._lanes.setdefault(lane_key, _Lane()) if paced else _Lane()
+        async with lane.lock:
+            if paced and (wait := lane.last + self._min_interval - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await getattr(self._client, method)(**args)
+            except SlackApiError as exc:
+                raise self._error(method, lane_key, exc) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise SlackUnavailable(f"Slack could not be reached for {lane_key} ({type(exc).__name__})") from None
+            finally:
+                if paced:
+                    lane.last = time.monotonic()
+
+    def _error(self, method: str, channel: str, exc: SlackApiError) -> PaperboyError:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if error in AUTH_ERRORS:
+            self.stop_sending(f"the bot token was rejected ({error}); reinstall the app or set a new SLACK_BOT_TOKEN")
+            return PublishError(f"Slack sending is stopped: the bot token was rejected ({error})")
+        if error in PERMANENT_HINTS:
+            needed = exc.response.get("needed")
+            hint = PERMANENT_HINTS[error] + (f" (needed: {needed})" if needed else "")
+            return PublishError(f"Slack cannot post to channel {channel}: {error}; {hint}")
+        what = "rate limited past our retries" if error == "ratelimited" else error
+        return SlackUnavailable(f"Slack did not take {method.replace('_', '.')} for {channel}: {what}; try again later")
+
+
+class ThreadResponder:
+    """Answers a message in its thread; shows it is working with a reaction, removed when done.
+
+    After a post fails, later answers raise the same error without calling Slack again.
+    """
+
+    def __init__(self, publisher: SlackPublisher, *, channel: str, ts: str, thread_ts: str) -> None:
+        self._publisher, self._channel, self._ts, self._thread = publisher, channel, ts, thread_ts
+        self._reacted = False
+        self._failed: PaperboyError | None = None
+        self.sent: list[str] = []
+
+    async def progress(self, message: str) -> None:
+        if not self._reacted:
+            self._reacted = await self._publisher.react(self._channel, self._ts)
+
+    async def cards(self, batch: SummaryBatch) -> None:
+        for message in batch_messages(batch):
+            await self._post(message)
+
+    async def digest(self, digest: Digest) -> None:
+        self._check()
+        self.sent += await self._publisher.post_digest(self._channel, digest)
+
+    async def text(self, message: str) -> None:
+        await self._post(text_message(message))
+
+    async def finish(self) -> None:
+        if self._reacted:
+            await self._publisher.react(self._channel, self._ts, add=False)
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+
+    async def _post(self, message: SlackMessage) -> None:
+        self._check()
+        try:
+            self.sent.append(await self._publisher.post(self._channel, message, thread_ts=self._thread))
+        except PaperboyError as exc:
+            self._failed = exc
+            raise
+
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+class CommandResponder:
+    """Answers /digest: text privately through the command's response_url; a digest's progress as one
+    channel message edited in place (at most once a PROGRESS_INTERVAL, always ending on the latest
+    note); the digest itself through the publisher."""
+
+    def __init__(self, publisher: SlackPublisher, *, channel: str, respond: Respond) -> None:
+        self._publisher, self._channel, self._respond = publisher, channel, respond
+        self._progress_ts: str | None = None
+        self._last_edit = float("-inf")
+        self._latest: str | None = None
+        self._editor: asyncio.Task[None] | None = None
+
+    async def progress(self, message: str) -> None:
+        if self._progress_ts is None:
+            try:
+                self._progress_ts = await self._publisher.post(self._channel, progress_message(message))
+            except PublishError as exc:
+                # Raised into the digest build, which stops and shows this to the person.
+                raise PublishError(f"I cannot post in this channel: {exc}") from None
+            self._last_edit = time.monotonic()
+            return
+        self._latest = message
+        if self._editor is None or self._editor.done():
+            self._editor = asyncio.get_running_loop().create_task(self._show_latest())
+
+    async def _show_latest(self) -> None:
+        while self._latest is not None:
+            await asyncio.sleep(max(0.0, self._last_edit + PROGRESS_INTERVAL_SECONDS - time.monotonic()))
+            message, self._latest = self._latest, None
+            if message is not None:
+                self._last_edit = time.monotonic()
+                await self._edit(progress_message(message))
+
+    async def cards(self, batch: SummaryBatch) -> None:
+        await self.finish()
+        for message in batch_messages(batch):
+            await self._publisher.post(self._channel, message)
+
+    async def digest(self, digest: Digest) -> None:
+        await self.finish()
+        await self._publisher.post_digest(self._channel, digest)
+        await self._edit(done_message(digest))
+
+    async def text(self, message: str) -> None:
+        try:
+            await self._respond(
+                text=text_message(message).text, response_type="ephemeral", unfurl_links=False, unfurl_media=False
+            )
+        except (aiohttp.ClientError, TimeoutError, SlackApiError) as exc:
+            log.warning("Slack: could not answer /digest in %s through its response_url (%s)", self._channel, exc)
+
+    async def finish(self) -> None:
+        """No more progress edits (the digest, or an answer, is what the person sees next)."""
+        self._latest = None
+        if self._editor is not None and not self._editor.done():
+            self._editor.cancel()
+            await asyncio.gather(self._editor, return_exceptions=True)
+
+    async def _edit(self, message: SlackMessage) -> None:
+        if self._progress_ts is None:
+            return
+        try:
+            await self._publisher.update(self._channel, self._progress_ts, message)
+        except PaperboyError as exc:  # progress is cosmetic: the digest still goes out
+            log.debug("Slack: progress update in %s failed: %s", self._channel, exc)
