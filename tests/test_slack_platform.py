@@ -356,7 +356,7 @@ async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fak
     with pytest.raises(Exception, match="internal_error"):
         await publisher.post_digest(CHANNEL, big, on_sent=on_sent)
     assert len(recorded) == 2
-    rest = await publisher.post_digest(CHANNEL, big, resume_after=2, on_sent=on_sent, parent_ts=recorded[0])
+    rest = await publisher.post_digest(CHANNEL, big, already_sent=list(recorded), on_sent=on_sent)
     posts = fake_slack.posts()
     assert len(expected) > 3 and len(posts) == len(expected) and recorded[2:] == rest
     assert [tuple(p["blocks"]) for p in posts] == expected  # every chunk once, in order

@@ -116,13 +116,14 @@ class Publisher(Protocol):
         channel: str,
         digest: Digest,
         *,
-        resume_after: int = 0,
+        already_sent: Sequence[str] = (),
         on_sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         """Post it; return the platform's ids of the messages sent, in order.
 
-        `resume_after` skips that many messages already sent by an interrupted run; `on_sent` is awaited
-        with each message id as soon as the platform accepted it (the scheduler records it).
+        `already_sent` are the ids an interrupted run posted (the first is the parent): those messages are
+        skipped and the rest continue where they stopped. `on_sent` is awaited with each message id as
+        soon as the platform accepted it (the scheduler records it).
         Raises PublishError when the channel cannot be posted to (permanent: no retry).
         """
         ...

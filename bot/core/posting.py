@@ -140,7 +140,7 @@ class DigestPoster:
                 raise StopPosting
 
         try:
-            await publisher.post_digest(raw_channel, digest, resume_after=len(run.message_ids), on_sent=on_sent)
+            await publisher.post_digest(raw_channel, digest, already_sent=run.message_ids, on_sent=on_sent)
         except StopPosting:
             return await self._finish(run, "interrupted", f"{where}: stopped mid-way; resumes at the next start")
         except PublishError as exc:

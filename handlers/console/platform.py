@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from bot.core.chat import ChatBot
@@ -84,10 +84,10 @@ class ConsolePublisher:
         channel: str,
         digest: Digest,
         *,
-        resume_after: int = 0,
+        already_sent: Sequence[str] = (),
         on_sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
-        if resume_after:
+        if already_sent:
             return []
         _write_line(self._out, await asyncio.to_thread(render_digest, digest, "text"))
         self._count += 1

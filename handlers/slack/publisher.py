@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -91,21 +91,20 @@ class SlackPublisher:
         channel: str,
         digest: Digest,
         *,
-        resume_after: int = 0,
+        already_sent: Sequence[str] = (),
         on_sent: OnSent | None = None,
-        parent_ts: str | None = None,
     ) -> list[str]:
         """The parent message, then its thread; returns the ts of each message sent, in order.
 
-        `resume_after` skips messages an interrupted run already sent; their thread continues under
-        `parent_ts` when the caller knows it, else the rest is posted in the channel itself.
+        `already_sent` (an interrupted run's messages) are skipped; the rest continue the thread under
+        the first of them, the parent.
         """
         channel = channel.removeprefix("slack:")
         messages = digest_messages(digest)
         sent: list[str] = []
-        thread_ts = parent_ts
+        thread_ts = already_sent[0] if already_sent else None
         for i, message in enumerate(messages):
-            if i < resume_after:
+            if i < len(already_sent):
                 continue
             ts = await self.post(channel, message, thread_ts=thread_ts if i else None)
             if i == 0:

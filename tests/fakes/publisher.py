@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.core.errors import PublishError
 from bot.core.models import Digest
@@ -26,13 +26,13 @@ class RecordingPublisher:
         channel: str,
         digest: Digest,
         *,
-        resume_after: int = 0,
+        already_sent: Sequence[str] = (),
         on_sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         if channel in self.failing:
             raise PublishError(f"cannot post to {channel}: {self.failing[channel]}")
         ids = []
-        for text in self.messages(digest)[resume_after:]:
+        for text in self.messages(digest)[len(already_sent):]:
             await asyncio.sleep(self.delay)
             self._ids += 1
             self.sent.append((channel, digest.title, text))
