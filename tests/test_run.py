@@ -120,3 +120,39 @@ async def test_healthz_reports_platforms_and_runs(run_env, tmp_path):
     finally:
         code, _, err = await stop(proc)
     assert code == 0, err
+
+
+async def test_sigkill_right_after_slack_accepted_the_post_never_reposts(run_env, tmp_path, fake_slack):
+    """SIGKILL after Slack accepted the digest, before its record: the restart marks it ambiguous (row 32)."""
+    from tests.fakes.slack_server import BOT_TOKEN, CHANNEL, SIGNING_SECRET
+
+    (tmp_path / "config.toml").write_text(CONFIG.replace('channels = ["console"]', f'channels = ["slack:{CHANNEL}"]'))
+    run_env |= {
+        "PAPERBOY_SLACK__ENABLED": "true",
+        "PAPERBOY_SLACK__MODE": "http",
+        "PAPERBOY_SLACK__HTTP_PORT": str(closed_port()),
+        "PAPERBOY_SLACK__API_URL": fake_slack.api_url,
+        "PAPERBOY_SCHEDULE__LEASE_MINUTES": "1",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    }
+    first = await start("run", env=run_env, cwd=tmp_path)
+
+    async def kill_on_post(call) -> None:
+        if call.method == "chat.postMessage" and first.returncode is None:
+            first.kill()
+            await first.wait()
+
+    fake_slack.after_accept = kill_on_post
+    await asyncio.wait_for(first.wait(), timeout=60)
+    assert first.returncode == -signal.SIGKILL and len(fake_slack.posts()) == 1
+    fake_slack.after_accept = None
+
+    run_env["PAPERBOY_CLOCK_START"] = "2025-05-29T06:33:00+00:00"  # past the one-minute lease
+    second = await start("run", env=run_env, cwd=tmp_path)
+    try:
+        await wait_for_state(run_env["PAPERBOY_STORAGE__URL"], "ambiguous")
+    finally:
+        code, _, err = await stop(second)
+    assert code == 0 and "not reposting" in err
+    assert len(fake_slack.posts()) == 1

@@ -24,7 +24,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -103,6 +103,9 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self.port = 0
+        # Awaited after a call was answered but before the answer goes out (e.g. to kill the client
+        # right after Slack accepted its post).
+        self.after_accept: Callable[[Call], Awaitable[None]] | None = None
 
     # -- lifecycle
 
@@ -362,7 +365,10 @@ class FakeSlack:
         call = Call(method, time.monotonic(), args, token)
         self.calls.append(call)
         try:
-            return self._answer(call)
+            response = self._answer(call)
+            if self.after_accept is not None:
+                await self.after_accept(call)
+            return response
         finally:
             await self._notify()
 
