@@ -1,5 +1,7 @@
 """Configuration: TOML + PAPERBOY_* overrides, secrets from the environment, one-line errors."""
 
+import re
+
 import pytest
 
 from bot.config import load_config
@@ -103,3 +105,24 @@ def test_missing_or_wrong_platform_tokens_fail_fast(env, expected):
     with pytest.raises(ConfigError) as error:
         config.check_platform_secrets()
     assert expected in str(error.value) and "xoxb-wrong" not in str(error.value)
+
+
+def test_config_example_loads_and_documents_every_key():
+    """config.example.toml is valid and names every key of every section (INTERFACE.md)."""
+    import pathlib
+    import tomllib
+
+    from bot.config import Settings, SubscriptionSettings
+
+    path = pathlib.Path(__file__).parent.parent / "config.example.toml"
+    load_config(str(path), {})
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    for section, field in Settings.model_fields.items():
+        if section == "subscriptions":
+            continue
+        assert section in data, f"[{section}] is missing"
+        for key in field.annotation.model_fields:  # set, or shown commented out when it has no default
+            assert key in data[section] or re.search(rf"^#\s*{key} = ", text, re.M), f"{section}.{key} is missing"
+    for key in SubscriptionSettings.model_fields:
+        assert f"# {key} = " in text, f"subscriptions.{key} is not documented"
