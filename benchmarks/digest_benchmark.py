@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=100)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--case", choices=["digest", "scheduled", "all"], default="all")
+    parser.add_argument("--case", choices=["digest", "scheduled", "slack", "all"], default="all")
     args = parser.parse_args()
     if args.case in ("digest", "all"):
         print("== a 100-paper digest")
@@ -143,6 +143,12 @@ def main() -> None:
     if args.case in ("scheduled", "all"):
         print("== the scheduled morning posts")
         asyncio.run(run_scheduled(args.papers, 0.2))
+    if args.case in ("slack", "all"):
+        from benchmarks.slack_case import report, run_slack_case
+
+        for mode in ("http", "socket"):
+            print(f"== Slack: 20 links pasted at once in 20 messages ({mode})")
+            report(asyncio.run(run_slack_case(mode=mode, links=20, latency=args.latency)))
 
 
 if __name__ == "__main__":

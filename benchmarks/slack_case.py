@@ -122,6 +122,10 @@ def main() -> None:
             arxiv_interval=args.arxiv_interval,
         )
     )
+    report(r)
+
+
+def report(r: dict) -> None:
     print(f"mode                        {r['mode']}  ({r['links']} links in {r['links']} messages, "
           f"{r['channels']} channel{'s' if r['channels'] != 1 else ''})")  # fmt: skip
     print(f"replies                     {r['replies']}  ({r['llm_calls']} LLM calls at {r['llm_latency_s']:g} s)")
