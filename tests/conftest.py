@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.db",
     "tests.stack",
     "tests.fakes.slack_server",
+    "tests.fakes.discord_server",
 ]
 
 # One file per run (runs on one machine must not scan each other's logs).

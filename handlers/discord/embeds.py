@@ -1,0 +1,242 @@
+"""Core results -> Discord messages: pure functions, no I/O.
+
+Every untrusted string (titles, authors, abstracts, comments, what the LLM wrote, what a user
+typed) passes clean_text, is cut to fit, and only then is escaped (discord.utils.escape_markdown,
+then escape_mentions): cutting before escaping means a limit never splits an escape sequence.
+The only links are Paper.abs_url and Paper.pdf_url; messages carry embeds or plain text, and
+plain text is sent with link previews suppressed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+
+import discord
+
+from bot.core.models import Digest, InputError, SummarizedPaper, SummaryBatch
+from bot.core.render import (
+    DISCLAIMER,
+    categories_line,
+    empty_line,
+    error_line,
+    footer,
+    format_dates,
+    left_out_line,
+    omitted_line,
+    short_authors,
+    translation_label,
+    window_line,
+)
+from bot.core.sanitize import clean_text, one_line, truncate
+
+# Discord's limits (discord.py docs for Embed; Discord's "Embed Limits").
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBEDS_PER_MESSAGE = 10
+EMBED_TOTAL_LIMIT = 6000  # all embeds of one message together: titles, descriptions, fields, footers
+CONTENT_LIMIT = 2000
+THREAD_NAME_LIMIT = 100
+
+# Our own budgets, well inside the limits, so one card is always < EMBED_TOTAL_LIMIT on its own
+# and a reader skims rather than scrolls.
+AUTHORS_CHARS = 300
+META_CHARS = 300
+COMMENT_CHARS = 300
+TLDR_CHARS = 1200
+TAKEAWAY_CHARS = 300
+FOOTER_CHARS = 300
+MAX_NOTES = 10
+CARD_COLOR = 0xB31B1B  # arXiv red
+NOTE_COLOR = 0x808080
+
+
+def escape(text: str) -> str:
+    """Untrusted text as Discord shows it literally: cleaned, markdown escaped, mentions defused."""
+    # escape_markdown only prefixes a whole `[label](url)` match with one backslash, leaving the markdown
+    # inside it (`||`, backticks, `*`) live; escaped piece by piece between "](", none can form.
+    parts = clean_text(text).split("](")
+    return discord.utils.escape_mentions("\\](".join(discord.utils.escape_markdown(p) for p in parts))
+
+
+def _cut(raw: str, limit: int, render: Callable[[str], str]) -> str:
+    budget = limit
+    while True:
+        out = render(truncate(raw, budget))
+        if len(out) <= limit:
+            return out
+        budget -= max(1, (len(out) - limit) // 2)  # escaping at most doubles a character (plus a ZWSP)
+
+
+def fit(text: str, limit: int, *, single_line: bool = True) -> str:
+    """`escape(text)` in at most `limit` characters, cut on a word boundary with "…" before escaping."""
+    return _cut(one_line(text) if single_line else clean_text(text), limit, escape)
+
+
+def plain(text: str, limit: int) -> str:
+    """For surfaces that render no markdown (footers, thread names): cleaned, cut, mentions defused."""
+    return _cut(one_line(text), limit, discord.utils.escape_mentions)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """One Discord message: plain text (sent with link previews suppressed) or embeds."""
+
+    content: str | None = None
+    embeds: tuple[discord.Embed, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.content is not None and len(self.content) > CONTENT_LIMIT:
+            raise ValueError(f"message content over {CONTENT_LIMIT} characters")
+        if len(self.embeds) > EMBEDS_PER_MESSAGE or embeds_length(self.embeds) > EMBED_TOTAL_LIMIT:
+            raise ValueError(f"over {EMBEDS_PER_MESSAGE} embeds or {EMBED_TOTAL_LIMIT} embed characters")
+
+
+def embeds_length(embeds: Iterable[discord.Embed]) -> int:
+    """The characters Discord counts toward a message's 6000 (discord.py's Embed.__len__)."""
+    return sum(len(e) for e in embeds)
+
+
+# Cards ----------------------------------------------------------------------------------------
+
+
+def _takeaways(items: Sequence[str]) -> str:
+    lines: list[str] = []
+    for item in items:
+        line = f"• {fit(item, TAKEAWAY_CHARS)}"
+        if line == "• " or len("\n".join([*lines, line])) > FIELD_VALUE_LIMIT:
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def card_embed(sp: SummarizedPaper, *, number: int | None = None) -> discord.Embed:
+    """One paper: title (linking to the abstract page), authors, category, dates, comment, tl;dr,
+    takeaways, abstract translation when there is one, links, and how it was made."""
+    p, s = sp.paper, sp.summary
+    prefix = f"{number}. " if number is not None else ""
+    title = prefix + fit(p.title, TITLE_LIMIT - len(prefix))
+    lines = []
+    if authors := short_authors(p.authors):
+        lines.append(fit(authors, AUTHORS_CHARS))
+    lines.append(fit(f"{categories_line(p)} · {format_dates(p)}", META_CHARS))
+    if comment := one_line(p.comment or ""):
+        lines.append(f"*Comment:* {fit(comment, COMMENT_CHARS)}")
+    lines += ["", f"**TL;DR** {fit(s.tldr, TLDR_CHARS) or '(no summary)'}"]
+    embed = discord.Embed(title=title, url=p.abs_url, description="\n".join(lines), color=CARD_COLOR)
+    if takeaways := _takeaways(s.takeaways):
+        embed.add_field(name="Key takeaways", value=takeaways, inline=False)
+    if translation := fit(s.abstract_translation or "", FIELD_VALUE_LIMIT, single_line=False):
+        embed.add_field(name=fit(translation_label(s), FIELD_NAME_LIMIT), value=translation, inline=False)
+    embed.add_field(name="Links", value=f"[Abstract]({p.abs_url}) · [PDF]({p.pdf_url})", inline=False)
+    embed.set_footer(text=plain(footer(s), FOOTER_CHARS))
+    return embed
+
+
+def notes_embed(errors: Sequence[InputError] = (), notes: Sequence[str] = ()) -> discord.Embed | None:
+    """What could not be served and what was left out, as one small embed (no link previews)."""
+    lines = [f"⚠ {fit(error_line(e), 300)}" for e in errors[:MAX_NOTES]]
+    if len(errors) > MAX_NOTES:
+        lines.append(f"⚠ {len(errors) - MAX_NOTES} more could not be read")
+    lines += [fit(note, 300) for note in notes]
+    if not lines:
+        return None
+    return discord.Embed(description="\n".join(lines), color=NOTE_COLOR)
+
+
+def chunk_embeds(embeds: Sequence[discord.Embed]) -> list[tuple[discord.Embed, ...]]:
+    """Embeds in order, grouped into messages of at most 10 embeds and 6000 embed characters."""
+    chunks: list[tuple[discord.Embed, ...]] = []
+    current: list[discord.Embed] = []
+    for embed in embeds:
+        if len(embed) > EMBED_TOTAL_LIMIT:
+            raise ValueError(f"one embed has {len(embed)} characters, over {EMBED_TOTAL_LIMIT}")
+        if current and (len(current) == EMBEDS_PER_MESSAGE or embeds_length(current) + len(embed) > EMBED_TOTAL_LIMIT):
+            chunks.append(tuple(current))
+            current = []
+        current.append(embed)
+    if current:
+        chunks.append(tuple(current))
+    return chunks
+
+
+def batch_messages(batch: SummaryBatch) -> list[Outgoing]:
+    """The reply to a pasted link: one embed per paper (then one for errors and left-out), chunked."""
+    embeds = [card_embed(sp) for sp in batch.papers]
+    notes = [f"{left_out_line(batch.left_out)}."] if batch.left_out else []
+    if extra := notes_embed(batch.errors, notes):
+        embeds.append(extra)
+    return [Outgoing(embeds=chunk) for chunk in chunk_embeds(embeds)]
+
+
+# Digests --------------------------------------------------------------------------------------
+
+
+def digest_parent(digest: Digest) -> Outgoing:
+    """The digest's short first message: what it is, the window, how many papers, the disclaimer."""
+    n = len(digest.papers)
+    lines = [f"**Query:** {fit(digest.query, 500)}", escape(window_line(digest))]
+    lines.append(f"**{n} paper{'s' if n != 1 else ''}**" if n else escape(empty_line(digest)))
+    if digest.omitted:
+        lines.append(escape(f"{omitted_line(digest.omitted)}."))
+    lines += [f"⚠ {fit(error_line(e), 300)}" for e in digest.errors[:MAX_NOTES]]
+    lines += ["", f"*{escape(DISCLAIMER)}*"]
+    title = fit(f"{one_line(digest.title)}: {digest.date.isoformat()}", TITLE_LIMIT)
+    return Outgoing(embeds=(discord.Embed(title=title, description="\n".join(lines), color=CARD_COLOR),))
+
+
+def digest_card_messages(digest: Digest) -> list[Outgoing]:
+    """The digest's cards, numbered, in order, chunked into messages within Discord's limits."""
+    embeds = [card_embed(sp, number=i) for i, sp in enumerate(digest.papers, 1)]
+    return [Outgoing(embeds=chunk) for chunk in chunk_embeds(embeds)]
+
+
+def thread_name(digest: Digest) -> str:
+    return plain(f"{digest.title}: {digest.date.isoformat()}", THREAD_NAME_LIMIT) or "Digest"
+
+
+# Plain text -----------------------------------------------------------------------------------
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    """One raw line cut into raw pieces whose escaped form fits `limit`, at spaces where possible."""
+    pieces: list[str] = []
+    while len(escape(line)) > limit:
+        cut = len(line)
+        while len(escape(line[:cut])) > limit:
+            cut = max(1, cut - max(1, (len(escape(line[:cut])) - limit) // 2))
+        space = line.rfind(" ", 0, cut + 1)
+        cut = space if space > cut // 2 else cut
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip(" ")
+    return [*pieces, line]
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Untrusted text escaped into chunks of at most `limit` characters, split between lines (or words);
+    each chunk is escaped on its own, so no split falls inside an escape sequence."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for line in clean_text(text).split("\n"):
+        for piece in _pieces(line, limit):
+            candidate = "\n".join([*current, piece])
+            if current and len(escape(candidate)) > limit:
+                chunks.append(escape("\n".join(current)))
+                current = [piece]
+            else:
+                current.append(piece)
+    if current and (body := escape("\n".join(current))):
+        chunks.append(body)
+    return chunks
+
+
+def text_messages(text: str) -> list[Outgoing]:
+    return [Outgoing(content=chunk) for chunk in split_text(text)]
+
+
+def progress_content(message: str) -> str:
+    return f"⏳ {fit(message, CONTENT_LIMIT - 2)}"

@@ -1,0 +1,430 @@
+"""The Discord platform: a discord.Client on the shared event loop; gateway events in, core calls out.
+
+`start()` logs in and connects in a background task and returns once Discord sent READY (the
+equivalent of `async with client: await client.start(token)`, never `client.run`). Pasted links
+and `/digest ...` typed as text go to ChatBot.handle_message; the `/digest` and `/subscriptions`
+application commands go to ChatBot.handle_digest_command. Rendering lives in embeds.py and
+sending in publisher.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.core.chat import ChatBot
+from bot.core.errors import PlatformStartError, PublishError
+from bot.core.models import IncomingMessage
+from bot.core.ports import EventLog
+from bot.core.refs import find_invalid_links, find_refs
+from bot.core.sanitize import one_line
+from handlers.discord.publisher import NO_MENTIONS, DiscordPublisher, InteractionResponder, MessageResponder
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 60.0
+STOP_PATIENCE_SECONDS = 30.0  # how long stop() lets answers in flight finish
+PORTAL = "Discord Developer Portal (https://discord.com/developers/applications) → your application → Bot"
+MESSAGE_CONTENT_HELP = (
+    f"enable it in the {PORTAL} → Privileged Gateway Intents → Message Content Intent, save, and restart"
+)
+TOKEN_HELP = f"check DISCORD_BOT_TOKEN (to get a new one: {PORTAL} → Reset Token)"
+HELP = """\
+Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card.
+/digest — this channel's subscription digests for today
+/digest query:cat:cs.CL AND abs:reasoning — an ad-hoc digest (options: days, max, language)
+/subscriptions add name:nlp query:cat:cs.CL — post a digest here every day (options: time, timezone, max, language)
+/subscriptions list — this channel's subscriptions
+/subscriptions remove name:nlp — stop one"""
+# Words ChatBot.handle_digest_command reads as subcommands; a /digest query that is just one of them is
+# quoted so it stays a search (subscriptions are managed with /subscriptions on Discord).
+_SUBCOMMANDS = {"subscribe", "unsubscribe"}
+
+
+def _intents() -> discord.Intents:
+    """The least the bot needs: guilds (channels, threads), messages, and their content (privileged)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+def _quote(value: object) -> str:
+    return shlex.quote(one_line(str(value)))
+
+
+def _options(**options: object) -> list[str]:
+    return [part for flag, value in options.items() if value is not None for part in (f"--{flag}", _quote(value))]
+
+
+def digest_args(query: str | None, days: int | None, max_papers: int | None, language: str | None) -> str:
+    """`/digest query:… days:… max:… language:…` as the text command ChatBot reads (shell-quoted)."""
+    parts = []
+    if query and one_line(query):
+        quoted = _quote(query)
+        parts.append(f"'{quoted}'" if quoted.lower() in _SUBCOMMANDS else quoted)
+    return " ".join(parts + _options(days=days, max=max_papers, language=language))
+
+
+def subscribe_args(
+    name: str, query: str, *, time: str | None, timezone: str | None, max_papers: int | None, language: str | None
+) -> str:
+    options = _options(time=time, timezone=timezone, max=max_papers, language=language)
+    return " ".join(["subscribe", _quote(name), _quote(query), *options])
+
+
+def _for_the_bot(text: str) -> bool:
+    """What ChatBot.handle_message answers: /digest, arXiv references, or links that only look like them.
+    Checked first so only those messages are claimed in the event log."""
+    return text.startswith("/digest") or bool(find_refs(text)) or bool(find_invalid_links(text))
+
+
+class _Client(discord.Client):
+    def __init__(self, platform: DiscordPlatform, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.platform = platform
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:  # once per login, before the gateway connects
+        await self.platform._setup()
+
+    async def on_ready(self) -> None:  # once per gateway session: may fire again after a failed RESUME
+        await self.platform._on_ready()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.platform._on_message(message)
+
+
+class DiscordPlatform:
+    name = "discord"
+
+    def __init__(
+        self,
+        *,
+        chat: ChatBot,
+        events: EventLog,
+        # connection
+        token: str,
+        api_url: str,
+        gateway_url: str,
+        guild_ids: tuple[int, ...],
+        # timing (tests shorten these)
+        guild_ready_timeout: float = 2.0,
+        start_timeout: float = START_TIMEOUT_SECONDS,
+    ) -> None:
+        self._chat, self._events = chat, events
+        self._token = token
+        self._api_url, self._gateway_url = api_url.rstrip("/"), gateway_url
+        self._guild_ids = tuple(guild_ids)
+        self._start_timeout = start_timeout
+        # The bot has no voice features: skip discord.py's start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        self._client = _Client(
+            self,
+            intents=_intents(),
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=guild_ready_timeout,
+            chunk_guilds_at_startup=False,
+        )
+        for command in self._commands():
+            self._client.tree.add_command(command)
+        self.publisher = DiscordPublisher(self._client)
+        self.reads_all_messages = True  # False when the Message Content intent is off: mentions only
+        self._ready = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self._stopping = False
+        self._saved_endpoints: tuple[str, yarl.URL] | None = None
+
+    @property
+    def client(self) -> discord.Client:
+        return self._client
+
+    # ---- lifecycle
+
+    async def start(self) -> None:
+        if not self._token:
+            raise PlatformStartError(f"discord.enabled is true but DISCORD_BOT_TOKEN is not set: {TOKEN_HELP}")
+        if not self._api_url.startswith(("https://", "http://")):
+            raise PlatformStartError(f"discord.api_url must be an http(s) URL, not {self._api_url!r}")
+        if not self._gateway_url.startswith(("wss://", "ws://")):
+            raise PlatformStartError(f"discord.gateway_url must be a ws(s) URL, not {self._gateway_url!r}")
+        # discord.py reads these class attributes for every request and connection; stop() restores them.
+        self._saved_endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._api_url, yarl.URL(self._gateway_url)
+        self._runner = asyncio.create_task(self._run(), name="discord-client")
+        ready = asyncio.create_task(self._ready.wait())
+        try:
+            await asyncio.wait({self._runner, ready}, timeout=self._start_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if self._ready.is_set():
+            self._runner.add_done_callback(self._ended)
+            return
+        if self._runner.done() and not self._runner.cancelled() and self._runner.exception() is not None:
+            error = self._runner.exception()
+            if not isinstance(error, PlatformStartError):
+                error = PlatformStartError(f"Discord could not start: {type(error).__name__}: {error}")
+        else:
+            error = PlatformStartError(
+                f"Discord: no READY from {self._gateway_url} within {self._start_timeout:.0f} s: "
+                "check discord.gateway_url, discord.api_url and the network"
+            )
+        await self.stop()
+        raise error  # type: ignore[misc]
+
+    async def _run(self) -> None:
+        """login (GET users/@me, then the application) and the gateway loop; start-up failures become
+        PlatformStartError with what to do. discord.py does not reconnect after 4004 or 4014."""
+        try:
+            await self._client.login(self._token)
+            await self._client.connect(reconnect=True)
+        except discord.LoginFailure:
+            raise PlatformStartError(f"Discord rejected the bot token (401): {TOKEN_HELP}") from None
+        except discord.PrivilegedIntentsRequired:
+            raise PlatformStartError(
+                f"Discord refused the Message Content intent (close code 4014): {MESSAGE_CONTENT_HELP}"
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise PlatformStartError(f"Discord rejected the bot token (close code 4004): {TOKEN_HELP}") from None
+            raise PlatformStartError(
+                f"Discord closed the gateway connection (code {exc.code} {exc.reason}); see "
+                "https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-close-event-codes"
+            ) from None
+        except discord.HTTPException as exc:
+            raise PlatformStartError(
+                f"Discord's API at {self._api_url} answered {exc.status} {exc.text}: check discord.api_url "
+                "and https://discordstatus.com"
+            ) from None
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            raise PlatformStartError(
+                f"cannot reach Discord at {self._api_url} ({type(exc).__name__}): check discord.api_url and the network"
+            ) from None
+        finally:
+            if not self._client.is_closed():
+                await self._client.close()
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("Discord: disconnected for good: %s", error)
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True  # no new work; what is in flight may finish
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=STOP_PATIENCE_SECONDS)
+        if not self._client.is_closed():
+            await self._client.close()
+        if self._runner is not None:
+            await asyncio.wait({self._runner}, timeout=STOP_PATIENCE_SECONDS)
+            if not self._runner.done():
+                self._runner.cancel()
+        if self._saved_endpoints is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_endpoints
+            self._saved_endpoints = None
+        if self._ready.is_set():
+            log.info("Discord: disconnected")
+
+    def is_connected(self) -> bool:
+        ws = self._client.ws
+        return (
+            self._ready.is_set()
+            and not self._client.is_closed()
+            and self._runner is not None
+            and not self._runner.done()
+            and ws is not None
+            and ws.open
+        )
+
+    # ---- events
+
+    async def _setup(self) -> None:
+        flags = self._client.application_flags
+        if flags.gateway_message_content or flags.gateway_message_content_limited:
+            log.info("Discord: Message Content intent on: answering every message with an arXiv link")
+        else:
+            # Asking for it anyway would end in close code 4014; without it Discord still sends the
+            # content of messages that mention the bot. (Intents are fixed at IDENTIFY, after this hook.)
+            self._client._connection._intents.message_content = False
+            self.reads_all_messages = False
+            log.warning(
+                "Discord: the Message Content intent is off for this application, so I only answer messages "
+                "that mention me; to answer every pasted link, %s",
+                MESSAGE_CONTENT_HELP,
+            )
+        await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        tree = self._client.tree
+        if not self._guild_ids:
+            try:
+                synced = await tree.sync()
+            except discord.HTTPException as exc:
+                log.error("Discord: could not register the slash commands (%s %s)", exc.status, exc.text)
+                return
+            log.info(
+                "Discord: %d slash commands registered globally (Discord may take a while to show them)", len(synced)
+            )
+            return
+        for guild_id in self._guild_ids:
+            guild = discord.Object(id=guild_id)
+            tree.copy_global_to(guild=guild)
+            try:
+                synced = await tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.error(
+                    "Discord: could not register the slash commands in server %s (%s %s): invite the bot there "
+                    "with the bot and applications.commands scopes, or fix discord.guild_ids",
+                    guild_id, exc.status, exc.text,
+                )  # fmt: skip
+                continue
+            log.info("Discord: %d slash commands registered in server %s", len(synced), guild_id)
+
+    async def _on_ready(self) -> None:
+        if self._ready.is_set():
+            log.info("Discord: READY again (a new gateway session); nothing to restart")
+            return
+        user = self._client.user
+        log.info(
+            "Discord: connected as %s (id %s) to %d server(s)",
+            user, user.id if user else "?", len(self._client.guilds),
+        )  # fmt: skip
+        self._ready.set()
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _on_message(self, message: discord.Message) -> None:
+        if self._stopping:
+            return
+        self._track()  # before the first await, so stop() waits for it
+        me = self._client.user
+        if message.author.bot or message.webhook_id is not None or (me is not None and message.author.id == me.id):
+            return  # our own posts, other bots, webhooks: never a loop
+        text = message.content
+        if me is not None:
+            text = text.replace(f"<@{me.id}>", " ").replace(f"<@!{me.id}>", " ")
+        text = text.strip()
+        if not _for_the_bot(text):
+            return
+        try:
+            fresh = await self._events.claim_event(f"discord:msg:{message.id}")
+        except Exception:
+            log.exception("Discord: could not record message %s in the database; not answering it", message.id)
+            return
+        if not fresh:
+            log.info("Discord: message %s delivered again; it was already answered", message.id)
+            return
+        incoming = IncomingMessage(
+            platform="discord",
+            channel=f"discord:{message.channel.id}",
+            text=text,
+            user=str(message.author.id),
+            extra={"message_id": str(message.id)},
+        )
+        responder = MessageResponder(message, self.publisher)
+        try:
+            await self._chat.handle_message(incoming, responder)
+        except PublishError:
+            pass  # logged, once, where it happened
+        except Exception:
+            log.exception("Discord: answering message %s in channel %s failed", message.id, message.channel.id)
+        finally:
+            await responder.close()
+
+    async def _command(
+        self, interaction: discord.Interaction, command: str, args: str, *, answer: str | None = None
+    ) -> None:
+        """Acknowledge within Discord's 3 s first, then do the work; the answer comes as follow-ups.
+        `answer`: a fixed text instead of asking the core (help)."""
+        if self._stopping:
+            return
+        self._track()
+        responder = InteractionResponder(interaction, self.publisher, command=command)
+        try:
+            await interaction.response.defer(thinking=True)
+        except discord.HTTPException as exc:
+            if not responder.token_died(exc):
+                log.warning("Discord: could not acknowledge %s (%s %s)", command, exc.status, exc.text)
+        channel = f"discord:{interaction.channel_id}"
+        try:
+            if answer is not None:
+                await responder.text(answer)
+            else:
+                await self._chat.handle_digest_command(args, channel, responder)
+            await responder.finish()
+        except PublishError:
+            pass
+        except Exception:
+            log.exception("Discord: %s in %s failed", command, channel)
+
+    def _commands(self) -> list[app_commands.Command | app_commands.Group]:
+        @app_commands.command(name="digest", description="New arXiv papers: this channel's subscriptions, or a search")
+        @app_commands.describe(
+            query="arXiv search, e.g. cat:cs.CL AND abs:reasoning (empty: this channel's subscriptions)",
+            days="how many UTC days back (default 1)",
+            max_papers="at most this many papers",
+            language="language of the summaries, e.g. en, zh, pt-BR",
+        )
+        @app_commands.rename(max_papers="max")
+        async def digest(
+            interaction: discord.Interaction,
+            query: str | None = None,
+            days: app_commands.Range[int, 1, 31] | None = None,
+            max_papers: app_commands.Range[int, 1, 50] | None = None,
+            language: app_commands.Range[str, 2, 12] | None = None,
+        ) -> None:
+            if query and one_line(query).lower() == "help":  # the core's help describes the text commands
+                await self._command(interaction, "/digest", "help", answer=HELP)
+            else:
+                await self._command(interaction, "/digest", digest_args(query, days, max_papers, language))
+
+        subscriptions = app_commands.Group(name="subscriptions", description="This channel's standing digests")
+
+        @subscriptions.command(name="add", description="Post a digest of a search here every day")
+        @app_commands.describe(
+            name="a short name: letters, digits, - _ .",
+            query="arXiv search, e.g. cat:cs.CL AND abs:reasoning",
+            time="time of day, e.g. 08:30 (default 08:30)",
+            timezone="IANA time zone, e.g. Europe/Berlin (default UTC)",
+            max_papers="at most this many papers (default 10)",
+            language="language of the summaries, e.g. en, zh",
+        )
+        @app_commands.rename(max_papers="max")
+        async def add(
+            interaction: discord.Interaction,
+            name: app_commands.Range[str, 1, 40],
+            query: str,
+            time: app_commands.Range[str, 4, 5] | None = None,
+            timezone: str | None = None,
+            max_papers: app_commands.Range[int, 1, 50] | None = None,
+            language: app_commands.Range[str, 2, 12] | None = None,
+        ) -> None:
+            args = subscribe_args(name, query, time=time, timezone=timezone, max_papers=max_papers, language=language)
+            await self._command(interaction, "/subscriptions add", args)
+
+        @subscriptions.command(name="remove", description="Stop posting a digest here")
+        @app_commands.describe(name="the subscription's name, as /subscriptions list shows it")
+        async def remove(interaction: discord.Interaction, name: app_commands.Range[str, 1, 40]) -> None:
+            await self._command(interaction, "/subscriptions remove", f"unsubscribe {one_line(name)}")
+
+        @subscriptions.command(name="list", description="This channel's subscriptions")
+        async def list_(interaction: discord.Interaction) -> None:
+            await self._command(interaction, "/subscriptions list", "list")
+
+        return [digest, subscriptions]

@@ -1,0 +1,316 @@
+"""Sending to Discord: the digest Publisher, and the Responders for a message reply and a slash command.
+
+All sends go through discord.py (which waits out 429s as Discord asks). A 403 or 404 on a channel
+is permanent: one log line, the channel is marked failed for a while, and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
+
+import discord
+from discord.context_managers import Typing
+
+from bot.core.errors import PublishError
+from bot.core.models import Digest, SummaryBatch
+from handlers.discord.embeds import (
+    Outgoing,
+    batch_messages,
+    digest_card_messages,
+    digest_parent,
+    progress_content,
+    text_messages,
+    thread_name,
+)
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+FAILED_PAUSE_SECONDS = 3600.0  # a channel that answered 403/404 is not tried again for this long
+PROGRESS_INTERVAL_SECONDS = 1.0
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: the thread stays open while people read the digest
+# An interaction token lives 15 minutes; Discord then answers 401 (50027) or 404 (10015, 10062).
+_DEAD_TOKEN_STATUS = (401, 404)
+_NOT_A_TEXT_CHANNEL = 50008  # "Cannot send messages in a non-text channel" (a forum, a category, voice)
+
+
+def channel_id_of(channel: str) -> int:
+    """`123456789012345678` or `discord:123456789012345678` -> the snowflake."""
+    raw = channel.removeprefix("discord:")
+    if not raw.isdigit():
+        raise PublishError(f"{channel!r} is not a Discord channel id (use discord:123456789012345678)")
+    return int(raw)
+
+
+def _send_kwargs(out: Outgoing) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+    if out.embeds:
+        kwargs["embeds"] = list(out.embeds)
+    if out.content:
+        kwargs["content"] = out.content
+        if not out.embeds:
+            kwargs["suppress_embeds"] = True  # no link previews under plain text
+    return kwargs
+
+
+class DiscordPublisher:
+    """Posts through the bot's REST session. `post_digest` is the scheduler's bot.core.ports.Publisher."""
+
+    def __init__(self, client: discord.Client, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._clock = clock
+        self._failed: dict[int, float] = {}  # channel id -> when it failed
+
+    def channel(self, channel_id: int) -> discord.abc.Messageable:
+        """The cached channel (so threads and permissions are known), else a bare messageable."""
+        cached = self._client.get_channel(channel_id)
+        if isinstance(cached, discord.abc.Messageable):
+            return cached
+        return self._client.get_partial_messageable(channel_id)
+
+    def is_failed(self, channel_id: int) -> bool:
+        since = self._failed.get(channel_id)
+        return since is not None and self._clock() - since < FAILED_PAUSE_SECONDS
+
+    async def send(
+        self, target: discord.abc.Messageable, out: Outgoing, *, reference: discord.Message | None = None
+    ) -> discord.Message:
+        """One message; with `reference`, a reply that does not ping its author (still sent if that message was
+        deleted meanwhile). Raises PublishError on a 4xx, never retried; 403/404 also mark the channel failed."""
+        channel_id = getattr(target, "id", 0)
+        if self.is_failed(channel_id):
+            raise PublishError(f"Discord: channel {channel_id} refused the bot recently (no access); not retrying")
+        kwargs = _send_kwargs(out)
+        if reference is not None:
+            kwargs.update(reference=reference.to_reference(fail_if_not_exists=False), mention_author=False)
+        try:
+            return await target.send(**kwargs)
+        except discord.HTTPException as exc:
+            if not 400 <= exc.status < 500:
+                raise  # 5xx after discord.py's retries: it may or may not have been posted
+            reason = f"{exc.status} {exc.text or 'error'}, code {exc.code}"
+            if exc.status in (403, 404) or exc.code == _NOT_A_TEXT_CHANNEL:
+                self._failed[channel_id] = self._clock()
+                message = (
+                    f"Discord: cannot post to channel {channel_id} ({reason}): add the bot to that channel with "
+                    "View Channel, Send Messages, Embed Links and Send Messages in Threads, or fix the channel id; "
+                    "not retrying"
+                )
+            else:
+                message = f"Discord refused a message for channel {channel_id} ({reason}); not retrying"
+            log.error(message)
+            raise PublishError(message) from None
+
+    async def open_thread(self, target: discord.abc.Messageable, message_id: int, name: str) -> discord.Thread | None:
+        """A public thread from that message when the channel allows it (a guild text channel where the bot
+        may create threads and post in them), else None: the caller posts in the channel instead."""
+        if not isinstance(target, discord.TextChannel):
+            return None
+        me = target.guild.me
+        if me is not None:
+            perms = target.permissions_for(me)
+            if not (perms.create_public_threads and perms.send_messages_in_threads):
+                log.info("Discord: no permission to start threads in channel %s; cards go in the channel", target.id)
+                return None
+        try:
+            return await target.get_partial_message(message_id).create_thread(
+                name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except discord.HTTPException as exc:
+            log.warning(
+                "Discord: could not start a thread in channel %s (%s %s); cards go in the channel",
+                target.id, exc.status, exc.text,
+            )  # fmt: skip
+            return None
+
+    async def post_digest(
+        self,
+        channel: str,
+        digest: Digest,
+        *,
+        already_sent: Sequence[str] = (),
+        on_sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
+        """The parent message, then the cards in a thread from it (or after it); the ids sent, in order.
+
+        `already_sent` (an interrupted run's messages) are skipped; the rest continue in the thread started
+        from the first of them (a thread has its parent message's id), or in the channel if there is none."""
+        return await self.post_digest_to(
+            self.channel(channel_id_of(channel)), digest, already_sent=already_sent, on_sent=on_sent
+        )
+
+    async def _thread_of(self, target: discord.abc.Messageable, parent_id: str) -> discord.abc.Messageable:
+        try:
+            found = await self._client.fetch_channel(int(parent_id))
+        except discord.HTTPException:
+            return target  # no thread was started from it: the cards went in the channel
+        return found if isinstance(found, discord.Thread) else target
+
+    async def post_digest_to(
+        self,
+        target: discord.abc.Messageable,
+        digest: Digest,
+        *,
+        reference: discord.Message | None = None,
+        already_sent: Sequence[str] = (),
+        on_sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
+        messages = [digest_parent(digest), *digest_card_messages(digest)]
+        destination = await self._thread_of(target, already_sent[0]) if already_sent else target
+        ids: list[str] = []
+        for i, out in enumerate(messages):
+            if i < len(already_sent):
+                continue
+            sent = await self.send(destination, out, reference=reference if i == 0 else None)
+            ids.append(str(sent.id))
+            if on_sent is not None:
+                await on_sent(str(sent.id))
+            if i == 0 and len(messages) > 1:
+                destination = await self.open_thread(target, sent.id, thread_name(digest)) or target
+        return ids
+
+
+class MessageResponder:
+    """Answers one channel message: typing while it works, then one reply (a message reference that
+    does not ping) with the cards; a digest asked for in text is posted like a scheduled one."""
+
+    def __init__(self, message: discord.Message, publisher: DiscordPublisher) -> None:
+        self._message = message
+        self._publisher = publisher
+        self._typing: Typing | None = None
+        self._typed = False
+
+    async def progress(self, message: str) -> None:
+        if self._typed:
+            return
+        self._typed = True
+        typing = self._message.channel.typing()
+        try:
+            await typing.__aenter__()  # re-sent every few seconds until close()
+        except discord.HTTPException as exc:
+            log.debug("typing indicator refused: %s", exc.status)
+        else:
+            self._typing = typing
+
+    async def close(self) -> None:
+        """Stop the typing indicator (idempotent)."""
+        typing, self._typing = self._typing, None
+        if typing is not None:
+            await typing.__aexit__(None, None, None)
+
+    async def _reply(self, messages: list[Outgoing]) -> None:
+        await self.close()
+        for i, out in enumerate(messages):
+            await self._publisher.send(self._message.channel, out, reference=self._message if i == 0 else None)
+
+    async def cards(self, batch: SummaryBatch) -> None:
+        await self._reply(batch_messages(batch))
+
+    async def text(self, message: str) -> None:
+        await self._reply(text_messages(message))
+
+    async def digest(self, digest: Digest) -> None:
+        await self.close()
+        await self._publisher.post_digest_to(self._message.channel, digest, reference=self._message)
+
+
+class InteractionResponder:
+    """Answers a slash command after `defer(thinking=True)`: progress edits the deferred response,
+    results are follow-ups (a digest's cards go in a thread from its parent where the channel allows).
+    Once the interaction token is dead (15 minutes), answers go to the channel through the bot instead."""
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        publisher: DiscordPublisher,
+        *,
+        command: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interaction = interaction
+        self._clock = clock
+        self._last_progress = -PROGRESS_INTERVAL_SECONDS
+        self._publisher = publisher
+        self._command = command
+        self._channel_id = interaction.channel_id or 0
+        self._dead = False
+        self._progress_shown = False
+        self.done_line = "✅ Done: the answer is below."
+
+    def live(self) -> bool:
+        """Whether answers can still go through the interaction (its token lives 15 minutes)."""
+        if not self._dead and self._interaction.is_expired():
+            self._give_up("is over 15 minutes old")
+        return not self._dead
+
+    def _give_up(self, why: str) -> None:
+        log.warning(
+            "Discord: the %s interaction in channel %s %s; posting the answer in the channel instead",
+            self._command, self._channel_id, why,
+        )  # fmt: skip
+        self._dead = True
+
+    def token_died(self, exc: discord.HTTPException) -> bool:
+        """True (and from now on answers go to the channel) when `exc` says the interaction token is dead."""
+        if exc.status not in _DEAD_TOKEN_STATUS:
+            return False
+        self._give_up(f"expired before its answer was ready ({exc.status} {exc.text})")
+        return True
+
+    async def deliver(self, out: Outgoing) -> discord.Message:
+        """A follow-up while the token lives, else a channel message from the bot."""
+        if self.live():
+            try:
+                return await self._interaction.followup.send(wait=True, **_send_kwargs(out))
+            except discord.HTTPException as exc:
+                if not self.token_died(exc):
+                    raise
+        return await self._publisher.send(self._publisher.channel(self._channel_id), out)
+
+    async def progress(self, message: str) -> None:
+        # At most one edit a second: a webhook allows about five per two seconds, and notes come in bursts.
+        if not self.live() or self._clock() - self._last_progress < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last_progress = self._clock()
+        try:
+            await self._interaction.edit_original_response(
+                content=progress_content(message), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            if not self.token_died(exc):
+                log.warning("Discord: could not show progress for %s: %s %s", self._command, exc.status, exc.text)
+        else:
+            self._progress_shown = True
+
+    async def text(self, message: str) -> None:
+        for out in text_messages(message):
+            await self.deliver(out)
+
+    async def cards(self, batch: SummaryBatch) -> None:
+        for out in batch_messages(batch):
+            await self.deliver(out)
+
+    async def digest(self, digest: Digest) -> None:
+        parent = await self.deliver(digest_parent(digest))
+        cards = digest_card_messages(digest)
+        channel = self._publisher.channel(self._channel_id)
+        thread = await self._publisher.open_thread(channel, parent.id, thread_name(digest)) if cards else None
+        for out in cards:
+            if thread is not None:
+                await self._publisher.send(thread, out)
+            else:
+                await self.deliver(out)
+        n = len(digest.papers)
+        where = "in the thread" if thread is not None else "below"
+        self.done_line = f"✅ Done: {n} paper{'s' if n != 1 else ''} {where}." if n else "✅ Done."
+
+    async def finish(self) -> None:
+        """Replace the last progress line, so the deferred response does not say "working" forever."""
+        if self._progress_shown and self.live():
+            try:
+                await self._interaction.edit_original_response(content=self.done_line, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as exc:
+                self.token_died(exc)
