@@ -156,3 +156,41 @@ async def test_sigkill_right_after_slack_accepted_the_post_never_reposts(run_env
         code, _, err = await stop(second)
     assert code == 0 and "not reposting" in err
     assert len(fake_slack.posts()) == 1
+
+
+async def test_run_connects_slack_socket_mode_and_discord_and_stops_cleanly(
+    run_env, tmp_path, fake_slack, fake_discord
+):
+    """`paperboy run` with both platforms (Socket Mode needs no signing secret): /healthz 200, then SIGTERM exits 0."""
+    from tests.fakes.discord_server import TOKEN as DISCORD_TOKEN
+    from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN
+
+    port = closed_port()
+    run_env |= {
+        "PAPERBOY_HEALTH__PORT": str(port),
+        "PAPERBOY_SLACK__ENABLED": "true",
+        "PAPERBOY_SLACK__API_URL": fake_slack.api_url,
+        "PAPERBOY_DISCORD__ENABLED": "true",
+        "PAPERBOY_DISCORD__API_URL": fake_discord.api_url,
+        "PAPERBOY_DISCORD__GATEWAY_URL": fake_discord.gateway_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+    }
+    proc = await start("run", env=run_env, cwd=tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(60):
+            while True:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        if resp.status == 200:
+                            body = await resp.json()
+                            break
+                except aiohttp.ClientError:
+                    assert proc.returncode is None, "paperboy run exited"
+                await asyncio.sleep(0.2)
+    finally:
+        code, _, err = await stop(proc)
+    assert body["platforms"] == {"slack": {"connected": True}, "discord": {"connected": True}}
+    assert code == 0, err
+    assert DISCORD_TOKEN not in err and BOT_TOKEN not in err and APP_TOKEN not in err

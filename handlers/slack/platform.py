@@ -97,7 +97,8 @@ class SlackPlatform:
         self._bot_token, self._app_token = bot_token, app_token
         self._mode, self._host, self._port, self._api_url = mode, http_host, http_port, api_url
         self._ping_interval, self._drain_seconds = ping_interval, drain_seconds
-        self._verifier = SignatureVerifier(signing_secret)
+        # Only HTTP mode receives requests to verify; Socket Mode has no signing secret.
+        self._verifier = SignatureVerifier(signing_secret) if mode == "http" else None
         self._web = web_client(bot_token, api_url)
         self.publisher = SlackPublisher(self._web, min_interval=min_interval)
         self._bot_user_id: str | None = None
@@ -226,7 +227,7 @@ class SlackPlatform:
         body = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not self._verifier.is_valid(body, timestamp, signature):
+        if self._verifier is None or not self._verifier.is_valid(body, timestamp, signature):
             # One line, without the body or any header value: nothing here is ours to log.
             log.warning("Slack: rejected a request to %s: %s", EVENTS_PATH, _why_invalid(timestamp))
             return web.json_response({"error": "invalid request"}, status=401)
