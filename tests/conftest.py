@@ -70,16 +70,29 @@ class _SlowCallbacks(logging.Handler):
             self.slow.append(message)
 
 
+class LoopGuard:
+    """Once armed (after start-up work such as connecting, which may legitimately take longer), any callback
+    that holds the loop for more than SLOW_CALLBACK_SECONDS fails the test."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.watcher = _SlowCallbacks()
+
+    def arm(self) -> None:
+        logging.getLogger("asyncio").addHandler(self.watcher)
+        self._loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+        self._loop.set_debug(True)
+
+    def disarm(self) -> list[str]:
+        self._loop.set_debug(False)
+        logging.getLogger("asyncio").removeHandler(self.watcher)
+        return self.watcher.slow
+
+
 @pytest.fixture
 async def loop_guard():
-    """Fail the test if anything blocks the event loop for more than SLOW_CALLBACK_SECONDS."""
-    loop = asyncio.get_running_loop()
-    watcher = _SlowCallbacks()
-    asyncio_log = logging.getLogger("asyncio")
-    asyncio_log.addHandler(watcher)
-    loop.set_debug(True)
-    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
-    yield watcher
-    loop.set_debug(False)
-    asyncio_log.removeHandler(watcher)
-    assert watcher.slow == [], f"the event loop was blocked: {watcher.slow}"
+    """A LoopGuard for this test's loop; call .arm() where the watched part begins."""
+    guard = LoopGuard(asyncio.get_running_loop())
+    yield guard
+    slow = guard.disarm()
+    assert slow == [], f"the event loop was blocked: {slow}"

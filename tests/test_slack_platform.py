@@ -100,6 +100,7 @@ async def eventually(predicate, timeout: float = 5.0) -> None:
 async def test_http_pasted_links_get_one_threaded_reply(fake_slack, chat_stack, loop_guard):
     """Two links in a thread message: acked at once, one reply in that thread with two cards, 👀 while working."""
     async with running(fake_slack, chat_stack, "http") as platform:
+        loop_guard.arm()  # from here on: handling the event must not block the loop (row 38)
         payload = fake_slack.message_event(
             f"two papers: <{LINK}|this one> and arXiv:2505.22651", thread_ts="1748460000.000100"
         )
@@ -176,7 +177,7 @@ async def test_slash_digest_acks_at_once_then_shows_progress_and_posts(fake_slac
 # -- Socket Mode -----------------------------------------------------------------------------
 
 
-async def test_socket_mode_reconnects_after_a_drop_and_dedupes_redelivery(fake_slack, chat_stack, loop_guard):
+async def test_socket_mode_reconnects_after_a_drop_and_dedupes_redelivery(fake_slack, chat_stack):
     """Rows 3 and 10: the websocket drops mid-work; the client reconnects; redeliveries are acked, not answered."""
     chat_stack.llm.delay = 0.5  # still working when the socket drops
     async with running(fake_slack, chat_stack, "socket") as platform:
