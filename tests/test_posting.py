@@ -42,7 +42,7 @@ async def world(fake_arxiv, store):
         yield arxiv, store
 
 
-def make_poster(world, subs, *, clock, publisher=None, llm=None):
+def make_poster(world, subs, *, clock, publisher=None, llm=None, ledger=None):
     arxiv, store = world
     llm = llm or RecordingSummarizer()
     summaries = SummaryService(source=arxiv, store=store, summarizer=llm, daily_token_budget=10**9,
@@ -53,7 +53,7 @@ def make_poster(world, subs, *, clock, publisher=None, llm=None):
     async def subscriptions():
         return list(subs)
 
-    poster = DigestPoster(digests=digests, ledger=store, publishers={"slack": publisher},
+    poster = DigestPoster(digests=digests, ledger=ledger or store, publishers={"slack": publisher},
                           subscriptions=subscriptions, times=PostTimes(), now=clock)  # fmt: skip
     return poster, publisher, llm
 
@@ -209,3 +209,73 @@ async def test_overlapping_subscriptions_call_the_llm_once_per_paper(world):
     await poster.tick()
     posted = {text for _, _, text in publisher.sent if text.startswith("card")}
     assert len(llm.calls) == len(posted) == len({paper_id for paper_id, _ in llm.calls})
+
+
+async def test_a_locked_sqlite_database_delays_the_post_but_does_not_lose_or_double_it(fake_arxiv, tmp_path):
+    """Row 34: another connection holds an exclusive lock for a second; busy_timeout waits; one post."""
+    import sqlite3
+    import threading
+
+    from storage.engine import make_engine
+    from storage.migrations import upgrade
+    from storage.repository import SqlStore
+
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(5)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    await asyncio.to_thread(locked.wait, 5)
+    try:
+        async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+            poster, publisher, _ = make_poster((arxiv, SqlStore(engine)), [nlp(channels=("slack:C1",))],
+                                               clock=Clock(DUE))  # fmt: skip
+            asyncio.get_running_loop().call_later(1.0, release.set)
+            await poster.tick()
+            await poster.tick()
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join)
+        await engine.dispose()
+    assert parents(publisher) == [("C1", "nlp: 3 papers")]
+
+
+class OutageLedger:
+    """The real ledger, or, while `down`, a database that refuses connections (PostgreSQL stopped)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.down = real, True
+
+    def __getattr__(self, name):
+        async def refuse(*args, **kwargs):
+            raise ConnectionRefusedError("connection refused")
+
+        return refuse if self.down else getattr(self.real, name)
+
+
+async def test_database_down_at_digest_time_posts_nothing_then_catches_up(world, caplog):
+    """Row 34: ticks while the database is down post nothing and log; once it is back the digest goes out once."""
+    from bot.scheduler import DigestScheduler
+
+    clock = Clock(DUE)
+    ledger = OutageLedger(world[1])
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock, ledger=ledger)
+    scheduler = DigestScheduler(poster, tick_seconds=60)
+    await scheduler.tick()
+    await scheduler.tick()
+    assert publisher.sent == [] and "digest tick failed; retrying at the next tick" in caplog.text
+    ledger.down = False
+    clock.now += dt.timedelta(minutes=5)
+    await scheduler.tick()
+    await scheduler.tick()
+    assert parents(publisher) == [("C1", "nlp: 3 papers")]
