@@ -179,7 +179,7 @@ async def cmd_post(args: argparse.Namespace, config: Config) -> int:
     for run in runs:
         detail = f" ({run.error})" if run.error and run.state != "sent" else ""
         print(f"{run.subscription} {run.channel} {run.local_date}: {run.state}{detail}")
-    return EXIT_PARTIAL if any(run.state in {"failed", "interrupted"} for run in runs) else EXIT_OK
+    return EXIT_OK if all(run.state in {"sent", "empty", "skipped"} for run in runs) else EXIT_PARTIAL
 
 
 async def cmd_db(args: argparse.Namespace, config: Config) -> int:

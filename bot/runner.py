@@ -99,7 +99,12 @@ async def post_now(config: Config, name: str, local_date: dt.date | None) -> lis
         if name not in subs:
             raise ConfigError(f"no subscription named {name!r} (known: {', '.join(subs) or 'none'})")
         sub = subs[name]
-        date = local_date or services.now().astimezone(zoneinfo.ZoneInfo(sub.timezone)).date()
+        today = services.now().astimezone(zoneinfo.ZoneInfo(sub.timezone)).date()
+        if local_date is not None and local_date > today:
+            raise ConfigError(
+                f"--date {local_date} is in the future for {name} ({sub.timezone}); it would block that day"
+            )
+        date = local_date or today
         async with connected_platforms(config, services) as platforms:
             poster = digest_poster(config, services, publishers_for(platforms))
             runs = await poster.post(sub, date)

@@ -163,7 +163,9 @@ def digest_poster(config: Config, services: Services, publishers: Mapping[str, P
         publishers=publishers,
         subscriptions=services.subscriptions,
         times=PostTimes(
-            grace=dt.timedelta(hours=schedule.grace_hours), lease=dt.timedelta(minutes=schedule.lease_minutes)
+            grace=dt.timedelta(hours=schedule.grace_hours),
+            lease=dt.timedelta(minutes=schedule.lease_minutes),
+            late_after=max(dt.timedelta(minutes=2), 2 * dt.timedelta(seconds=schedule.tick_seconds)),
         ),
         now=services.now,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.errors import LostClaim
 from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
 from storage.engine import WRITE
 from storage.tables import chat_events, digest_runs, posted_papers, summaries, token_usage
@@ -182,8 +184,11 @@ class SqlStore:
         lease_until: dt.datetime,
     ) -> DigestRun | None:
         key = _run_key(subscription, channel, local_date)
-        row = {**dict(zip(("subscription", "channel", "local_date"), key, strict=True)), "state": "claimed",
-               "late": late, "lease_until": lease_until, "message_ids": [], "updated_at": now}  # fmt: skip
+        owner = str(uuid.uuid4())
+        row = {
+            "subscription": subscription, "channel": channel, "local_date": local_date, "state": "claimed",
+            "late": late, "owner": owner, "lease_until": lease_until, "message_ids": [], "updated_at": now,
+        }  # fmt: skip
         async with self._writer.begin() as conn:
             inserted = await conn.execute(self._insert(digest_runs).values(row).on_conflict_do_nothing())
             if inserted.rowcount != 1:
@@ -195,7 +200,7 @@ class SqlStore:
                         ((digest_runs.c.state == "claimed") & (digest_runs.c.lease_until < now))
                         | (digest_runs.c.state == "interrupted")
                     )
-                    .values(state="claimed", lease_until=lease_until, updated_at=now)
+                    .values(state="claimed", owner=owner, lease_until=lease_until, updated_at=now)
                 )
                 if taken.rowcount != 1:
                     return None
@@ -203,16 +208,18 @@ class SqlStore:
         return _run(current)
 
     async def start_sending(self, run: DigestRun, *, window_end: dt.datetime, lease_until: dt.datetime) -> None:
-        await self._update_run(run, state="sending", window_end=window_end, lease_until=lease_until)
+        # Only from "claimed", and only by the claim's owner: a run taken over meanwhile is not ours to post.
+        await self._update_run(
+            run, only_state="claimed", state="sending", window_end=window_end, lease_until=lease_until
+        )
 
-    async def record_message(self, run: DigestRun, message_id: str) -> None:
+    async def record_message(self, run: DigestRun, message_id: str, *, lease_until: dt.datetime) -> None:
         key = _run_key(run.subscription, run.channel, run.local_date)
         async with self._writer.begin() as conn:
             ids = (await conn.execute(select(digest_runs.c.message_ids).where(_run_where(key)))).scalar_one()
-            await conn.execute(
-                update(digest_runs)
-                .where(_run_where(key))
-                .values(message_ids=[*ids, message_id], updated_at=dt.datetime.now(dt.UTC))
+            # Each accepted message also extends the lease: a long, paced send is not mistaken for a crash.
+            await self._update_in(
+                conn, run, message_ids=[*ids, message_id], lease_until=lease_until, only_state="sending"
             )
 
     async def finish_run(self, run: DigestRun, *, state: str, error: str | None = None) -> None:
@@ -220,10 +227,22 @@ class SqlStore:
 
     async def expire_sending(self, now: dt.datetime) -> list[DigestRun]:
         stale = (digest_runs.c.state == "sending") & (digest_runs.c.lease_until < now)
+        expired = []
         async with self._writer.begin() as conn:
-            rows = (await conn.execute(select(digest_runs).where(stale))).all()
-            await conn.execute(update(digest_runs).where(stale).values(state="ambiguous", updated_at=now))
-        return [dataclasses.replace(_run(row), state="ambiguous") for row in rows]
+            for row in (await conn.execute(select(digest_runs).where(stale))).all():
+                # Row by row, re-checking the state: of two processes, one marks it (and reports it).
+                key = _run_key(row.subscription, row.channel, row.local_date)
+                marked = await conn.execute(
+                    update(digest_runs).where(_run_where(key) & stale).values(state="ambiguous", updated_at=now)
+                )
+                if marked.rowcount == 1:
+                    expired.append(dataclasses.replace(_run(row), state="ambiguous"))
+        return expired
+
+    async def has_run(self, subscription: str, channel: str, local_date: dt.date) -> bool:
+        query = select(digest_runs.c.state).where(_run_where(_run_key(subscription, channel, local_date)))
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
 
     async def last_window_end(self, subscription: str, channel: str, *, before: dt.date) -> dt.datetime | None:
         query = select(func.max(digest_runs.c.window_end)).where(
@@ -254,12 +273,20 @@ class SqlStore:
         async with self._engine.connect() as conn:
             return [_run(row) for row in (await conn.execute(query)).all()]
 
-    async def _update_run(self, run: DigestRun, **values: Any) -> None:
-        key = _run_key(run.subscription, run.channel, run.local_date)
+    async def _update_run(self, run: DigestRun, *, only_state: str | None = None, **values: Any) -> None:
         async with self._writer.begin() as conn:
-            await conn.execute(
-                update(digest_runs).where(_run_where(key)).values(**values, updated_at=dt.datetime.now(dt.UTC))
-            )
+            await self._update_in(conn, run, only_state=only_state, **values)
+
+    async def _update_in(self, conn: Any, run: DigestRun, *, only_state: str | None = None, **values: Any) -> None:
+        """Update the run if this claim still owns it (and, with only_state, is in that state); else LostClaim."""
+        where = _run_where(_run_key(run.subscription, run.channel, run.local_date)) & (digest_runs.c.owner == run.owner)
+        if only_state is not None:
+            where &= digest_runs.c.state == only_state
+        result = await conn.execute(
+            update(digest_runs).where(where).values(**values, updated_at=dt.datetime.now(dt.UTC))
+        )
+        if result.rowcount != 1:
+            raise LostClaim(f"digest {run.subscription} for {run.channel} on {run.local_date} is no longer ours")
 
     # -- helpers
 
@@ -364,6 +391,7 @@ def _run(row: Any) -> DigestRun:
         window_end=row.window_end,
         message_ids=tuple(row.message_ids),
         error=row.error,
+        owner=row.owner,
     )
 
 

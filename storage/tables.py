@@ -120,6 +120,9 @@ digest_runs = Table(
     Column("local_date", Date, primary_key=True),
     Column("state", String(16), nullable=False),  # claimed sending sent empty failed interrupted ambiguous
     Column("late", Boolean, nullable=False),
+    # Who holds the run: a fresh token per claim. Every later write checks it, so a process whose lease
+    # ran out (and was taken over) can no longer start sending or record anything.
+    Column("owner", String(36), nullable=False),
     Column("lease_until", UTCDateTime, nullable=False),
     Column("window_end", UTCDateTime),
     Column("message_ids", JSON, nullable=False),  # list[str], in order: where an interrupted run resumes

@@ -279,3 +279,20 @@ async def test_database_down_at_digest_time_posts_nothing_then_catches_up(world,
     await scheduler.tick()
     await scheduler.tick()
     assert parents(publisher) == [("C1", "nlp: 3 papers")]
+
+
+async def test_a_run_taken_over_after_its_lease_is_not_posted_by_the_slow_first_holder(world):
+    """A claims, builds slowly past its lease; B takes over and posts; A then finds it lost the claim (one post)."""
+    clock = Clock(DUE)
+    slow_llm = RecordingSummarizer(delay=0.5)
+    a, pub_a, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock, llm=slow_llm)
+    b, pub_b, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    first = asyncio.create_task(a.tick())
+    while not slow_llm.calls:  # A holds the claim and is summarizing
+        await asyncio.sleep(0.01)
+    clock.now += dt.timedelta(minutes=20)  # past A's lease
+    await b.tick()
+    await first
+    assert parents(pub_a) == [] and parents(pub_b) == [("C1", "nlp: 3 papers")]
+    (run,) = await world[1].recent_runs()
+    assert run.state == "sent"

@@ -57,6 +57,10 @@ class PublishError(PaperboyError):
     """A channel cannot be posted to (not found, not in channel, archived, no access, bad token): permanent."""
 
 
+class LostClaim(PaperboyError):
+    """Another process took over a run whose lease ran out: this one must not post it."""
+
+
 class PlatformStartError(PaperboyError):
     """A chat platform cannot start (bad token, missing intent, unreachable); the message says what to do."""
 

@@ -174,6 +174,7 @@ class DigestRun:
     window_end: dt.datetime | None = None
     message_ids: tuple[str, ...] = ()
     error: str | None = None
+    owner: str = ""  # the claim's token: writes by anyone else are refused
 
 
 @dataclass(frozen=True)

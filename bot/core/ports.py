@@ -143,18 +143,21 @@ class RunLedger(Protocol):
         lease_until: dt.datetime,
     ) -> DigestRun | None:
         """Take the run, or None when another process or an earlier run has it. A run that was claimed but
-        never started sending, with its lease expired, or one interrupted cleanly, is taken over."""
+        never started sending, with its lease expired, or one interrupted cleanly, is taken over; the
+        previous holder then gets LostClaim from start_sending and the other writes, so it cannot post."""
         ...
 
     async def start_sending(self, run: DigestRun, *, window_end: dt.datetime, lease_until: dt.datetime) -> None: ...
 
-    async def record_message(self, run: DigestRun, message_id: str) -> None: ...
+    async def record_message(self, run: DigestRun, message_id: str, *, lease_until: dt.datetime) -> None: ...
 
     async def finish_run(self, run: DigestRun, *, state: str, error: str | None = None) -> None: ...
 
     async def expire_sending(self, now: dt.datetime) -> list[DigestRun]:
         """Runs left 'sending' past their lease (a crash mid-post) become 'ambiguous'; returns them."""
         ...
+
+    async def has_run(self, subscription: str, channel: str, local_date: dt.date) -> bool: ...
 
     async def last_window_end(self, subscription: str, channel: str, *, before: dt.date) -> dt.datetime | None:
         """Where the previous digest (of an earlier local date) for this channel stopped, if any."""

@@ -16,10 +16,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from bot.core.digest import DigestService
-from bot.core.errors import PaperboyError, PublishError
+from bot.core.errors import LostClaim, PaperboyError, PublishError
 from bot.core.models import DigestRun, Paper, Subscription
 from bot.core.ports import Publisher, RunLedger
-from bot.core.schedule import announced_window, due_dates
+from bot.core.schedule import announced_window, due_dates, missed_dates, scheduled_at
 from bot.core.summaries import utc_now
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class StopPosting(Exception):
 class PostTimes:
     grace: dt.timedelta = dt.timedelta(hours=6)  # a missed digest is still posted (late) this long after
     lease: dt.timedelta = dt.timedelta(minutes=15)  # how long a claimed or sending run is ours
+    late_after: dt.timedelta = dt.timedelta(minutes=2)  # posted this long after its time: marked late
 
 
 def split_channel(channel: str) -> tuple[str, str]:
@@ -58,6 +59,7 @@ class DigestPoster:
         self._times = times
         self._now = now
         self._stopping = False
+        self._reported_missed: set[tuple[str, str, dt.date]] = set()
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -86,8 +88,23 @@ class DigestPoster:
                     run.subscription, run.channel, run.local_date, len(run.message_ids),
                 )  # fmt: skip
             for sub in await self._subscriptions():
-                for local_date, late in due_dates(sub, now, grace=self._times.grace):
+                for local_date, late in due_dates(sub, now, grace=self._times.grace, late_after=self._times.late_after):
                     await self.post(sub, local_date, late=late)
+                await self._report_missed(sub, now)
+
+    async def _report_missed(self, sub: Subscription, now: dt.datetime) -> None:
+        """One log line per digest that was due longer ago than the grace window and never posted."""
+        for local_date in missed_dates(sub, now, grace=self._times.grace):
+            for channel in sub.channels:
+                key = (sub.name, channel, local_date)
+                if key in self._reported_missed:
+                    continue
+                self._reported_missed.add(key)
+                if not await self._ledger.has_run(sub.name, channel, local_date):
+                    log.warning(
+                        "digest %s for %s on %s was missed (the bot was down past the %s grace window); skipped",
+                        sub.name, channel, local_date, self._times.grace,
+                    )  # fmt: skip
 
     async def post(self, sub: Subscription, local_date: dt.date, *, late: bool = False) -> list[DigestRun]:
         """Post `sub`'s digest for `local_date` to each channel whose run this process claims."""
@@ -98,6 +115,7 @@ class DigestPoster:
             for channel in sub.channels:
                 if self._stopping:
                     break
+                now = self._now()  # each claim's lease starts when it is taken, not when the loop began
                 run = await self._ledger.claim_run(
                     sub.name, channel, local_date, late=late, now=now, lease_until=now + self._times.lease
                 )
@@ -118,7 +136,9 @@ class DigestPoster:
             )
         try:
             since = await self._ledger.last_window_end(sub.name, run.channel, before=run.local_date)
-            window = announced_window(self._now(), since)
+            # What arXiv had announced by the digest's own time (or by now, if that is still ahead): a late,
+            # resumed or back-dated run gets the same papers as on time.
+            window = announced_window(min(self._now(), scheduled_at(sub, run.local_date)), since)
             request = dataclasses.replace(
                 sub.request_for(run.local_date),
                 window=window,
@@ -132,10 +152,18 @@ class DigestPoster:
             return await self._finish(run, "interrupted", f"{where}: could not be built ({exc}); will retry")
         if not digest.papers and not sub.post_when_empty:
             return await self._finish(run, "empty", f"{where}: no new papers; nothing posted", level=logging.INFO)
-        await self._ledger.start_sending(run, window_end=window[1], lease_until=self._now() + self._times.lease)
+        if self._stopping:
+            return await self._finish(
+                run, "interrupted", f"{where}: stopping before it was posted; resumes at the next start"
+            )
+        try:
+            await self._ledger.start_sending(run, window_end=window[1], lease_until=self._lease_end())
+        except LostClaim:
+            log.warning("%s: another process took it over while it was being built; not posting it here", where)
+            return dataclasses.replace(run, state="taken over")
 
         async def on_sent(message_id: str) -> None:
-            await self._ledger.record_message(run, message_id)
+            await self._ledger.record_message(run, message_id, lease_until=self._lease_end())
             if self._stopping:
                 raise StopPosting
 
@@ -145,17 +173,27 @@ class DigestPoster:
             return await self._finish(run, "interrupted", f"{where}: stopped mid-way; resumes at the next start")
         except PublishError as exc:
             return await self._finish(run, "failed", f"{where}: {exc}")
+        except PaperboyError as exc:
+            # The platform answered "not accepted" (rate limited, unavailable): what it accepted is recorded.
+            return await self._finish(run, "interrupted", f"{where}: {exc}; the rest is retried at the next tick")
         except Exception:
             log.exception("%s: posting failed; left as sending, to become ambiguous", where)
-            return run
+            return dataclasses.replace(run, state="sending")
         await self._ledger.record_posted_papers(run.channel, [p.paper.arxiv_id for p in digest.papers])
         late = " (late)" if run.late else ""
         return await self._finish(
             run, "sent", f"{where}: posted{late}, {len(digest.papers)} papers", level=logging.INFO
         )
 
+    def _lease_end(self) -> dt.datetime:
+        return self._now() + self._times.lease
+
     async def _finish(self, run: DigestRun, state: str, message: str, *, level: int = logging.ERROR) -> DigestRun:
-        await self._ledger.finish_run(run, state=state, error=None if state == "sent" else message)
+        try:
+            await self._ledger.finish_run(run, state=state, error=None if state == "sent" else message)
+        except LostClaim:
+            log.error("%s [%s], but another process had taken the run over: check the channel", message, state)
+            return dataclasses.replace(run, state="taken over")
         log.log(level, "%s [%s]", message, state)
         return dataclasses.replace(run, state=state)
 

@@ -30,10 +30,12 @@ def scheduled_at(sub: Subscription, local_date: dt.date) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def due_dates(sub: Subscription, now: dt.datetime, *, grace: dt.timedelta) -> list[tuple[dt.date, bool]]:
+def due_dates(
+    sub: Subscription, now: dt.datetime, *, grace: dt.timedelta, late_after: dt.timedelta = dt.timedelta(minutes=2)
+) -> list[tuple[dt.date, bool]]:
     """The local dates whose post is due at `now`: scheduled at or before now, at most `grace` ago.
 
-    Each comes with `late`: True when its time passed more than a tick ago (a catch-up after downtime).
+    Each comes with `late`: True when its time passed more than `late_after` ago (a catch-up after downtime).
     Dates older than the grace window are not returned (the caller logs that it skipped them).
     """
     tz = zoneinfo.ZoneInfo(sub.timezone)
@@ -45,7 +47,7 @@ def due_dates(sub: Subscription, now: dt.datetime, *, grace: dt.timedelta) -> li
             continue
         at = scheduled_at(sub, local_date)
         if at <= now and now - at <= grace:
-            due.append((local_date, now - at > dt.timedelta(minutes=2)))
+            due.append((local_date, now - at > late_after))
     return due
 
 
