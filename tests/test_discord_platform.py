@@ -471,3 +471,14 @@ async def test_allowed_mentions_none_is_the_client_default(sender):
     """The client itself defaults to no mentions, under the per-send setting."""
     assert sender.client.allowed_mentions is not None
     assert sender.client.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
+
+
+async def test_digest_messages_carry_a_stable_nonce(sender, fake_discord):
+    """Each digest message has a nonce with enforce_nonce, the same when the same digest is posted again."""
+    digest = digest_of(3)
+    await sender.publisher.post_digest(str(CHANNEL_ID), digest)
+    first = [(c.body.get("nonce"), c.body.get("enforce_nonce")) for c in fake_discord.sent_messages()]
+    await sender.publisher.post_digest(str(CHANNEL_ID), digest)
+    second = [(c.body.get("nonce"), c.body.get("enforce_nonce")) for c in fake_discord.sent_messages()][len(first):]
+    assert first == second and len({nonce for nonce, _ in first}) == len(first)
+    assert all(nonce and enforce is True for nonce, enforce in first)

@@ -6,6 +6,7 @@ is permanent: one log line, the channel is marked failed for a while, and nothin
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,6 +57,12 @@ def _send_kwargs(out: Outgoing) -> dict[str, Any]:
     return kwargs
 
 
+def _nonce(channel_id: int, digest: Digest, index: int) -> str:
+    """The same for the same message of the same digest in the same channel (Discord allows 25 characters)."""
+    key = f"{channel_id}|{digest.title}|{digest.date}|{index}".encode()
+    return hashlib.sha256(key).hexdigest()[:25]
+
+
 class DiscordPublisher:
     """Posts through the bot's REST session. `post_digest` is the scheduler's bot.core.ports.Publisher."""
 
@@ -76,7 +83,12 @@ class DiscordPublisher:
         return since is not None and self._clock() - since < FAILED_PAUSE_SECONDS
 
     async def send(
-        self, target: discord.abc.Messageable, out: Outgoing, *, reference: discord.Message | None = None
+        self,
+        target: discord.abc.Messageable,
+        out: Outgoing,
+        *,
+        reference: discord.Message | None = None,
+        nonce: str | None = None,
     ) -> discord.Message:
         """One message; with `reference`, a reply that does not ping its author (still sent if that message was
         deleted meanwhile). Raises PublishError on a 4xx, never retried; 403/404 also mark the channel failed."""
@@ -84,6 +96,10 @@ class DiscordPublisher:
         if self.is_failed(channel_id):
             raise PublishError(f"Discord: channel {channel_id} refused the bot recently (no access); not retrying")
         kwargs = _send_kwargs(out)
+        if nonce is not None:
+            # With a nonce discord.py also sends enforce_nonce: a resend of the same message (its retry on a
+            # 5xx, or ours) within a few minutes returns the first one instead of posting it again.
+            kwargs["nonce"] = nonce
         if reference is not None:
             kwargs.update(reference=reference.to_reference(fail_if_not_exists=False), mention_author=False)
         try:
@@ -164,7 +180,8 @@ class DiscordPublisher:
         for i, out in enumerate(messages):
             if i < len(already_sent):
                 continue
-            sent = await self.send(destination, out, reference=reference if i == 0 else None)
+            nonce = _nonce(getattr(target, "id", 0), digest, i)
+            sent = await self.send(destination, out, reference=reference if i == 0 else None, nonce=nonce)
             ids.append(str(sent.id))
             if on_sent is not None:
                 await on_sent(str(sent.id))

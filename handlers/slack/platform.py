@@ -22,7 +22,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
@@ -53,14 +52,12 @@ TOKEN_HINTS = {
 
 
 def web_client(token: str | None, api_url: str) -> AsyncWebClient:
-    """A Web API client on `api_url` that waits out 429s (Retry-After) and retries a dropped connection once."""
+    """A Web API client on `api_url` that waits out 429s (Retry-After). It does not resend after a dropped
+    connection: Slack may already have taken the post, and a resent post is a duplicate."""
     return AsyncWebClient(
         token=token,
         base_url=api_url if api_url.endswith("/") else api_url + "/",
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ],
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
 
 

@@ -56,6 +56,11 @@ class SlackUnavailable(PaperboyError):
     """Slack did not take the message (rate limited past our retries, down, unreachable): retry later."""
 
 
+class DeliveryUnknown(Exception):
+    """The connection broke after a post was sent: Slack may or may not have it. Not a PaperboyError on purpose:
+    callers must not treat it as "not posted" and try again."""
+
+
 OnSent = Callable[[str], Awaitable[None]]
 
 
@@ -150,7 +155,15 @@ class SlackPublisher:
                 return await getattr(self._client, method)(**args)
             except SlackApiError as exc:
                 raise self._error(method, lane_key, exc) from None
+            except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
+                raise SlackUnavailable(f"Slack could not be reached for {lane_key} ({type(exc).__name__})") from None
             except (aiohttp.ClientError, TimeoutError) as exc:
+                if method == "chat_postMessage":
+                    # The request may have reached Slack: neither "sent" nor "not sent" (a digest run is left
+                    # for a person, never reposted).
+                    raise DeliveryUnknown(
+                        f"Slack's answer to a post in {lane_key} was lost ({type(exc).__name__})"
+                    ) from None
                 raise SlackUnavailable(f"Slack could not be reached for {lane_key} ({type(exc).__name__})") from None
             finally:
                 if paced:
