@@ -193,3 +193,11 @@ def test_text_message_escapes_and_caps():
     """A plain reply is escaped and capped without blocks."""
     message = text_message("see <!channel> " + "x " * 5000)
     assert message.text.startswith("see &lt;!channel&gt;") and len(message.text) <= 3000 and not message.blocks
+
+
+def test_every_mrkdwn_text_is_verbatim():
+    """Slack must not auto-link URLs or parse mentions in any text object of a card (verbatim: true)."""
+    (message,) = batch_messages(SummaryBatch(papers=(paper(1),)))
+    objects = [b["text"] for b in message.blocks if b["type"] == "section"]
+    objects += [e for b in message.blocks if b["type"] == "context" for e in b["elements"]]
+    assert objects and all(o.get("verbatim") is True for o in objects if o["type"] == "mrkdwn")

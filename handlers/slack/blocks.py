@@ -115,14 +115,12 @@ def header(escaped: str) -> Block:
 
 
 def context(escaped: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(escaped, MAX_SECTION_CHARS)}]}
+    return {"type": "context", "elements": [_mrkdwn(fit(escaped, MAX_SECTION_CHARS))]}
 
 
 def sections(escaped: str) -> list[Block]:
     """One section per piece of at most MAX_SECTION_CHARS."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split(escaped, MAX_SECTION_CHARS)
-    ]
+    return [{"type": "section", "text": _mrkdwn(piece)} for piece in split(escaped, MAX_SECTION_CHARS)]
 
 
 DIVIDER: Block = {"type": "divider"}
@@ -264,3 +262,8 @@ def done_message(digest: Digest) -> SlackMessage:
     n = len(digest.papers)
     what = f"{n} paper{'s' if n != 1 else ''}" if n else "no new papers"
     return SlackMessage(text=fit(f"✅ {mrkdwn_line(digest.title)}: {what}, posted below.", MAX_TEXT_CHARS))
+
+
+def _mrkdwn(escaped: str) -> dict[str, Any]:
+    # verbatim: Slack must not turn bare URLs into links or parse @here-like words in text we did not write.
+    return {"type": "mrkdwn", "text": escaped, "verbatim": True}
