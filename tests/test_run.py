@@ -88,17 +88,27 @@ async def test_post_twice_posts_once(run_env, tmp_path):
 
 
 async def test_two_processes_on_one_postgres_post_a_due_digest_once(run_env, tmp_path, postgres_server):
-    """Two `paperboy run` on one PostgreSQL at the due time: one digest in all; clean SIGTERM exits (rows 31, 40)."""
+    """Two `paperboy run` on one PostgreSQL, both ticking when the digest falls due: one post; SIGTERM exits 0."""
     database = f"run_{os.getpid()}_{next(_databases)}"
     postgres_server.execute(f"CREATE DATABASE {database}")
     run_env["PAPERBOY_STORAGE__URL"] = postgres_server.url(database)
+    run_env["PAPERBOY_CLOCK_START"] = "2025-05-29T06:29:48+00:00"  # 12 s before it is due: both are up by then
     procs = [await start("run", env=run_env, cwd=tmp_path) for _ in range(2)]
+    for proc in procs:
+        await wait_for_line(proc, "scheduler started")
     await wait_for_state(run_env["PAPERBOY_STORAGE__URL"], "sent")
     results = [await stop(proc) for proc in procs]
     assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
     digests = sum(out.count("Machine-written") for _, out, _ in results)
     assert digests == 1
     assert all("stopping: finishing what is in flight" in err for _, _, err in results)
+
+
+async def wait_for_line(proc: asyncio.subprocess.Process, marker: str, timeout: float = 60) -> None:
+    """Read the process's log until `marker` (the rest stays in the pipe for stop())."""
+    async with asyncio.timeout(timeout):
+        while marker not in (await proc.stderr.readline()).decode():
+            assert proc.returncode is None, "the process exited"
 
 
 async def test_healthz_reports_platforms_and_runs(run_env, tmp_path):
