@@ -30,14 +30,19 @@ log = logging.getLogger("paperboy.run")
 
 
 @contextlib.asynccontextmanager
-async def connected_platforms(config: Config, services: Services) -> AsyncIterator[list[ChatPlatform]]:
-    """The enabled platforms, connected; stopped in reverse order on the way out."""
+async def connected_platforms(
+    config: Config, services: Services, *, receive: bool = True
+) -> AsyncIterator[list[ChatPlatform]]:
+    """The enabled platforms, connected (or, with receive=False, only able to post); stopped in reverse order."""
     started: list[ChatPlatform] = []
     try:
         for platform in chat_platforms(config, services):
-            await platform.start()
+            if receive:
+                await platform.start()
+                log.info("%s connected", platform.name)
+            else:
+                await platform.open_for_posting()
             started.append(platform)
-            log.info("%s connected", platform.name)
         yield started
     finally:
         for platform in reversed(started):
@@ -105,7 +110,7 @@ async def post_now(config: Config, name: str, local_date: dt.date | None) -> lis
                 f"--date {local_date} is in the future for {name} ({sub.timezone}); it would block that day"
             )
         date = local_date or today
-        async with connected_platforms(config, services) as platforms:
+        async with connected_platforms(config, services, receive=False) as platforms:
             poster = digest_poster(config, services, publishers_for(platforms))
             runs = await poster.post(sub, date)
         claimed = {run.channel for run in runs}

@@ -204,3 +204,38 @@ async def test_run_connects_slack_socket_mode_and_discord_and_stops_cleanly(
     assert body["platforms"] == {"slack": {"connected": True}, "discord": {"connected": True}}
     assert code == 0, err
     assert DISCORD_TOKEN not in err and BOT_TOKEN not in err and APP_TOKEN not in err
+
+
+async def test_post_beside_a_running_bot_uses_only_the_apis(run_env, tmp_path, fake_slack, fake_discord):
+    """`paperboy post` posts to Slack and Discord with their Web/REST APIs only: no port bound, no gateway."""
+    import socket as socketlib
+
+    from tests.fakes.discord_server import CHANNEL_ID
+    from tests.fakes.discord_server import TOKEN as DISCORD_TOKEN
+    from tests.fakes.slack_server import BOT_TOKEN, CHANNEL, SIGNING_SECRET
+
+    channels = f'channels = ["slack:{CHANNEL}", "discord:{CHANNEL_ID}"]'
+    (tmp_path / "config.toml").write_text(CONFIG.replace('channels = ["console"]', channels))
+    with socketlib.socket() as busy:  # the running bot's HTTP port
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        run_env |= {
+            "PAPERBOY_SLACK__ENABLED": "true",
+            "PAPERBOY_SLACK__MODE": "http",
+            "PAPERBOY_SLACK__HTTP_PORT": str(busy.getsockname()[1]),
+            "PAPERBOY_SLACK__API_URL": fake_slack.api_url,
+            "PAPERBOY_DISCORD__ENABLED": "true",
+            "PAPERBOY_DISCORD__API_URL": fake_discord.api_url,
+            "PAPERBOY_DISCORD__GATEWAY_URL": fake_discord.gateway_url,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+        }
+        proc = await start("post", "nlp", env=run_env, cwd=tmp_path)
+        out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()
+    assert f"nlp slack:{CHANNEL} 2025-05-29: sent" in out.decode()
+    assert f"nlp discord:{CHANNEL_ID} 2025-05-29: sent" in out.decode()
+    slack_posts = fake_slack.posts()
+    assert len(slack_posts) >= 2 and all(p["thread_ts"] == slack_posts[0]["ts"] for p in slack_posts[1:])
+    assert len(fake_discord.sent_messages()) >= 2 and fake_discord.identifies == []

@@ -183,6 +183,19 @@ class DiscordPlatform:
         await self.stop()
         raise error  # type: ignore[misc]
 
+    async def open_for_posting(self) -> None:
+        """Only the REST API, for `paperboy post`: logged in, no gateway (the running bot holds the events)."""
+        self._saved_endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._api_url, yarl.URL(self._gateway_url)
+        try:
+            await self._client.login(self._token)
+        except discord.LoginFailure:
+            await self.stop()
+            raise PlatformStartError(f"Discord rejected the bot token (401): {TOKEN_HELP}") from None
+        except (discord.HTTPException, OSError, aiohttp.ClientError) as exc:
+            await self.stop()
+            raise PlatformStartError(f"cannot reach Discord's API at {self._api_url} ({type(exc).__name__})") from None
+
     async def _run(self) -> None:
         """login (GET users/@me, then the application) and the gateway loop; start-up failures become
         PlatformStartError with what to do. discord.py does not reconnect after 4004 or 4014."""

@@ -154,9 +154,14 @@ class DiscordPublisher:
 
         `already_sent` (an interrupted run's messages) are skipped; the rest continue in the thread started
         from the first of them (a thread has its parent message's id), or in the channel if there is none."""
-        return await self.post_digest_to(
-            self.channel(channel_id_of(channel)), digest, already_sent=already_sent, on_sent=on_sent
-        )
+        target = self.channel(channel_id_of(channel))
+        if isinstance(target, discord.PartialMessageable):
+            # Not in the gateway's cache (`paperboy post` has no gateway): fetch it, so a thread can be started.
+            try:
+                target = await self._client.fetch_channel(channel_id_of(channel))  # type: ignore[assignment]
+            except discord.HTTPException:
+                pass  # post_digest_to reports what is wrong with the channel when it sends
+        return await self.post_digest_to(target, digest, already_sent=already_sent, on_sent=on_sent)
 
     async def _thread_of(self, target: discord.abc.Messageable, parent_id: str) -> discord.abc.Messageable:
         try:

@@ -184,6 +184,20 @@ class SlackPlatform:
         self._runner = runner
         self.http_port = runner.addresses[0][1]
 
+    async def open_for_posting(self) -> None:
+        """Only the Web API, for `paperboy post`: no events taken, no port bound, no socket opened (the running
+        bot may hold those)."""
+        self._session = aiohttp.ClientSession()
+        self._web.session = self._session
+        try:
+            await self._web.auth_test()
+        except SlackApiError as exc:
+            await self._close_session()
+            raise PlatformStartError(f"Slack rejected SLACK_BOT_TOKEN ({_error(exc)}): {TOKEN_HINTS['bot']}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            await self._close_session()
+            raise PlatformStartError(f"cannot reach Slack at {self._api_url} ({type(exc).__name__})") from None
+
     async def stop(self) -> None:
         """Stop taking deliveries, let answers in flight finish (up to drain_seconds), close connections."""
         was_running, self._started = self._started, False
