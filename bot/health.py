@@ -1,4 +1,4 @@
-"""GET /healthz: each chat platform's connection and each subscription's last runs, as JSON.
+"""GET /healthz: each chat platform's connection and the latest digest runs (by subscription), as JSON.
 
 200 when every platform is connected, 503 otherwise (Docker's HEALTHCHECK and load balancers read it).
 """
