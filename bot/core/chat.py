@@ -44,6 +44,17 @@ class DigestDefaults:
     days: int = 1
 
 
+def is_for_the_bot(text: str) -> bool:
+    """What ChatBot.handle_message answers: /digest, arXiv references, or links that only look like them.
+    Platforms check it first, so only such deliveries are claimed in the event log and shown as in progress."""
+    text = text.strip()
+    return _is_digest_command(text) or bool(find_refs(text)) or bool(find_invalid_links(text))
+
+
+def _is_digest_command(text: str) -> bool:
+    return text == "/digest" or text.startswith("/digest ")
+
+
 class ChatBot:
     def __init__(
         self,
@@ -68,7 +79,7 @@ class ChatBot:
     async def handle_message(self, message: IncomingMessage, reply: Responder) -> bool:
         """Answer one message; False when it was not for the bot (no references, no command)."""
         text = message.text.strip()
-        if text == "/digest" or text.startswith("/digest "):
+        if _is_digest_command(text):
             await self.handle_digest_command(text.removeprefix("/digest").strip(), message.channel, reply)
             return True
         refs = find_refs(text)

@@ -20,11 +20,10 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.core.chat import ChatBot
+from bot.core.chat import ChatBot, is_for_the_bot
 from bot.core.errors import PlatformStartError, PublishError
 from bot.core.models import IncomingMessage
 from bot.core.ports import EventLog
-from bot.core.refs import find_invalid_links, find_refs
 from bot.core.sanitize import one_line
 from handlers.discord.publisher import NO_MENTIONS, DiscordPublisher, InteractionResponder, MessageResponder
 
@@ -81,12 +80,6 @@ def subscribe_args(
 ) -> str:
     options = _options(time=time, timezone=timezone, max=max_papers, language=language)
     return " ".join(["subscribe", _quote(name), _quote(query), *options])
-
-
-def _for_the_bot(text: str) -> bool:
-    """What ChatBot.handle_message answers: /digest, arXiv references, or links that only look like them.
-    Checked first so only those messages are claimed in the event log."""
-    return text.startswith("/digest") or bool(find_refs(text)) or bool(find_invalid_links(text))
 
 
 class _Client(discord.Client):
@@ -333,7 +326,7 @@ class DiscordPlatform:
         if me is not None:
             text = text.replace(f"<@{me.id}>", " ").replace(f"<@!{me.id}>", " ")
         text = text.strip()
-        if not _for_the_bot(text):
+        if not is_for_the_bot(text):
             return
         try:
             fresh = await self._events.claim_event(f"discord:msg:{message.id}")

@@ -27,11 +27,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import ChatBot
+from bot.core.chat import ChatBot, is_for_the_bot
 from bot.core.errors import PaperboyError, PlatformStartError
 from bot.core.models import IncomingMessage
 from bot.core.ports import EventLog
-from bot.core.refs import find_invalid_links, find_refs
 from handlers.slack.publisher import MIN_INTERVAL_SECONDS, CommandResponder, SlackPublisher, ThreadResponder
 
 log = logging.getLogger(__name__)
@@ -277,7 +276,7 @@ class SlackPlatform:
         if not event.get("user") or event.get("user") == self._bot_user_id or not event.get("channel"):
             return False
         text = slack_unescape(str(event.get("text") or ""))
-        return bool(text.startswith("/digest") or find_refs(text) or find_invalid_links(text))
+        return is_for_the_bot(text)
 
     async def _answer(self, event: dict[str, Any], event_id: str) -> None:
         channel, ts = str(event["channel"]), str(event["ts"])
