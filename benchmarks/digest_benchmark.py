@@ -49,19 +49,23 @@ def papers(n: int) -> list[dict[str, object]]:
     ]
 
 
+def bench_env(tmp: str, arxiv: FakeArxiv, llm: FakeLLM) -> dict[str, str]:
+    """The configuration, as environment, of a bot on a fresh SQLite file talking to the two fakes."""
+    return {
+        "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+        "PAPERBOY_ARXIV__API_URL": arxiv.api_url,
+        "PAPERBOY_LLM__BASE_URL": llm.base_url,
+        "OPENAI_API_KEY": "bench-not-a-secret",
+    }
+
+
 async def run(n_papers: int, latency: float, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             FakeArxiv(papers(n_papers), recorded=False) as arxiv,
             FakeLLM(delay=latency, tokens_per_call=MEASURED) as llm,
         ):
-            env = {
-                "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-                "PAPERBOY_ARXIV__API_URL": arxiv.api_url,
-                "PAPERBOY_LLM__BASE_URL": llm.base_url,
-                "PAPERBOY_LLM__MAX_CONCURRENCY": str(concurrency),
-                "OPENAI_API_KEY": "bench-not-a-secret",
-            }
+            env = bench_env(tmp, arxiv, llm) | {"PAPERBOY_LLM__MAX_CONCURRENCY": str(concurrency)}
             config = load_config(None, env)
             request = DigestRequest(query="cat:cs.CL", date=DAY, max_papers=n_papers, language="zh")
             async with open_services(config) as services:
@@ -106,12 +110,7 @@ async def run_scheduled(n_papers: int, latency: float) -> None:
             FakeArxiv(papers(n_papers), recorded=False) as arxiv,
             FakeLLM(delay=latency, tokens_per_call=MEASURED) as llm,
         ):
-            env = {
-                "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-                "PAPERBOY_ARXIV__API_URL": arxiv.api_url,
-                "PAPERBOY_LLM__BASE_URL": llm.base_url,
-                "OPENAI_API_KEY": "bench-not-a-secret",
-            }
+            env = bench_env(tmp, arxiv, llm)
             config = load_config(str(config_path), env)
             # Tuesday 08:31 UTC: Monday evening's announcement (the generated papers) is due everywhere.
             now = dt.datetime(2025, 6, 3, 8, 31, tzinfo=dt.UTC)
@@ -138,7 +137,7 @@ def main() -> None:
     parser.add_argument("--case", choices=["digest", "scheduled", "slack", "all"], default="all")
     args = parser.parse_args()
     if args.case in ("digest", "all"):
-        print("== a 100-paper digest")
+        print(f"== a {args.papers}-paper digest")
         asyncio.run(run(args.papers, args.latency, args.concurrency))
     if args.case in ("scheduled", "all"):
         print("== the scheduled morning posts")
