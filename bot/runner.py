@@ -64,6 +64,7 @@ async def run_bot(config: Config) -> int:
             scheduler = DigestScheduler(
                 digest_poster(config, services, publishers_for(platforms)),
                 tick_seconds=config.settings.schedule.tick_seconds,
+                events=services.store,
             )
             health = None
             if config.settings.health.port:

@@ -12,15 +12,21 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.core.ports import EventLog
 from bot.core.posting import DigestPoster
 
 log = logging.getLogger(__name__)
 
 
+# Chat deliveries are remembered this long for dedupe; Slack and Discord redeliver within minutes.
+EVENT_MEMORY = dt.timedelta(days=7)
+
+
 class DigestScheduler:
-    def __init__(self, poster: DigestPoster, *, tick_seconds: float) -> None:
+    def __init__(self, poster: DigestPoster, *, tick_seconds: float, events: EventLog | None = None) -> None:
         self._poster = poster
         self._tick_seconds = tick_seconds
+        self._events = events
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
 
     def start(self) -> None:
@@ -33,6 +39,8 @@ class DigestScheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self._events is not None:
+            self._scheduler.add_job(self.forget_old_events, IntervalTrigger(hours=24), id="forget-events")
         self._scheduler.start()
         log.info("scheduler started: checking for due digests every %g s", self._tick_seconds)
 
@@ -43,6 +51,15 @@ class DigestScheduler:
         except Exception:
             # The database may be down (row 34): nothing was posted without a claim; the next tick retries.
             log.exception("digest tick failed; retrying at the next tick")
+
+    async def forget_old_events(self) -> None:
+        assert self._events is not None
+        try:
+            forgotten = await self._events.forget_events(dt.datetime.now(dt.UTC) - EVENT_MEMORY)
+        except Exception:
+            log.exception("forgetting old chat deliveries failed; trying again tomorrow")
+            return
+        log.info("forgot %d chat deliveries older than %s", forgotten, EVENT_MEMORY)
 
     async def stop(self) -> None:
         if self._scheduler.running:

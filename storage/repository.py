@@ -156,6 +156,11 @@ class SqlStore:
             result = await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
         return result.rowcount == 1
 
+    async def forget_events(self, before: dt.datetime) -> int:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(chat_events).where(chat_events.c.claimed_at < before))
+        return result.rowcount
+
     # -- subscriptions made in chat (bot.core.ports.SubscriptionBook)
 
     async def save_subscription(self, subscription: Subscription) -> None:

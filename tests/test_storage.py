@@ -260,3 +260,13 @@ async def test_subscriptions_round_trip_and_delete(store):
     assert await store.delete_subscription("rl") is True
     assert await store.delete_subscription("rl") is False
     assert await store.list_subscriptions() == []
+
+
+async def test_old_chat_events_are_forgotten(store):
+    """forget_events drops claims older than the cut-off and keeps newer ones (their redeliveries stay deduped)."""
+    await store.claim_event("slack:old")
+    cutoff = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert await store.forget_events(cutoff) == 1
+    assert await store.claim_event("slack:old") is True  # forgotten, so claimable again
+    assert await store.forget_events(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0
+    assert await store.claim_event("slack:old") is False

@@ -94,6 +94,10 @@ class EventLog(Protocol):
         """True the first time `key` (e.g. "slack:Ev0123", "discord:msg:123") is claimed, False ever after."""
         ...
 
+    async def forget_events(self, before: dt.datetime) -> int:
+        """Drop claims older than `before` (platforms redeliver for minutes, not weeks); returns how many."""
+        ...
+
 
 class SubscriptionBook(Protocol):
     """Subscriptions made from chat (`/digest subscribe`), stored in the database."""
