@@ -57,6 +57,7 @@ def make_clock(env: Mapping[str, str]) -> Callable[[], dt.datetime]:
 @contextlib.asynccontextmanager
 async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_now) -> AsyncIterator[Services]:
     settings = config.settings
+    configured = tuple(settings.subscription_models())  # from the configuration file, built once
     engine = make_engine(settings.storage.url)
     try:
         schema_version = await _upgrade(engine, settings.storage.url)
@@ -96,7 +97,7 @@ async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_
                 chat = ChatBot(
                     summaries=summaries,
                     digests=digests,
-                    subscriptions=settings.subscription_models(),
+                    subscriptions=configured,
                     book=store,
                     language=settings.summary.language,
                     max_papers_per_message=settings.chat.max_papers_per_message,
@@ -110,7 +111,7 @@ async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_
                     store=store,
                     schema_version=schema_version,
                     now=now,
-                    configured_subscriptions=tuple(settings.subscription_models()),
+                    configured_subscriptions=configured,
                 )
             finally:
                 if summarizer is not None:
