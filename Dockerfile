@@ -1,7 +1,10 @@
 # Paperboy: `paperboy run` as a non-root user, with a HEALTHCHECK on /healthz.
 # Build: docker build -t paperboy .   Run with PostgreSQL: docker compose up -d (see docker-compose.yml)
 
-FROM python:3.11-slim AS build
+# The base image is pinned by digest (python:3.11-slim); bump it deliberately for security fixes:
+#   docker buildx imagetools inspect python:3.11-slim  (the Digest line)
+ARG BASE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
@@ -9,14 +12,14 @@ COPY handlers ./handlers
 COPY storage ./storage
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM ${BASE}
 RUN useradd --create-home --uid 10001 paperboy
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER paperboy
 WORKDIR /home/paperboy
+# /healthz stays on the container's loopback (the HEALTHCHECK runs inside it); publish it only on purpose.
 ENV PYTHONUNBUFFERED=1 \
-    PAPERBOY_HEALTH__HOST=0.0.0.0 \
     PAPERBOY_HEALTH__PORT=8080
 EXPOSE 8080
 # 200 when every enabled chat platform is connected; urlopen raises on 503, so the check fails then.
