@@ -2,7 +2,8 @@
 
 By default it answers every request with a valid summary of the paper in the prompt (the
 tl;dr names the title, so a test can tell which paper was summarized). Knobs reproduce what
-real servers do: slowness, vLLM/llama.cpp rejecting response_format, scripted failures.
+real servers do: slowness, a hung server, response_format rejected with 400 (vLLM, OpenAI) or
+with 500 and a validation message (llama-cpp-python), scripted failures.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ class FakeLLM:
     """Speaks POST /v1/chat/completions like OpenAI; records every request.
 
     script() queues answers consumed one per call (after any response_format rejection):
-    a content string, {"status": 500}, {"content": ..., "finish_reason": "length"},
+    a content string, {"status": 500}, {"content": ..., "finish_reason": "length"}, {"hang": True},
     optionally with "delay" (seconds) or "usage" (None for no usage block).
+
+    hang=True accepts every request and never answers (until stop()). rejection_status is how
+    a rejected response_format is answered: 400 as vLLM and OpenAI do, 500 as llama-cpp-python
+    does (its request validation error is wrapped as an internal server error).
     """
 
     def __init__(
@@ -40,12 +45,16 @@ class FakeLLM:
         delay: float = 0.0,
         reject_json_schema: bool = False,
         reject_json_object: bool = False,
+        rejection_status: int = 400,
+        hang: bool = False,
         tokens_per_call: int | None = 120,
         retry_after_ms: int | None = 5,
     ) -> None:
         self.delay = delay
         self.reject_json_schema = reject_json_schema
         self.reject_json_object = reject_json_object
+        self.rejection_status = rejection_status
+        self.hang = hang
         self.tokens_per_call = tokens_per_call
         # Sent with 5xx answers so the openai client's backoff stays short in tests.
         self.retry_after_ms = retry_after_ms
@@ -54,6 +63,7 @@ class FakeLLM:
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: deque[Scripted] = deque()
+        self._released = asyncio.Event()  # set by stop(): hung requests end so the server can shut down
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -82,6 +92,7 @@ class FakeLLM:
         return self
 
     async def stop(self) -> None:
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -102,16 +113,20 @@ class FakeLLM:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            if self.hang:
+                return await self._never_answer()
             if self.delay:
                 await asyncio.sleep(self.delay)
             kind = (body.get("response_format") or {}).get("type")
             if (kind == "json_schema" and self.reject_json_schema) or (
                 kind == "json_object" and self.reject_json_object
             ):
-                return _error(400, f"response_format type {kind} is not supported")
+                return _format_rejected(kind, self.rejection_status)
             answer: Scripted = self._script.popleft() if self._script else {}
             if isinstance(answer, str):
                 answer = {"content": answer}
+            if answer.get("hang"):
+                return await self._never_answer()
             if answer.get("delay"):
                 await asyncio.sleep(answer["delay"])
             if "status" in answer:
@@ -121,6 +136,10 @@ class FakeLLM:
             return web.json_response(self._completion(body, content, answer))
         finally:
             self.in_flight -= 1
+
+    async def _never_answer(self) -> web.Response:
+        await self._released.wait()
+        return _error(503, "shutting down")
 
     def _completion(self, body: dict[str, Any], content: str, answer: dict[str, Any]) -> dict[str, Any]:
         total = self.tokens_per_call
@@ -175,6 +194,23 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = {"object": "error", "error": {"message": message, "type": kind, "code": status}}
     return web.json_response(body, status=status, headers=headers)
+
+
+def _format_rejected(kind: str, status: int) -> web.Response:
+    if status < 500:
+        return _error(status, f"response_format type {kind} is not supported")
+    # llama-cpp-python: FastAPI's validation error for its Literal["text", "json_object"], caught by
+    # the server's catch-all route handler and sent as an internal server error.
+    detail = {
+        "type": "literal_error",
+        "loc": ("body", "response_format", "type"),
+        "msg": "Input should be 'text' or 'json_object'",
+        "input": kind,
+        "ctx": {"expected": "'text' or 'json_object'"},
+    }
+    body = {"error": {"message": f"1 validation error:\n  {detail}\n", "type": "internal_server_error",
+                      "param": None, "code": None}}  # fmt: skip
+    return web.json_response(body, status=status)
 
 
 @pytest_asyncio.fixture
