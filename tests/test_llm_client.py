@@ -13,7 +13,7 @@ import pytest
 
 from bot.clients.llm import OpenAISummarizer, extract_json_object
 from bot.clients.prompts import PROMPT_VERSION, SUMMARY_JSON_SCHEMA, LLMSummary, build_messages
-from bot.core.errors import ConfigError, SummarizerFailed
+from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
 from bot.core.models import Paper
 from tests.fakes.llm_server import FakeLLM
 
@@ -99,9 +99,12 @@ async def test_english_drops_a_translation_the_model_wrote_anyway(summarizer, fa
     assert out.summary.abstract_translation is None
 
 
-async def test_json_schema_rejected_falls_back_to_json_object_and_remembers(summarizer, fake_llm):
-    """A 400 on json_schema falls back to json_object, and later papers start there."""
+@pytest.mark.parametrize("status", [400, 422, 500])
+async def test_json_schema_rejected_falls_back_to_json_object_and_remembers(summarizer, fake_llm, status):
+    """A rejected json_schema falls back to json_object, and later papers start there: whatever the
+    status, 500 included when the message names the response format (llama-cpp-python)."""
     fake_llm.reject_json_schema = True
+    fake_llm.rejection_status = status
     first = await summarizer.summarize(make_paper("2505.00001", title="Paper One"), "en")
     second = await summarizer.summarize(make_paper("2505.00002", title="Paper Two"), "en")
     assert "Paper One" in first.summary.tldr and "Paper Two" in second.summary.tldr
@@ -109,9 +112,11 @@ async def test_json_schema_rejected_falls_back_to_json_object_and_remembers(summ
     assert summarizer.mode == "json_object"
 
 
-async def test_both_formats_rejected_parses_prompted_json_in_fences(summarizer, fake_llm):
+@pytest.mark.parametrize("status", [400, 500])
+async def test_both_formats_rejected_parses_prompted_json_in_fences(summarizer, fake_llm, status):
     """With both response_formats rejected, fenced JSON in plain text is parsed."""
     fake_llm.reject_json_schema = fake_llm.reject_json_object = True
+    fake_llm.rejection_status = status
     fake_llm.script("Sure! Here it is:\n```json\n" + answer(tldr="Fenced tl;dr.") + "\n```\nHope it helps.")
     out = await summarizer.summarize(make_paper(), "en")
     assert out.summary.tldr == "Fenced tl;dr."
@@ -143,6 +148,7 @@ async def test_invalid_json_twice_fails_without_leaking_the_answer(summarizer, f
     with pytest.raises(SummarizerFailed) as exc:
         await summarizer.summarize(make_paper(), "en")
     assert len(fake_llm.calls) == 2
+    assert not isinstance(exc.value, LLMUnavailable)  # one paper's answer: the breaker does not count it
     assert "2505.22653" in str(exc.value) and "RAW-OUTPUT" not in str(exc.value)
     assert "RAW-OUTPUT" not in caplog.text
 
@@ -204,39 +210,59 @@ async def test_server_down_fails_with_one_line_and_no_key(caplog):
     finally:
         await s.aclose()
     message = str(exc.value)
+    assert isinstance(exc.value, LLMUnavailable)
     assert f"127.0.0.1:{port}" in message and "unreachable" in message and "llm.base_url" in message
     assert "\n" not in message and API_KEY not in message
     assert API_KEY not in caplog.text
 
 
 async def test_server_errors_fail_after_bounded_calls(fake_llm):
-    """Persistent 500s fail after the client's own retries, max_retries+1 calls in all."""
+    """Persistent 500s (no word of response_format) fail after our retries, max_retries+1 calls in all:
+    the openai client retries nothing behind our back, and json_schema is not given up for them."""
     fake_llm.script(*[{"status": 500}] * 10)
     s = OpenAISummarizer(base_url=fake_llm.base_url, api_key=API_KEY, model="m", max_retries=2)
     try:
-        with pytest.raises(SummarizerFailed, match=r"unreachable \(HTTP 500\)"):
+        with pytest.raises(LLMUnavailable, match=r"failed \(HTTP 500\)"):
             await s.summarize(make_paper(), "en")
     finally:
         await s.aclose()
-    assert len(fake_llm.calls) == 3
+    assert fake_llm.response_formats() == ["json_schema"] * 3 and s.mode == "json_schema"
 
 
-async def test_a_transient_500_is_retried_by_the_client(summarizer, fake_llm):
+async def test_a_transient_500_is_retried(summarizer, fake_llm):
     """One 500 followed by a good answer succeeds."""
     fake_llm.script({"status": 500})
     out = await summarizer.summarize(make_paper(), "en")
     assert out.summary.generator == "llm" and len(fake_llm.calls) == 2
 
 
-async def test_slow_server_times_out_as_unreachable():
-    """An answer slower than timeout_seconds fails as unreachable, promptly."""
-    async with FakeLLM(delay=5) as fake:
-        s = OpenAISummarizer(base_url=fake.base_url, api_key=API_KEY, model="m", timeout_seconds=0.2, max_retries=0)
+async def test_a_hung_server_times_out_once_and_says_which_setting_to_raise():
+    """No answer within timeout_seconds: one request, no retries (row 43), a message that names
+    llm.timeout_seconds rather than calling the server unreachable, and a note for the card."""
+    async with FakeLLM(hang=True) as fake:
+        s = OpenAISummarizer(base_url=fake.base_url, api_key=API_KEY, model="m", timeout_seconds=0.5, max_retries=2)
         try:
-            with pytest.raises(SummarizerFailed, match="unreachable"):
+            with pytest.raises(LLMUnavailable) as exc:
                 await asyncio.wait_for(s.summarize(make_paper(), "en"), 3)
         finally:
             await s.aclose()
+        assert len(fake.calls) == 1
+    message = str(exc.value)
+    assert "did not answer within 0.5 s" in message and "llm.timeout_seconds" in message
+    assert "unreachable" not in message and "\n" not in message
+    assert exc.value.note == "the LLM did not answer within 0.5 s; if it is slow, raise llm.timeout_seconds"
+
+
+async def test_a_timeout_after_an_invalid_answer_charges_the_answered_attempt(fake_llm):
+    """The budget counts the first attempt's reported tokens; the attempt with no answer reports none."""
+    fake_llm.script({"content": "not json"}, {"hang": True})
+    s = OpenAISummarizer(base_url=fake_llm.base_url, api_key=API_KEY, model="m", timeout_seconds=0.5)
+    try:
+        with pytest.raises(LLMUnavailable) as exc:
+            await s.summarize(make_paper(), "en")
+    finally:
+        await s.aclose()
+    assert len(fake_llm.calls) == 2 and exc.value.tokens == 120
 
 
 async def test_rejected_api_key_says_which_setting_to_check(summarizer, fake_llm):

@@ -1,16 +1,23 @@
 """An OpenAI-compatible summarizer (OpenAI, vLLM, Ollama, llama.cpp server, ...).
 
 Structured output falls back from json_schema to json_object to prompted JSON, because
-servers differ; the first mode that works is kept for the rest of the process. The model
-gets no tools, its answer is validated and cleaned, and nothing it wrote (nor the API key)
-ever reaches an exception or a log line.
+servers differ (and reject a response_format differently: 400, 422, or a 500 whose message
+names it); the first mode that works is kept for the rest of the process. The model gets no
+tools, its answer is validated and cleaned, and nothing it wrote (nor the API key) ever
+reaches an exception or a log line.
+
+Retries are ours, not the openai client's: connection errors, 408/409/429 and 5xx are tried
+again `max_retries` times with a short backoff; a timeout is not, because a chat card waits
+for it and must fall back within about `timeout_seconds`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +31,7 @@ from bot.clients.prompts import (
     build_messages,
     is_english,
 )
-from bot.core.errors import ConfigError, SummarizerFailed
+from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
 from bot.core.models import LLMOutput, Paper, Summary
 from bot.core.sanitize import looks_like_injection
 
@@ -35,12 +42,22 @@ JSON_SCHEMA, JSON_OBJECT, PROMPTED = 0, 1, 2
 _MODE_NAMES = ("json_schema", "json_object", "prompted JSON")
 MAX_ATTEMPTS = 2  # per paper, for invalid or degenerate answers
 TEMPERATURE = 0.2
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 4.0  # also caps a server's Retry-After: a chat card is waiting
 _CHECK_URL = "Check llm.base_url"
 _CHECK_MODEL = "Check llm.model and llm.base_url"
+_CHECK_SERVER = "Check the LLM server and llm.base_url"
+# How an error message names the structured-output request it refused (llama-cpp-python answers
+# json_schema with a 500 whose message is a validation error on body.response_format.type).
+_NAMES_RESPONSE_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
 
 
 class _InvalidAnswer(Exception):
     """The model answered, but not with a usable summary; str() never contains its text."""
+
+
+class _TimedOut(Exception):
+    """No answer within timeout_seconds."""
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
@@ -80,13 +97,15 @@ class OpenAISummarizer:
         self.prompt_version = PROMPT_VERSION
         self.max_output_tokens = max_output_tokens
         self._timeout = timeout_seconds
+        self._max_retries = max_retries
         self._mode = JSON_SCHEMA
         if not api_key and not base_url:
             raise ConfigError("OPENAI_API_KEY is not set (needed for OpenAI; local servers need llm.base_url)")
-        # The openai client retries connection errors, 408/409/429 and 5xx with backoff itself.
+        # max_retries=0: the openai client would retry a timeout twice behind our back (3 x timeout_seconds
+        # for one chat card); _complete decides what is retried.
         # Local servers (Ollama, vLLM, llama.cpp) take any key, but the client insists on one.
         self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key or "no-key", timeout=timeout_seconds, max_retries=max_retries
+            base_url=base_url, api_key=api_key or "no-key", timeout=timeout_seconds, max_retries=0
         )
         # `client.chat` imports its module on first use (~0.1 s): do it here at start-up, not on the event loop
         # in the middle of the first summary.
@@ -122,6 +141,8 @@ class OpenAISummarizer:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 content, finish_reason, used = await self._complete(messages)
+            except _TimedOut:
+                raise self._timed_out(tokens) from None
             except SummarizerFailed as exc:
                 exc.tokens = tokens  # what the earlier attempts cost
                 raise
@@ -168,48 +189,36 @@ class OpenAISummarizer:
             raise _InvalidAnswer(f"schema mismatch in {', '.join(fields)}") from None
 
     async def _complete(self, messages: list[dict[str, str]]) -> tuple[str | None, str | None, int]:
-        """One chat completion: (content, finish_reason, total tokens or 0), falling back on 400/422."""
-        mode = self._mode
+        """One chat completion: (content, finish_reason, total tokens or 0).
+
+        A rejected response_format moves on to the next mode; connection errors, 408/409/429 and 5xx
+        are retried with backoff; a timeout raises _TimedOut at once.
+        """
+        mode, retries = self._mode, 0
         while True:
-            kwargs: dict[str, Any] = {}
-            if mode == JSON_SCHEMA:
-                kwargs["response_format"] = {"type": "json_schema", "json_schema": SUMMARY_JSON_SCHEMA}
-            elif mode == JSON_OBJECT:
-                kwargs["response_format"] = {"type": "json_object"}
             try:
-                response = await self._completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=TEMPERATURE,
-                    max_tokens=self.max_output_tokens,
-                    **kwargs,
-                )
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if mode == PROMPTED:
-                    raise self._failed(f"rejected the request (HTTP {exc.status_code})", _CHECK_MODEL) from None
-                log.info(
-                    "LLM at %s rejected %s (HTTP %d); trying %s",
-                    self.host,
-                    _MODE_NAMES[mode],
-                    exc.status_code,
-                    _MODE_NAMES[mode + 1],
-                )
-                mode += 1
-                continue
+                response = await self._create(messages, mode)
             except openai.APITimeoutError:
-                raise self._failed(f"is unreachable (no answer within {self._timeout:g}s)", _CHECK_URL) from None
-            except openai.APIConnectionError:
-                raise self._failed("is unreachable (connection failed)", _CHECK_URL) from None
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise self._failed(f"refused the API key (HTTP {exc.status_code})", "Check OPENAI_API_KEY") from None
-            except openai.NotFoundError:
-                raise self._failed("does not know the model or path (HTTP 404)", _CHECK_MODEL) from None
-            except openai.RateLimitError:
-                raise self._failed("kept rate limiting (HTTP 429)", "Lower llm.max_concurrency") from None
-            except openai.APIStatusError as exc:
-                raise self._failed(f"is unreachable (HTTP {exc.status_code})", _CHECK_URL) from None
-            except openai.APIError:
-                raise self._failed("sent something that is not a chat completion", _CHECK_URL) from None
+                raise _TimedOut from None
+            except openai.APIError as exc:
+                if mode != PROMPTED and _rejects_response_format(exc):
+                    log.info(
+                        "LLM at %s rejected %s (HTTP %s); trying %s",
+                        self.host,
+                        _MODE_NAMES[mode],
+                        getattr(exc, "status_code", "?"),
+                        _MODE_NAMES[mode + 1],
+                    )
+                    mode += 1
+                    continue
+                failure, retryable = self._failure(exc)
+                if not retryable or retries >= self._max_retries:
+                    raise failure from None
+                retries += 1
+                delay = _backoff(exc, retries)
+                log.info("LLM at %s failed; retry %d of %d in %.2f s", self.host, retries, self._max_retries, delay)
+                await asyncio.sleep(delay)
+                continue
             if mode > self._mode:
                 log.info("LLM at %s: using %s from now on", self.host, _MODE_NAMES[mode])
                 self._mode = mode
@@ -219,5 +228,77 @@ class OpenAISummarizer:
             used = response.usage.total_tokens if response.usage else 0
             return choice.message.content, choice.finish_reason, used or 0
 
-    def _failed(self, problem: str, action: str) -> SummarizerFailed:
-        return SummarizerFailed(f"the LLM at {self.host} {problem}; summaries fall back to extractive. {action}")
+    async def _create(self, messages: list[dict[str, str]], mode: int) -> Any:
+        kwargs: dict[str, Any] = {}
+        if mode == JSON_SCHEMA:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": SUMMARY_JSON_SCHEMA}
+        elif mode == JSON_OBJECT:
+            kwargs["response_format"] = {"type": "json_object"}
+        try:
+            # A deadline for the whole call: httpx's timeout is per read, so a server that drips bytes
+            # would never trip it.
+            async with asyncio.timeout(self._timeout):
+                return await self._completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=TEMPERATURE,
+                    max_tokens=self.max_output_tokens,
+                    **kwargs,
+                )
+        except TimeoutError:
+            raise _TimedOut from None
+
+    def _failure(self, exc: openai.APIError) -> tuple[SummarizerFailed, bool]:
+        """The error to raise for exc, and whether trying again may help."""
+        if isinstance(exc, openai.APIConnectionError):
+            return self._failed("is unreachable (connection failed)", _CHECK_URL), True
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return self._failed(f"refused the API key (HTTP {exc.status_code})", "Check OPENAI_API_KEY"), False
+        if isinstance(exc, openai.NotFoundError):
+            return self._failed("does not know the model or path (HTTP 404)", _CHECK_MODEL), False
+        if isinstance(exc, openai.RateLimitError):
+            return self._failed("kept rate limiting (HTTP 429)", "Lower llm.max_concurrency"), True
+        if isinstance(exc, openai.APIStatusError):
+            if exc.status_code >= 500 or exc.status_code in (408, 409):
+                return self._failed(f"failed (HTTP {exc.status_code})", _CHECK_SERVER), True
+            # Another 4xx is about this request (a paper too long for the context, say), not the service.
+            problem = f"rejected the request (HTTP {exc.status_code})"
+            return self._failed(problem, _CHECK_MODEL, kind=SummarizerFailed), False
+        return self._failed("sent something that is not a chat completion", _CHECK_URL), False
+
+    def _failed(self, problem: str, action: str, *, kind: type[SummarizerFailed] = LLMUnavailable) -> SummarizerFailed:
+        return kind(f"the LLM at {self.host} {problem}; summaries fall back to extractive. {action}")
+
+    def _timed_out(self, tokens: int) -> LLMUnavailable:
+        # `tokens` is what the earlier, answered attempts cost. A request with no answer reports no usage
+        # and is not charged: a hung server tried again after every breaker cooldown would drain the budget.
+        within = f"did not answer within {self._timeout:g} s"
+        return LLMUnavailable(
+            f"the LLM at {self.host} {within}; summaries fall back to extractive. "
+            "Raise llm.timeout_seconds if it is slow",
+            tokens=tokens,
+            note=f"the LLM {within}; if it is slow, raise llm.timeout_seconds",
+        )
+
+
+def _rejects_response_format(exc: openai.APIError) -> bool:
+    """Whether the server refused the response_format we sent, whatever status it chose for that."""
+    if not isinstance(exc, openai.APIStatusError):
+        return False
+    if exc.status_code in (400, 422):
+        return True
+    # Only the server's own message: the rest of an error body may echo the request (the paper's text).
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else body
+    return isinstance(message, str) and bool(_NAMES_RESPONSE_FORMAT.search(message))
+
+
+def _backoff(exc: openai.APIError, retry: int) -> float:
+    """The server's Retry-After when it sends one, else 0.5 s, 1 s, 2 s, ...; capped either way."""
+    if isinstance(exc, openai.APIStatusError):
+        for header, seconds_per_unit in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                return min(MAX_BACKOFF_SECONDS, max(0.0, float(exc.response.headers[header]) * seconds_per_unit))
+            except (KeyError, ValueError):
+                continue  # absent, or an HTTP date: use our own
+    return min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (retry - 1))

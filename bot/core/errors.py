@@ -67,3 +67,15 @@ class PlatformStartError(PaperboyError):
 
 class ConfigError(PaperboyError):
     """A bad configuration key or value; the message names the key."""
+
+
+class LLMUnavailable(SummarizerFailed):
+    """The LLM service failed, not one paper's answer: it timed out, was unreachable, kept answering 5xx
+    or 429, or refused the key. These (and only these) count toward the LLM circuit breaker.
+
+    `note` is a short reason for a summary card when there is a more useful one than "it failed".
+    """
+
+    def __init__(self, message: str, *, tokens: int = 0, note: str | None = None) -> None:
+        super().__init__(message, tokens=tokens)
+        self.note = note
