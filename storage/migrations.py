@@ -1,69 +1,161 @@
 """Numbered schema steps, each applied once, in its own transaction, recorded in schema_version.
 
-To change the schema, append a step; never edit a released one. A step names the tables it
-creates (never `metadata.create_all()` without `tables=`), so a table added later is created by
-its own step and not, too early, by step 1.
+Each step carries its own DDL, frozen as it was on the day it was released: a step never reads
+storage/tables.py (the latest shape), so changing a table there cannot change what an old step
+builds, on a fresh install or on an old database. To change the schema, edit tables.py AND
+append a step (CREATE, ALTER, CREATE INDEX, ...); never edit a released one. The SQL is written
+once for SQLite and PostgreSQL alike; tests/test_migrations.py checks that a fresh install
+equals tables.py and equals an old database upgraded (fixtures in tests/data/schemas/).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import WRITE
-from storage.tables import (
-    chat_events,
-    digest_runs,
-    metadata,
-    papers,
-    posted_papers,
-    schema_version,
-    subscriptions,
-    summaries,
-    token_usage,
-)
+from storage.tables import schema_version
 
 log = logging.getLogger(__name__)
 
 # Serializes concurrent upgraders on PostgreSQL (any constant bigint; never change it).
 _PG_LOCK_KEY = 0x7061706572626F79 & 0x7FFFFFFFFFFFFFFF
 
+# The one type spelled differently: what SQLAlchemy's DateTime(timezone=True) created on each
+# backend when the first steps were made with metadata.create_all (SQLite keeps the declared name).
+_TIMESTAMP = "TIMESTAMP WITH TIME ZONE"
+_SPELLING = {"sqlite": {_TIMESTAMP: "DATETIME"}}
+
 
 @dataclass(frozen=True)
 class Step:
     version: int
     description: str
-    apply: Callable[[AsyncConnection], Awaitable[None]]
+    statements: tuple[str, ...]
+
+    async def apply(self, conn: AsyncConnection) -> None:
+        for statement in self.statements:
+            await conn.exec_driver_sql(_spelled(statement, conn.dialect.name))
 
 
-async def _initial(conn: AsyncConnection) -> None:
-    await conn.run_sync(metadata.create_all, tables=[papers, summaries, token_usage])
+def _spelled(statement: str, dialect: str) -> str:
+    for standard, local in _SPELLING.get(dialect, {}).items():
+        statement = statement.replace(standard, local)
+    return statement
 
 
-async def _chat_tables(conn: AsyncConnection) -> None:
-    await conn.run_sync(metadata.create_all, tables=[chat_events, subscriptions])
-
-
-async def _scheduler_tables(conn: AsyncConnection) -> None:
-    await conn.run_sync(metadata.create_all, tables=[digest_runs, posted_papers])
-
+# Created before any step, by the runner itself (it records the steps).
+_SCHEMA_VERSION = f"""
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL,
+    applied_at {_TIMESTAMP} NOT NULL,
+    PRIMARY KEY (version)
+)"""
 
 STEPS: tuple[Step, ...] = (
-    Step(1, "papers, summaries, token_usage", _initial),
-    Step(2, "chat_events, subscriptions", _chat_tables),
-    Step(3, "digest_runs, posted_papers", _scheduler_tables),
+    Step(
+        1,
+        "papers, summaries, token_usage",
+        (
+            f"""CREATE TABLE papers (
+                arxiv_id VARCHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                title TEXT NOT NULL,
+                authors JSON NOT NULL,
+                abstract TEXT NOT NULL,
+                comment TEXT,
+                journal_ref TEXT,
+                primary_category VARCHAR(64) NOT NULL,
+                categories JSON NOT NULL,
+                published {_TIMESTAMP} NOT NULL,
+                updated {_TIMESTAMP} NOT NULL,
+                fetched_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (arxiv_id, version)
+            )""",
+            f"""CREATE TABLE summaries (
+                arxiv_id VARCHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                model VARCHAR(200) NOT NULL,
+                prompt_version VARCHAR(64) NOT NULL,
+                language VARCHAR(35) NOT NULL,
+                tldr TEXT NOT NULL,
+                takeaways JSON NOT NULL,
+                abstract_translation TEXT,
+                generator VARCHAR(16) NOT NULL,
+                created_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (arxiv_id, version, model, prompt_version, language)
+            )""",
+            """CREATE TABLE token_usage (
+                day DATE NOT NULL,
+                tokens BIGINT NOT NULL,
+                PRIMARY KEY (day)
+            )""",
+        ),
+    ),
+    Step(
+        2,
+        "chat_events, subscriptions",
+        (
+            f"""CREATE TABLE chat_events (
+                "key" VARCHAR(200) NOT NULL,
+                claimed_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY ("key")
+            )""",
+            f"""CREATE TABLE subscriptions (
+                name VARCHAR(80) NOT NULL,
+                "query" TEXT NOT NULL,
+                channels JSON NOT NULL,
+                time VARCHAR(8) NOT NULL,
+                timezone VARCHAR(64) NOT NULL,
+                weekdays JSON NOT NULL,
+                max_papers INTEGER NOT NULL,
+                include JSON NOT NULL,
+                exclude JSON NOT NULL,
+                language VARCHAR(35) NOT NULL,
+                post_when_empty BOOLEAN NOT NULL,
+                updated_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (name)
+            )""",
+        ),
+    ),
+    Step(
+        3,
+        "digest_runs, posted_papers",
+        (
+            f"""CREATE TABLE digest_runs (
+                subscription VARCHAR(80) NOT NULL,
+                channel VARCHAR(100) NOT NULL,
+                local_date DATE NOT NULL,
+                state VARCHAR(16) NOT NULL,
+                late BOOLEAN NOT NULL,
+                owner VARCHAR(36) NOT NULL,
+                lease_until {_TIMESTAMP} NOT NULL,
+                window_end {_TIMESTAMP},
+                message_ids JSON NOT NULL,
+                error TEXT,
+                updated_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (subscription, channel, local_date)
+            )""",
+            f"""CREATE TABLE posted_papers (
+                channel VARCHAR(100) NOT NULL,
+                arxiv_id VARCHAR(64) NOT NULL,
+                posted_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (channel, arxiv_id)
+            )""",
+        ),
+    ),
 )
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"
 
 
-async def upgrade(engine: AsyncEngine) -> int:
-    """Apply the pending steps and return the schema version. Safe to run again, or in two processes."""
+async def upgrade(engine: AsyncEngine, *, target: int = LATEST) -> int:
+    """Apply the pending steps up to `target` and return the schema version. Safe to run again, or in
+    two processes at once."""
     # BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL: one upgrader at a time, and each
     # re-reads the version under the lock, so a step another process applied is skipped.
     writer = engine.execution_options(**WRITE)
@@ -71,9 +163,9 @@ async def upgrade(engine: AsyncEngine) -> int:
         async with writer.begin() as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-            await conn.run_sync(schema_version.create, checkfirst=True)
+            await conn.exec_driver_sql(_spelled(_SCHEMA_VERSION, conn.dialect.name))
             current = (await conn.execute(select(func.max(schema_version.c.version)))).scalar_one() or 0
-            step = next((s for s in STEPS if s.version > current), None)
+            step = next((s for s in STEPS if current < s.version <= target), None)
             if step is None:
                 if current > LATEST:
                     log.warning("database schema %d is newer than this program's %d", current, LATEST)

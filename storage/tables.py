@@ -1,4 +1,8 @@
-"""The schema as SQLAlchemy Core tables: the latest shape; migrations.py creates and alters it."""
+"""The schema as SQLAlchemy Core tables, in its latest shape, for queries.
+
+migrations.py builds it with its own frozen DDL, never from these tables: a change here needs a new
+step there (tests/test_migrations.py fails until a fresh install equals these tables).
+"""
 
 from __future__ import annotations
 
