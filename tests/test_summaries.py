@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import time
 
 import pytest
 
 from bot.clients.arxiv import ArxivClient
 from bot.clients.llm import OpenAISummarizer
-from bot.core.errors import SummarizerFailed
+from bot.core.errors import LLMUnavailable, SummarizerFailed
 from bot.core.models import ArxivRef, Paper
 from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, SummaryService
+from tests.fakes.llm_server import FakeLLM
 from tests.fakes.summarizer import RecordingSummarizer
 
 NOW = dt.datetime(2025, 5, 30, 9, 0, tzinfo=dt.UTC)
@@ -42,7 +44,7 @@ async def arxiv(fake_arxiv):
         yield client
 
 
-def service(arxiv, store, summarizer, *, budget: int = 10**9, concurrency: int = 8) -> SummaryService:
+def service(arxiv, store, summarizer, *, budget: int = 10**9, concurrency: int = 8, now=lambda: NOW) -> SummaryService:
     return SummaryService(
         source=arxiv,
         store=store,
@@ -50,7 +52,7 @@ def service(arxiv, store, summarizer, *, budget: int = 10**9, concurrency: int =
         daily_token_budget=budget,
         max_concurrency=concurrency,
         cache_hours=24,
-        now=lambda: NOW,
+        now=now,
     )
 
 
@@ -103,13 +105,59 @@ async def test_llm_failure_falls_back_to_extractive_and_is_not_cached(arxiv, sto
 
 
 async def test_breaker_stops_calling_a_dead_llm(arxiv, store):
-    """After three failures in a row the LLM is not called again during the cooldown."""
+    """After three service failures in a row the LLM is not called again during the cooldown."""
     llm = RecordingSummarizer()
-    llm.queue.extend(SummarizerFailed("down") for _ in range(10))
+    llm.queue.extend(LLMUnavailable("down") for _ in range(10))
     svc = service(arxiv, store, llm, concurrency=1)
     results = await svc.summarize_papers([make_paper(n) for n in range(6)], language="en")
     assert len(llm.calls) == 3
     assert all(r.summary.generator == "extractive" for r in results)
+
+
+async def test_unusable_answers_do_not_open_the_breaker(arxiv, store):
+    """Invalid answers are one paper's problem: six in a row still call the LLM for every paper."""
+    llm = RecordingSummarizer()
+    llm.queue.extend(SummarizerFailed("no usable summary") for _ in range(6))
+    svc = service(arxiv, store, llm, concurrency=1)
+    results = await svc.summarize_papers([make_paper(n) for n in range(7)], language="en")
+    assert len(llm.calls) == 7
+    assert sorted(r.summary.generator for r in results) == ["extractive"] * 6 + ["llm"]
+
+
+class GatedSummarizer(RecordingSummarizer):
+    """Calls wait at the gate until the test opens it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def summarize(self, paper: Paper, language: str):
+        await self.gate.wait()
+        return await super().summarize(paper, language)
+
+
+async def test_after_the_cooldown_one_trial_call_decides(arxiv, store):
+    """Once the cooldown is over, one call goes through while the others stay extractive; its
+    success closes the breaker."""
+    clock = [NOW]
+    llm = GatedSummarizer()
+    llm.queue.extend(LLMUnavailable("down") for _ in range(3))
+    llm.gate.set()
+    svc = service(arxiv, store, llm, now=lambda: clock[0])
+    await svc.summarize_papers([make_paper(n) for n in range(3)], language="en")
+    assert len(llm.calls) == 3
+    clock[0] += dt.timedelta(minutes=3)
+    llm.gate.clear()
+    tasks = [asyncio.ensure_future(svc.summary_for(make_paper(n), language="en")) for n in range(10, 15)]
+    async with asyncio.timeout(10):
+        while sum(task.done() for task in tasks) < 4:  # all but the trial, which waits at the gate
+            await asyncio.wait([t for t in tasks if not t.done()], return_when=asyncio.FIRST_COMPLETED)
+    llm.gate.set()
+    during_trial = await asyncio.gather(*tasks)
+    assert len(llm.calls) == 4
+    assert sorted(s.generator for s in during_trial) == ["extractive"] * 4 + ["llm"]
+    after = await svc.summarize_papers([make_paper(n) for n in range(20, 23)], language="en")
+    assert [r.summary.generator for r in after] == ["llm"] * 3
 
 
 async def test_no_llm_gives_a_labelled_extractive_summary(arxiv, store):
@@ -189,3 +237,65 @@ async def test_a_versioned_lookup_does_not_pose_as_the_latest(arxiv, store, fake
     first, _ = await svc.fetch_papers([ArxivRef("2601.00007", 1)])
     latest, _ = await svc.fetch_papers([ArxivRef("2601.00007")])
     assert first[ArxivRef("2601.00007", 1)].version == 1 and latest[ArxivRef("2601.00007")].version == 2
+
+
+async def test_json_schema_refused_with_a_500_still_gives_llm_summaries(arxiv, store):
+    """llama-cpp-python answers json_schema with HTTP 500 and a validation message: that is a
+    format rejection, not an outage. Summaries come from the LLM, and the second paper goes
+    straight to the format that worked (issue 8)."""
+    async with FakeLLM(reject_json_schema=True, rejection_status=500) as fake:
+        llm = OpenAISummarizer(base_url=fake.base_url, api_key="sk-test-llamacpp-00000000000", model="m")
+        svc = service(arxiv, store, llm)
+        try:
+            first = await svc.summary_for(make_paper(5), language="en")
+            second = await svc.summary_for(make_paper(6), language="en")
+        finally:
+            await llm.aclose()
+        assert (first.generator, second.generator) == ("llm", "llm") and svc.llm_errors == []
+        assert fake.response_formats() == ["json_schema", "json_object", "json_object"]
+
+
+def hung_llm_summarizer(fake: FakeLLM, timeout: float) -> OpenAISummarizer:
+    # The default max_retries: a timeout must not be retried anyway.
+    return OpenAISummarizer(base_url=fake.base_url, api_key="sk-test-hung-000000000000", model="m",
+                            timeout_seconds=timeout)  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the clock is the point, not the database
+async def test_a_hung_llm_card_falls_back_within_the_timeout(arxiv, store):
+    """Row 43: with the LLM hanging and llm.timeout_seconds = 5, one paper's card is extractive in
+    under 8 s (one request, no hidden retries) and says to raise llm.timeout_seconds."""
+    async with FakeLLM(hang=True) as fake:
+        llm = hung_llm_summarizer(fake, timeout=5)
+        svc = service(arxiv, store, llm)
+        started = time.monotonic()
+        try:
+            summary = await svc.summary_for(make_paper(7), language="en")
+        finally:
+            await llm.aclose()
+        elapsed = time.monotonic() - started
+        assert len(fake.calls) == 1
+    assert summary.generator == "extractive" and elapsed < 8
+    assert summary.note == "the LLM did not answer within 5 s; if it is slow, raise llm.timeout_seconds"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_hung_llm_opens_the_breaker_for_a_digest_and_frees_the_slots(arxiv, store):
+    """Row 43: ten papers through eight slots against a hung LLM (timeout 2 s) finish in at most
+    two timeouts, not ten; the concurrent timeouts open the breaker, so the next card is
+    extractive at once, without a request."""
+    async with FakeLLM(hang=True) as fake:
+        llm = hung_llm_summarizer(fake, timeout=2)
+        svc = service(arxiv, store, llm)
+        started = time.monotonic()
+        try:
+            digest = await svc.summarize_papers([make_paper(n) for n in range(30, 40)], language="en")
+            digest_seconds = time.monotonic() - started
+            calls = len(fake.calls)
+            card = await asyncio.wait_for(svc.summary_for(make_paper(40), language="en"), 1)
+        finally:
+            await llm.aclose()
+        assert len(fake.calls) == calls <= 10
+    assert [r.summary.generator for r in digest] + [card.generator] == ["extractive"] * 11
+    assert digest_seconds < 8  # 20 s at the 5 s timeout; about 2 x 2 s at worst
+    assert "did not answer within 2 s" in (card.note or "")

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from bot.core.errors import ArxivUnavailable, BadQuery, PaperNotFound, SummarizerFailed
+from bot.core.errors import ArxivUnavailable, BadQuery, LLMUnavailable, PaperNotFound, SummarizerFailed
 from bot.core.extractive import extractive_summary
 from bot.core.models import ArxivRef, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.ports import PaperSource, Progress, Store, Summarizer
@@ -31,20 +31,42 @@ def utc_now() -> dt.datetime:
 
 
 class CircuitBreaker:
-    """After `threshold` failures in a row, stop calling for `cooldown` so a dead LLM costs one wait, not 100."""
+    """After `threshold` service failures in a row, refuse calls for `cooldown`, then let one trial call
+    through: a dead or hung LLM costs one wait, not 100, and holds no slot others need.
+
+    Concurrent calls count together: eight timeouts from a digest open it for everyone.
+    """
 
     def __init__(self, *, threshold: int, cooldown: dt.timedelta, now: Callable[[], dt.datetime]) -> None:
         self._threshold, self._cooldown, self._now = threshold, cooldown, now
         self._failures = 0
         self._open_until: dt.datetime | None = None
+        self._trial_running = False
 
     @property
     def is_open(self) -> bool:
-        return self._open_until is not None and self._now() < self._open_until
+        """Calls are refused: it is cooling down, or a trial call is deciding."""
+        return self._open_until is not None and (self._trial_running or self._now() < self._open_until)
 
-    def record(self, ok: bool) -> None:
-        self._failures = 0 if ok else self._failures + 1
-        self._open_until = self._now() + self._cooldown if self._failures >= self._threshold else None
+    def admit(self) -> bool:
+        """Whether a call may go ahead; after the cooldown the first one admitted is the trial."""
+        if self.is_open:
+            return False
+        self._trial_running = self._open_until is not None
+        return True
+
+    def record(self, *, service_failed: bool) -> None:
+        self._trial_running = False
+        if not service_failed:
+            self._failures, self._open_until = 0, None
+            return
+        self._failures += 1
+        if self._failures >= self._threshold:
+            self._open_until = self._now() + self._cooldown
+
+    def abandon(self) -> None:
+        """A call ended without a verdict (cancelled, or a bug): the next call may be the trial."""
+        self._trial_running = False
 
 
 class SummaryService:
@@ -69,6 +91,7 @@ class SummaryService:
         self._now = now
         self._in_flight: dict[SummaryKey, asyncio.Future[Summary]] = {}
         self._breaker = CircuitBreaker(threshold=3, cooldown=dt.timedelta(minutes=2), now=now)
+        self._llm_down_note = LLM_FAILED  # why the breaker is open, for the cards it answers
         # What went wrong with the LLM, for the CLI's one-line report; chat users see the card's footer.
         self.llm_errors: list[str] = []
 
@@ -143,26 +166,47 @@ class SummaryService:
         return cached or await self._summarize_with_llm(summarizer, paper, language)
 
     async def _summarize_with_llm(self, summarizer: Summarizer, paper: Paper, language: str) -> Summary:
+        if self._breaker.is_open:  # do not queue for a slot behind calls to an LLM that is down
+            return self._llm_is_down(paper, language)
         async with self._llm_slots:
             if self._breaker.is_open:
-                return extractive_summary(paper, language=language, reason=LLM_FAILED)
+                return self._llm_is_down(paper, language)
             day = self._now().date()
             estimate = summarizer.estimate_tokens(paper, language)
             if not await self._store.reserve_tokens(day, estimate, budget=self._budget):
                 log.warning("daily token budget of %d spent; extractive summary for %s", self._budget, paper.arxiv_id)
                 return extractive_summary(paper, language=language, reason=OVER_BUDGET)
+            if not self._breaker.admit():  # it opened while the reservation was made
+                await self._store.adjust_tokens(day, -estimate)
+                return self._llm_is_down(paper, language)
             try:
                 output = await summarizer.summarize(paper, language)
             except SummarizerFailed as exc:
-                await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
-                self._breaker.record(ok=False)
-                log.warning("LLM summary failed for %s: %s", paper.arxiv_id, exc)
-                _remember(self.llm_errors, str(exc))
-                return extractive_summary(paper, language=language, reason=LLM_FAILED)
-            self._breaker.record(ok=True)
+                return await self._llm_failed(exc, paper, language, day=day, estimate=estimate)
+            except BaseException:
+                self._breaker.abandon()
+                raise
+            self._breaker.record(service_failed=False)
             await self._store.adjust_tokens(day, output.tokens - estimate)
         await self._store.save_summary(paper, output.summary)
         return output.summary
+
+    def _llm_is_down(self, paper: Paper, language: str) -> Summary:
+        return extractive_summary(paper, language=language, reason=self._llm_down_note)
+
+    async def _llm_failed(
+        self, exc: SummarizerFailed, paper: Paper, language: str, *, day: dt.date, estimate: int
+    ) -> Summary:
+        # Only the service failing counts toward the breaker: one paper's unusable answer says it is up.
+        # Recorded before anything awaits: whoever waits for this slot sees it.
+        self._breaker.record(service_failed=isinstance(exc, LLMUnavailable))
+        reason = LLM_FAILED
+        if isinstance(exc, LLMUnavailable):
+            reason = self._llm_down_note = exc.note or LLM_FAILED
+        log.warning("LLM summary failed for %s: %s", paper.arxiv_id, exc)
+        _remember(self.llm_errors, str(exc))
+        await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
+        return extractive_summary(paper, language=language, reason=reason)
 
 
 def _remember(messages: list[str], message: str, keep: int = 20) -> None:
