@@ -1,16 +1,20 @@
-"""The shared chat handler path: pasted links get cards, /digest gets a digest, with progress."""
+"""The shared chat handler path: pasted links get cards, /digest gets a digest, with progress; per-person
+and per-channel limits (RELIABILITY rows 29 and 46)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
 from bot.clients.arxiv import ArxivClient
-from bot.core.chat import ChatBot, DigestDefaults
+from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
+from bot.core.ratelimit import SlidingWindow
 from bot.core.digest import DigestService
 from bot.core.models import Digest, IncomingMessage, Subscription, SummaryBatch
 from bot.core.summaries import SummaryService
+from handlers.console import run_console
 from tests.fakes.summarizer import RecordingSummarizer
 
 
@@ -34,8 +38,28 @@ class RecordingResponder:
         return [kind for kind, _ in self.events]
 
 
+class Clock:
+    """The monotonic clock the chat's rate limits read; a test moves it by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def chat(fake_arxiv, store):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limits() -> ChatLimits:
+    return ChatLimits()  # a test parametrizes `limits` for smaller ones
+
+
+@pytest.fixture
+async def chat(fake_arxiv, store, clock, limits):
     async with ArxivClient(
         api_url=fake_arxiv.api_url, min_interval_seconds=0.01, max_tries=2, backoff_base_seconds=0.01
     ) as arxiv:
@@ -53,7 +77,9 @@ async def chat(fake_arxiv, store):
             language="en",
             max_papers_per_message=2,
             digest_defaults=DigestDefaults(max_papers=3, days=1),
+            limits=limits,
             now=lambda: dt.datetime(2025, 5, 28, 22, 0, tzinfo=dt.UTC),
+            clock=clock,
         )
 
 
@@ -98,11 +124,11 @@ async def test_digest_command_builds_the_channel_subscription(chat):
 
 
 async def test_adhoc_digest_with_options(chat):
-    """/digest QUERY --max 1 --language zh builds an ad-hoc digest with those options."""
+    """/digest QUERY --max 1 --language zh_cn builds an ad-hoc digest with those options (zh_cn is zh-CN)."""
     reply = RecordingResponder()
-    await chat.handle_message(say("/digest cat:cs.CV --max 1 --language zh"), reply)
+    await chat.handle_message(say("/digest cat:cs.CV --max 1 --language zh_cn"), reply)
     digest = reply.events[-1][1]
-    assert (digest.query, len(digest.papers), digest.language) == ("cat:cs.CV", 1, "zh")
+    assert (digest.query, len(digest.papers), digest.language) == ("cat:cs.CV", 1, "zh-CN")
 
 
 @pytest.mark.parametrize(
@@ -110,15 +136,20 @@ async def test_adhoc_digest_with_options(chat):
     [
         ("/digest help", "/digest QUERY"),
         ("/digest list", "nlp: cat:cs.CL"),
-        ("/digest cat:cs.CL --max lots", "--max takes a whole number from 1 to 50"),
-        ("/digest cat:cs.CL --language Klingon", "--language takes a code"),
+        ("/digest cat:cs.CL --max lots", "--max takes a whole number, not 'lots'. See /digest help."),
+        ("/digest cat:cs.CL --language Klingon", "'Klingon' is not a language code like en, zh or pt-BR"),
+        ("/digest cat:cs.CL --days 99999999", "a digest covers 1 to 31 days, not 99999999. See /digest help."),
+        ("/digest cat:cs.CL --max 51", "a digest has 1 to 50 papers, not 51"),
+        ("/digest (cat:cs.CL --max 2", "has unbalanced parentheses"),
+        ("/digest --max 2", "a digest needs a query"),
     ],
 )
-async def test_digest_subcommands_answer_in_text(chat, command, expected):
-    """help, list, and bad options answer with one text message."""
+async def test_digest_subcommands_answer_in_text(chat, fake_arxiv, command, expected):
+    """help, list, and bad options or bounds answer with one text message (and never reach arXiv)."""
     reply = RecordingResponder()
     await chat.handle_message(say(command), reply)
     assert reply.kinds() == ["text"] and expected in reply.events[0][1]
+    assert fake_arxiv.requests == []
 
 
 async def test_arxiv_down_during_digest_is_a_clear_message(chat, fake_arxiv):
@@ -137,22 +168,22 @@ async def test_subscribe_list_and_unsubscribe_from_chat(chat, store):
     """/digest subscribe stores a subscription for this channel; list shows it; unsubscribe removes it."""
     reply = RecordingResponder()
     await chat.handle_message(
-        in_channel("/digest subscribe rl cat:cs.LG AND abs:reward --time 07:15 --timezone Europe/Berlin", "slack:C1"),
+        in_channel("/digest subscribe rl cat:cs.LG AND abs:reward --time 07:15 --timezone Europe/Berlin", "slack:C01"),
         reply,
     )
     assert "Subscribed this channel: rl: cat:cs.LG AND abs:reward at 07:15 Europe/Berlin" in reply.events[-1][1]
     (stored,) = await store.list_subscriptions()
     assert (stored.name, stored.channels, stored.time, stored.timezone) == (
         "rl",
-        ("slack:C1",),
+        ("slack:C01",),
         dt.time(7, 15),
         "Europe/Berlin",
     )
-    await chat.handle_message(in_channel("/digest list", "slack:C1"), reply)
+    await chat.handle_message(in_channel("/digest list", "slack:C01"), reply)
     assert "rl: cat:cs.LG AND abs:reward" in reply.events[-1][1]
-    await chat.handle_message(in_channel("/digest list", "slack:C2"), reply)
+    await chat.handle_message(in_channel("/digest list", "slack:C02"), reply)
     assert "no subscriptions" in reply.events[-1][1]
-    await chat.handle_message(in_channel("/digest unsubscribe rl", "slack:C1"), reply)
+    await chat.handle_message(in_channel("/digest unsubscribe rl", "slack:C01"), reply)
     assert reply.events[-1][1] == "Unsubscribed this channel from rl."
     assert await store.list_subscriptions() == []
 
@@ -162,8 +193,11 @@ async def test_subscribe_list_and_unsubscribe_from_chat(chat, store):
     [
         ("/digest subscribe onlyname", "Usage: /digest subscribe NAME QUERY"),
         ("/digest subscribe nlp cat:cs.CL", "nlp is defined in the configuration file"),
-        ("/digest subscribe x cat:cs.CL --timezone Mars/Base", "--timezone takes an IANA name"),
-        ("/digest subscribe x cat:cs.CL --time 25:00", "--time takes a time of day"),
+        ("/digest subscribe x cat:cs.CL --timezone Mars/Base", "'Mars/Base' is not an IANA time zone"),
+        ("/digest subscribe x cat:cs.CL --time 25:00", "'25:00' is not a time of day like 08:30"),
+        ("/digest subscribe x cat:cs.CL --max 99", "a digest has 1 to 50 papers, not 99"),
+        ("/digest subscribe x cat:cs.CL) OR (cat:cs.LG", "has unbalanced parentheses"),
+        ("/digest subscribe my/digest cat:cs.CL", "'my/digest' is not a subscription name"),
         ("/digest unsubscribe nlp", "nlp is defined in the configuration file; remove it there"),
         ("/digest unsubscribe nope", "This channel has no subscription named 'nope'"),
     ],
@@ -173,3 +207,110 @@ async def test_bad_subscription_commands_explain_themselves(chat, command, expec
     reply = RecordingResponder()
     await chat.handle_message(say(command), reply)
     assert reply.kinds() == ["text"] and expected in reply.events[0][1]
+
+
+async def test_a_doi_gets_a_card_and_impossible_ids_make_no_request(chat, fake_arxiv):
+    """A pasted arXiv DOI is that paper; an id that cannot exist is a warning in link form, silence when bare."""
+    reply, warned, quiet = RecordingResponder(), RecordingResponder(), RecordingResponder()
+    assert not await chat.handle_message(say("meeting moved to 2513.00001, room 0612.1234"), quiet)
+    assert await chat.handle_message(say("see https://arxiv.org/abs/2513.00001 and arXiv:2505.2265"), warned)
+    assert quiet.events == [] and warned.kinds() == ["text"] and fake_arxiv.requests == []
+    assert await chat.handle_message(say("cite <https://doi.org/10.48550/arXiv.2505.22653>"), reply)
+    assert reply.kinds() == ["progress", "cards"]
+    assert [p.paper.arxiv_id for p in reply.events[-1][1].papers] == ["2505.22653"]
+
+
+# ---- limits: RELIABILITY rows 29 (denial of wallet) and 46 (one person floods)
+
+
+def test_sliding_window_counts_each_key_alone():
+    """Units within the window count; they leave it one by one; another key is not affected."""
+    clock = Clock()
+    window = SlidingWindow(3, window_seconds=60, clock=clock)
+    assert [window.try_take("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert window.try_take("alice") == 60.0 and window.try_take("bob") == 0.0
+    clock.now += 59.5
+    assert window.wait_seconds("alice") == 0.5 and window.wait_seconds("alice", 3) == 0.5
+    clock.now += 0.5
+    assert window.try_take("alice", 2) == 0.0 and window.wait_seconds("alice", 2) == 60.0
+    assert window.wait_seconds("carol", 10) == 0.0  # bigger than the limit: fits an empty window only
+
+
+def from_person(text: str, user: str, channel: str = "console") -> IncomingMessage:
+    return IncomingMessage(platform="console", channel=channel, text=text, user=user)
+
+
+@pytest.mark.parametrize("limits", [ChatLimits(papers_per_user_per_minute=3)])
+async def test_console_flood_of_links_gets_one_slow_down_and_nothing_more(chat, fake_arxiv, clock):
+    """Row 46 on the console platform: 6 pasted links in 6 lines with 3 papers per person per minute: three
+    cards, then one polite 'slow down' (not one per line), and no arXiv request for the rest."""
+    lines = "".join(f"https://arxiv.org/abs/{i}v1\n" for i in ["2505.22653", "2505.22651", "2505.22648",
+                                                              "2505.22552", "2505.22537", "2505.22501"])  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    assert await run_console(chat, stdin=io.StringIO(lines), stdout=out, stderr=err) == 0
+    assert out.getvalue().count("Slow down a little, please") == 1
+    assert "at most 3 papers per person per minute. Try again in 60 s." in out.getvalue()
+    assert err.getvalue().count("Reading 1 paper") == 3
+    asked = " ".join(fake_arxiv.paths)
+    assert "2505.22648" in asked and not any(i in asked for i in ["2505.22552", "2505.22537", "2505.22501"])
+
+
+@pytest.mark.parametrize("limits", [ChatLimits(papers_per_user_per_minute=2, papers_per_channel_per_minute=3)])
+async def test_a_flooding_person_waits_and_everyone_else_is_served_at_once(chat, clock):
+    """Row 29: over their papers per minute a person is told to slow down; another person, and another
+    channel, are answered at once; a minute later the first person is served again."""
+    alice = [RecordingResponder() for _ in range(3)]
+    await chat.handle_message(from_person("2505.22653 2505.22651", "alice"), alice[0])
+    await chat.handle_message(from_person("2505.22648", "alice"), alice[1])
+    await chat.handle_message(from_person("2505.22552", "alice"), alice[2])
+    assert [r.kinds() for r in alice] == [["progress", "cards"], ["text"], []]  # told once, then quiet
+    assert "2 papers per person per minute" in alice[1].events[0][1]
+    bob = RecordingResponder()
+    await chat.handle_message(from_person("2505.22648", "bob"), bob)
+    assert bob.kinds() == ["progress", "cards"]
+    carol, elsewhere = RecordingResponder(), RecordingResponder()
+    await chat.handle_message(from_person("2505.22552", "carol"), carol)  # the channel's 3 are used up
+    await chat.handle_message(from_person("2505.22552", "carol", channel="slack:C01"), elsewhere)
+    assert "at most 3 papers per minute in this channel" in carol.events[0][1]
+    assert elsewhere.kinds() == ["progress", "cards"]
+    clock.now += 60
+    again = RecordingResponder()
+    await chat.handle_message(from_person("2505.22648", "alice"), again)
+    assert again.kinds() == ["progress", "cards"]
+
+
+@pytest.mark.parametrize("limits", [ChatLimits(commands_per_user_per_minute=3)])
+async def test_subscribe_flood_is_limited_per_person(chat, store, clock):
+    """Row 46: a fourth subscribe (or digest) in a minute from one person is refused politely; another
+    person's command is answered at once."""
+    answers = []
+    for n in range(4):
+        reply = RecordingResponder()
+        await chat.handle_message(from_person(f"/digest subscribe s{n} cat:cs.CL", "mallory"), reply)
+        answers.append(reply.events[-1][1])
+    assert all(a.startswith("Subscribed") for a in answers[:3])
+    assert answers[3].startswith("Slow down a little, please: at most 3 digests and subscription changes")
+    assert len(await store.list_subscriptions()) == 3
+    help_, other = RecordingResponder(), RecordingResponder()
+    await chat.handle_message(from_person("/digest help", "mallory"), help_)  # help and list are free
+    await chat.handle_message(from_person("/digest unsubscribe s0", "bob"), other)
+    assert "/digest QUERY" in help_.events[0][1] and other.events[0][1] == "Unsubscribed this channel from s0."
+
+
+@pytest.mark.parametrize("limits", [ChatLimits(subscriptions_per_channel=4)])
+async def test_a_channel_has_at_most_its_cap_of_subscriptions(chat, store, clock):
+    """Row 46: at the cap (configured ones counted) a new subscription gets a clear message; replacing one of
+    this channel's own is still allowed, and another channel is not affected."""
+    for n in range(3):  # with the configured "nlp": four in this channel
+        clock.now += 60  # not limited per person here
+        await chat.handle_message(from_person(f"/digest subscribe s{n} cat:cs.CL", "alice"), RecordingResponder())
+    refused, replaced, elsewhere = RecordingResponder(), RecordingResponder(), RecordingResponder()
+    await chat.handle_message(from_person("/digest subscribe s9 cat:cs.CL", "bob"), refused)
+    await chat.handle_message(from_person("/digest subscribe s0 cat:cs.LG --max 2", "bob"), replaced)
+    await chat.handle_message(from_person("/digest subscribe s9 cat:cs.CL", "bob", channel="slack:C01"), elsewhere)
+    assert refused.events[0][1] == (
+        "This channel already has 4 subscriptions, the most it may have. Remove one with /digest unsubscribe NAME first."
+    )
+    assert replaced.events[0][1].startswith("Subscribed this channel: s0: cat:cs.LG")
+    assert elsewhere.events[0][1].startswith("Subscribed this channel: s9")
+    assert sorted(s.name for s in await store.list_subscriptions()) == ["s0", "s1", "s2", "s9"]

@@ -75,15 +75,15 @@ async def test_summarize_json_then_cached_with_zero_calls(env, tmp_path, fake_ar
 
 async def test_unknown_and_malformed_references_exit_1_with_one_line_each(env, tmp_path):
     """The good paper is printed; each bad input is one stderr line; exit status 1."""
-    code, out, err = await paperboy("summarize", "2505.22653", "2999.99999", "arxiv.org.evil.com/abs/2301.00001",
+    code, out, err = await paperboy("summarize", "2505.22653", "2512.99999", "arxiv.org.evil.com/abs/2301.00001",
                                     "--format", "json", env=env, cwd=tmp_path)  # fmt: skip
     assert code == 1
     result = json.loads(out)
     assert [p["arxiv_id"] for p in result["papers"]] == ["2505.22653"]
-    assert [e["input"] for e in result["errors"]] == ["arxiv.org.evil.com/abs/2301.00001", "2999.99999"]
+    assert [e["input"] for e in result["errors"]] == ["arxiv.org.evil.com/abs/2301.00001", "2512.99999"]
     lines = err.strip().splitlines()
     assert any("not an arXiv reference" in line and "evil.com" in line for line in lines)
-    assert any("arXiv has no paper 2999.99999" in line for line in lines)
+    assert any("arXiv has no paper 2512.99999" in line for line in lines)
     assert "Traceback" not in err
 
 
@@ -252,3 +252,20 @@ async def test_options_before_the_command_are_honoured(env, tmp_path):
     code, _, err = await paperboy("--config", str(config), "db", "upgrade", env=env, cwd=tmp_path)
     assert code == 0, err
     assert (tmp_path / "team.db").exists() and not (tmp_path / "paperboy.db").exists()
+
+
+async def test_an_arxiv_doi_summarizes_the_paper(env, tmp_path):
+    """`summarize 10.48550/arXiv.ID`, as a citation manager pastes it, is that paper."""
+    code, out, err = await paperboy("summarize", "10.48550/arXiv.2505.22653", "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert [p["arxiv_id"] for p in json.loads(out)["papers"]] == ["2505.22653"]
+
+
+async def test_ids_that_cannot_exist_never_reach_arxiv(env, tmp_path, fake_arxiv):
+    """Month 13, new style before 0704, four digits after 1412, a versioned DOI: one line each, no request."""
+    impossible = ["2513.00001", "0612.1234", "2505.2265", "hep-th/0704001", "10.48550/arXiv.2505.22653v2"]
+    code, _, err = await paperboy("summarize", *impossible, env=env, cwd=tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == len(impossible)
+    assert all("not an arXiv reference" in line for line in lines)
+    assert fake_arxiv.requests == []

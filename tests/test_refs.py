@@ -45,10 +45,9 @@ ACCEPTED = [
     ("arXiv:2505.22653", "2505.22653", None),
     ("ARXIV:2505.22653v4", "2505.22653", 4),
     ("arxiv:hep-th/9901001v2", "hep-th/9901001", 2),
-    # bare ids; the month is not validated
+    # bare ids
     ("2505.22653", "2505.22653", None),
     ("2505.22653v2", "2505.22653", 2),
-    ("2999.99999", "2999.99999", None),
     ("0801.1234", "0801.1234", None),
     ("  2505.22653\n", "2505.22653", None),
     ("hep-th/9901001", "hep-th/9901001", None),
@@ -56,6 +55,46 @@ ACCEPTED = [
     ("astro-ph/0601001", "astro-ph/0601001", None),
     ("cond-mat.mes-hall/0601001", "cond-mat/0601001", None),
     ("HEP-TH/9901001", "hep-th/9901001", None),
+    # arXiv's own identifier tests (github.com/arXiv/arxiv-base, arxiv/identifier/test_*identifier.py)
+    ("math/9901123", "math/9901123", None),
+    ("hep-ex/9901123", "hep-ex/9901123", None),
+    ("gr-qc/9901123", "gr-qc/9901123", None),
+    ("math.NA/9901123", "math/9901123", None),
+    ("cs.DB/9901123", "cs/9901123", None),
+    ("gr-qc/9901123v3", "gr-qc/9901123", 3),
+    ("1202.1234", "1202.1234", None),
+    ("1202.1234v1", "1202.1234", 1),
+    ("physics/0303098", "physics/0303098", None),
+    ("physics/0303098/", "physics/0303098", None),
+    ("2002.01234v3", "2002.01234", 3),
+    # the edges of what can exist: old style 9108-0703, four digits 0704-1412, five from 1501
+    ("hep-th/9108001", "hep-th/9108001", None),
+    ("hep-th/9912999", "hep-th/9912999", None),
+    ("math/0001001", "math/0001001", None),
+    ("cs/0703001v2", "cs/0703001", 2),
+    ("0704.0001", "0704.0001", None),
+    ("0812.9999", "0812.9999", None),
+    ("1412.9999", "1412.9999", None),
+    ("1501.00001", "1501.00001", None),
+    ("9912.99999", "9912.99999", None),
+    # trailing slash (arXiv accepts it), bare and in links
+    ("hep-th/9901001/", "hep-th/9901001", None),
+    ("arXiv:hep-th/9901001v2/", "hep-th/9901001", 2),
+    ("https://arxiv.org/abs/hep-th/9901001/", "hep-th/9901001", None),
+    ("https://arxiv.org/abs/math.CO/0601001v1/", "math/0601001", 1),
+    ("2505.22653/", "2505.22653", None),
+    # arXiv DOIs (10.48550/arXiv.ID) as citation managers paste them; DOIs are case-insensitive
+    ("10.48550/arXiv.2505.22653", "2505.22653", None),
+    ("https://doi.org/10.48550/arXiv.2505.22653", "2505.22653", None),
+    ("http://doi.org/10.48550/arXiv.2505.22653", "2505.22653", None),
+    ("https://dx.doi.org/10.48550/arXiv.2505.22653", "2505.22653", None),
+    ("doi.org/10.48550/arXiv.2505.22653", "2505.22653", None),
+    ("HTTPS://DOI.ORG/10.48550/ARXIV.2505.22653", "2505.22653", None),
+    ("10.48550/arxiv.2505.22653", "2505.22653", None),
+    ("doi:10.48550/arXiv.0704.0001", "0704.0001", None),
+    ("DOI:10.48550/arXiv.1412.9999", "1412.9999", None),
+    ("10.48550/arXiv.hep-th/9901001", "hep-th/9901001", None),
+    ("https://doi.org/10.48550/arXiv.MATH/0601001", "math/0601001", None),
 ]
 
 REJECTED = [
@@ -93,6 +132,62 @@ REJECTED = [
     "2301.00001v",
     "2301.00001V2",
     "https://arxiv.org/abs/2301.00001v0",
+    # ids that cannot exist: months 00 and 13+, new style before 0704, four digits from 1501 and
+    # five before it (arXiv's loose parse_arxiv_id finds 1203.12345; its Identifier refuses it),
+    # old style outside 9108-0703, number zero
+    "2513.00001",
+    "2500.00001",
+    "0612.1234",
+    "0703.0001",
+    "0001.0001",
+    "2505.2265",
+    "1501.0001",
+    "1412.99999",
+    "1203.12345",
+    "1203.12345v12",
+    "hep-ph/1203.12345v12",
+    "2999.99999",
+    "2505.00000",
+    "0704.0000",
+    "hep-th/9107001",
+    "hep-th/9013001",
+    "hep-th/9900001",
+    "hep-th/0704001",
+    "hep-th/2501001",
+    "hep-th/9901000",
+    "arXiv:2513.00001",
+    "https://arxiv.org/abs/0612.1234",
+    "https://arxiv.org/abs/hep-th/0704001",
+    "https://huggingface.co/papers/2505.2265",
+    # slashes: one trailing slash only, nothing below the id (arXiv's Identifier keeps it as "extra")
+    "hep-th/9901001//",
+    "https://arxiv.org/abs/hep-th/9901001//",
+    "physics/0303098/static/icon.png",
+    "https://arxiv.org/abs/2505.22653/x",
+    "/hep-th/9901001",
+    # DOIs: only 10.48550/arXiv. on doi.org or dx.doi.org, a canonical id, no version (none is minted)
+    "10.48550/arXiv.2505.22653v2",
+    "https://doi.org/10.48550/arXiv.2505.22653v2",
+    "10.48550/arXiv.2513.00001",
+    "10.48550/arXiv.2505.2265",
+    "10.48550/arXiv.math.CO/0601001",
+    "10.48550/arXiv.",
+    "10.48550/2505.22653",
+    "10.48551/arXiv.2505.22653",
+    "10.1103/PhysRevD.59.126002",
+    "10.48550/arXiv.2505.22653/",
+    "10.48550/arXiv:2505.22653",
+    "https://doi.org.evil.com/10.48550/arXiv.2505.22653",
+    "https://evil.com/10.48550/arXiv.2505.22653",
+    "https://www.doi.org/10.48550/arXiv.2505.22653",
+    "https://sub.dx.doi.org/10.48550/arXiv.2505.22653",
+    "https://doi.org:8080/10.48550/arXiv.2505.22653",
+    "https://doi.org/abs/2505.22653",
+    "https://arxiv.org/abs/10.48550/arXiv.2505.22653",
+    "ftp://doi.org/10.48550/arXiv.2505.22653",
+    "https://doi.org/10.48550/arXiv.2505.22653?x=1",
+    "https://doi.org/10.48550%2FarXiv.2505.22653",
+    "doi: 10.48550/arXiv.2505.22653",
     # id grammar: lengths, glue, archives
     "1" * 10_000,
     "2301." + "1" * 10_000,
@@ -114,8 +209,9 @@ REJECTED = [
 
 @pytest.mark.parametrize(("text", "arxiv_id", "version"), ACCEPTED)
 def test_parse_ref_accepts(text: str, arxiv_id: str, version: int | None) -> None:
-    """Every documented way of writing a reference parses to the canonical id and version."""
+    """Every documented way of writing a reference parses to the canonical id and version, in chat too."""
     assert parse_ref(text) == ArxivRef(arxiv_id, version)
+    assert find_refs(f"see {text.strip()} please") == [ArxivRef(arxiv_id, version)]
 
 
 @pytest.mark.parametrize("text", REJECTED)
@@ -159,8 +255,8 @@ SLACK_MESSAGE = (
         ),
         (  # code blocks and inline code are not requests
             "try this:\n```\nref = parse('https://arxiv.org/abs/1111.11111')\n```\n"
-            "not `2222.22222` nor ``3333.33333`` but _4444.44444_",
-            [ArxivRef("4444.44444")],
+            "not `2222.22222` nor ``3333.33333`` but _2404.44444_",
+            [ArxivRef("2404.44444")],
         ),
         (  # lists without spaces, quotes, CJK punctuation
             'summarize 2505.22653,2505.22654;"2505.22655" 看这个：2505.22656。',
@@ -169,6 +265,15 @@ SLACK_MESSAGE = (
         (  # an unclosed fence is plain text, as Slack and Discord show it
             "```unclosed https://arxiv.org/abs/2505.22653",
             [ArxivRef("2505.22653")],
+        ),
+        (  # DOIs, pasted bare, linked by Slack, or in a Markdown link; the same paper once
+            "cite 10.48550/arXiv.2505.22653 <https://doi.org/10.48550/arXiv.2401.04088> "
+            "[HEP](https://dx.doi.org/10.48550/arXiv.hep-th/9901001) and arXiv:2505.22653",
+            [ArxivRef("2505.22653"), ArxivRef("2401.04088"), ArxivRef("hep-th/9901001")],
+        ),
+        (  # ids that cannot exist are not references, however they are written
+            "2513.00001 0612.1234 2505.2265 hep-th/0704001 arXiv:2513.00001 10.48550/arXiv.2505.22653v2",
+            [],
         ),
         (  # glued to letters or digits, or hostile hosts: nothing
             "x2505.22653 12505.22653 2505.226534 arxiv.org.evil.com/abs/2301.00001 <@U123> &lt;!channel&gt;",
@@ -196,17 +301,64 @@ def test_find_invalid_links() -> None:
     assert find_invalid_links(SLACK_MESSAGE) == []
 
 
+def test_impossible_ids_in_links_are_reported_and_bare_numbers_are_not() -> None:
+    """A link or arXiv:/DOI form with an impossible id gets the "not an arXiv link" reply; a bare number stays quiet."""
+    text = (
+        "arXiv:2513.00001 https://arxiv.org/abs/0612.1234 https://doi.org/10.48550/arXiv.2505.22653v2 "
+        "10.48550/arXiv.2505.2265 hep-th/0704001 2505.2265 https://doi.org/10.48550/arXiv.2505.22653"
+    )
+    assert find_invalid_links(text) == [
+        "arXiv:2513.00001",
+        "https://arxiv.org/abs/0612.1234",
+        "https://doi.org/10.48550/arXiv.2505.22653v2",
+        "10.48550/arXiv.2505.2265",
+    ]
+    assert find_refs(text) == [ArxivRef("2505.22653")]
+
+
+def _new_style_can_exist(yymm: str, number: str) -> bool:
+    """arXiv's rule, as arithmetic: April 2007 on, months 1-12, four digits until 1412, five after, never 0."""
+    yy, mm = int(yymm[:2]), int(yymm[2:])
+    digits = 4 if (yy, mm) <= (14, 12) else 5
+    return 1 <= mm <= 12 and (yy, mm) >= (7, 4) and len(number) == digits and int(number) > 0
+
+
+def _old_style_can_exist(yymm: str, number: str) -> bool:
+    """August 1991 to March 2007, months 1-12, number never 0."""
+    yy, mm = int(yymm[:2]), int(yymm[2:])
+    year = 1900 + yy if yy >= 91 else 2000 + yy
+    return 1 <= mm <= 12 and (1991, 8) <= (year, mm) <= (2007, 3) and int(number) > 0
+
+
+@given(st.from_regex(r"[0-9]{4}", fullmatch=True), st.from_regex(r"[0-9]{4,5}", fullmatch=True))
+def test_new_style_grammar_matches_arxivs_rule(yymm: str, number: str) -> None:
+    """The regex accepts a new-style id exactly when the arithmetic rule says it can exist."""
+    expected = [ArxivRef(f"{yymm}.{number}")] if _new_style_can_exist(yymm, number) else []
+    assert find_refs(f"{yymm}.{number}") == expected
+
+
+@given(st.from_regex(r"[0-9]{4}", fullmatch=True), st.from_regex(r"[0-9]{3}", fullmatch=True))
+def test_old_style_grammar_matches_arxivs_rule(yymm: str, number: str) -> None:
+    """The regex accepts an old-style id exactly when the arithmetic rule says it can exist."""
+    expected = [ArxivRef(f"hep-th/{yymm}{number}")] if _old_style_can_exist(yymm, number) else []
+    assert find_refs(f"hep-th/{yymm}{number}") == expected
+
+
+versions = st.none() | st.integers(1, 99)
 new_ids = st.builds(
-    lambda y, n, v: f"{y:04d}.{n}" + (f"v{v}" if v else ""),
-    st.integers(0, 9999),
-    st.from_regex(r"[0-9]{4,5}", fullmatch=True),
-    st.none() | st.integers(1, 99),
+    lambda yymm, n, v: f"{yymm:04d}.{n:0{4 if yymm <= 1412 else 5}d}" + (f"v{v}" if v else ""),
+    st.builds(lambda y, m: y * 100 + m, st.integers(7, 99), st.integers(1, 12)).filter(lambda yymm: yymm >= 704),
+    st.integers(1, 9999),
+    versions,
 )
 old_ids = st.builds(
-    lambda a, n, v: f"{a}/{n}" + (f"v{v}" if v else ""),
+    lambda a, yymm, n, v: f"{a}/{yymm:04d}{n:03d}" + (f"v{v}" if v else ""),
     st.sampled_from(["hep-th", "astro-ph", "math", "cond-mat", "quant-ph", "q-bio"]),
-    st.from_regex(r"[0-9]{7}", fullmatch=True),
-    st.none() | st.integers(1, 99),
+    st.builds(lambda y, m: y % 100 * 100 + m, st.integers(1991, 2007), st.integers(1, 12)).filter(
+        lambda yymm: not 704 <= yymm <= 9107
+    ),
+    st.integers(1, 999),
+    versions,
 )
 valid_ids = new_ids | old_ids
 no_code = st.text(st.characters(blacklist_characters="`"), max_size=200)

@@ -1,8 +1,9 @@
 """Every way a person writes an arXiv reference, turned into an `ArxivRef`.
 
-Strict on purpose: an exact host allow-list, arXiv's id grammar and nothing more, so a
-hostile or mistyped link never becomes a request. Every pattern here is linear-time
-(no nested quantifiers), so a 50k-character message costs a few milliseconds.
+Strict on purpose: an exact host allow-list, arXiv's id grammar (only ids that can exist) and
+nothing more, so a hostile, mistyped or impossible reference never becomes a request. Every
+pattern here is linear-time (no nested quantifiers), so a 50k-character message costs a few
+milliseconds.
 """
 
 from __future__ import annotations
@@ -21,11 +22,30 @@ _OLD_ARCHIVES = (
     "nucl-th patt-sol physics plasm-ph q-alg q-bio quant-ph solv-int supr-con"
 ).split()
 
+# Ids that can exist (arXiv's own identifier rules): months 01-12; numbers start at 1.
+# Old style archive/YYMMNNN ran 9108-0703; new style YYMM.NNNN 0704-1412, then YYMM.NNNNN from 1501.
+_MONTH = "(?:0[1-9]|1[0-2])"
+_OLD_YYMM = rf"(?:91(?:0[89]|1[0-2])|(?:9[2-9]|0[0-6]){_MONTH}|070[1-3])"
+_NEW_ID = (
+    rf"(?:07(?:0[4-9]|1[0-2])|(?:0[89]|1[0-4]){_MONTH})\.(?!0000)[0-9]{{4}}"
+    rf"|(?:1[5-9]|[2-9][0-9]){_MONTH}\.(?!00000)[0-9]{{5}}"
+)
+_ARCHIVE = rf"(?i:{'|'.join(map(re.escape, _OLD_ARCHIVES))})"
+_NUMBER = rf"{_OLD_YYMM}(?!000)[0-9]{{3}}"
+
 _ID = re.compile(
-    r"(?:(?P<new>[0-9]{4}\.[0-9]{4,5})"
-    rf"|(?P<archive>(?i:{'|'.join(map(re.escape, _OLD_ARCHIVES))}))"
-    r"(?:\.[A-Za-z]{2,4}(?:-[A-Za-z]{2,4})?)?/(?P<number>[0-9]{7}))"
-    r"(?:v(?P<version>[1-9][0-9]{0,4}))?",
+    rf"(?:(?P<new>{_NEW_ID})|(?P<archive>{_ARCHIVE})(?:\.[A-Za-z]{{2,4}}(?:-[A-Za-z]{{2,4}})?)?/(?P<number>{_NUMBER}))"
+    r"(?:v(?P<version>[1-9][0-9]{0,4}))?"
+    r"/?",  # one trailing slash, as arXiv accepts (physics/0303098/, html/2505.22653v1/)
+    re.ASCII,
+)
+
+# arXiv's DataCite DOIs as citation managers paste them (10.48550/arXiv.ID, any case), bare, as
+# doi:, or on doi.org / dx.doi.org only. Canonical ids only: arXiv mints no DOI for a version or a
+# subject class, so `10.48550/arXiv.2505.22653v2` is refused rather than guessed at.
+_DOI = re.compile(
+    r"(?i:(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.)"
+    rf"(?:(?P<new>{_NEW_ID})|(?P<archive>{_ARCHIVE})/(?P<number>{_NUMBER}))",
     re.ASCII,
 )
 
@@ -60,11 +80,12 @@ _MENTIONS_ARXIV = re.compile(r"arxiv|ar5iv|alphaxiv|huggingface\.co/papers", re.
 _LOOKS_LIKE_ID = re.compile(r"[0-9]{4}\.[0-9]|[0-9]{7}", re.ASCII)
 
 
-def _parse_id(text: str) -> ArxivRef | None:
-    m = _ID.fullmatch(text)
+def _parse_id(text: str, grammar: re.Pattern[str] = _ID) -> ArxivRef | None:
+    m = grammar.fullmatch(text)
     if m is None:
         return None
-    version = int(m["version"]) if m["version"] else None
+    version = m.groupdict().get("version")  # a DOI has no version group
+    version = int(version) if version else None
     if m["new"]:
         return ArxivRef(m["new"], version)
     # arXiv's canonical old-style id drops the subject class: math.CO/0601001 -> math/0601001.
@@ -80,10 +101,10 @@ def _match(text: str) -> ArxivRef | None:
         path = url["path"]
         if url["kind"] == "pdf":
             path = path.removesuffix(".pdf")
-        return _parse_id(path.removesuffix("/"))
+        return _parse_id(path)
     if text[:6].lower() == "arxiv:":
         return _parse_id(text[6:])
-    return _parse_id(text)
+    return _parse_id(text) or _parse_id(text, _DOI)
 
 
 def parse_ref(text: str) -> ArxivRef:
