@@ -22,6 +22,7 @@ from bot.core.ports import ChatPlatform, Publisher
 from bot.core.posting import DigestPoster, PostTimes
 from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
+from storage.lanes import SqlRequestLanes
 from storage.migrations import upgrade
 from storage.repository import SqlStore
 
@@ -69,6 +70,7 @@ async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_
             max_tries=settings.arxiv.max_tries,
             # Backing off in steps of the polite interval keeps retries at least that far apart.
             backoff_base_seconds=settings.arxiv.min_interval_seconds,
+            lane=SqlRequestLanes(engine),  # arXiv's interval holds across every process on this database
         ) as arxiv:
             summarizer = None
             if config.llm_configured:

@@ -148,6 +148,17 @@ STEPS: tuple[Step, ...] = (
             )""",
         ),
     ),
+    Step(
+        4,
+        "request_lanes",
+        (
+            """CREATE TABLE request_lanes (
+                name VARCHAR(200) NOT NULL,
+                next_at FLOAT NOT NULL,
+                PRIMARY KEY (name)
+            )""",
+        ),
+    ),
 )
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"

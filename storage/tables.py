@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
     MetaData,
     String,
@@ -141,6 +142,14 @@ posted_papers = Table(
     Column("channel", String(100), primary_key=True),
     Column("arxiv_id", String(64), primary_key=True),
     Column("posted_at", UTCDateTime, nullable=False),
+)
+
+# The next free turn of each request lane ("export.arxiv.org"), shared by every process: see storage/lanes.py.
+request_lanes = Table(
+    "request_lanes",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("next_at", Float, nullable=False),  # seconds since the epoch, on the database's clock
 )
 
 # One row per applied migration step; the schema's version is the highest.

@@ -15,6 +15,7 @@ import pytest
 from bot.clients.arxiv import ArxivClient, parse_feed
 from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery
 from bot.core.models import ArxivRef
+from storage.lanes import MemoryRequestLanes
 from tests.fakes.arxiv_server import FakeArxiv
 
 DATA = Path(__file__).parent / "data"
@@ -370,6 +371,57 @@ async def test_concurrent_fetches_share_one_lane(fake_arxiv):
     assert len(fake_arxiv.requests) == 5
     assert fake_arxiv.max_in_flight == 1
     assert min(gaps(fake_arxiv)) >= INTERVAL
+
+
+class RecordingLanes(MemoryRequestLanes):
+    """The in-process lanes, noting every call (the database's are tested in test_lanes.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, float]] = []
+
+    async def wait_turn(self, lane: str, min_interval: float) -> None:
+        self.calls.append(("turn", lane, min_interval))
+        await super().wait_turn(lane, min_interval)
+
+    async def hold(self, lane: str, seconds: float) -> None:
+        self.calls.append(("hold", lane, seconds))
+        await super().hold(lane, seconds)
+
+
+async def test_each_request_takes_a_turn_on_the_api_hosts_lane(fake_arxiv):
+    """Given a shared lane, every request first takes a turn on the lane named after the API's host."""
+    lanes = RecordingLanes()
+    async with make_client(fake_arxiv, lane=lanes) as client:
+        for record in CORPUS[:2]:
+            await client.fetch([ArxivRef(record["id"])])
+    host = urlsplit(fake_arxiv.api_url).netloc
+    assert lanes.calls == [("turn", host, INTERVAL), ("turn", host, INTERVAL)]
+
+
+@pytest.mark.parametrize(("fault", "held"), [("429:0.3", 0.3), ("503:0.3", 0.3), ("429", 0.01), ("503", None)])
+async def test_retry_after_holds_the_shared_lane(fake_arxiv, fault, held):
+    """A 429, or a 503 with Retry-After, holds the lane for every process (as long as the wait); a bare 503
+    backs off this caller only."""
+    fake_arxiv.script(fault)
+    lanes = RecordingLanes()
+    async with make_client(fake_arxiv, lane=lanes) as client:
+        assert ArxivRef("2505.22653") in await client.fetch([ArxivRef("2505.22653")])
+    host = urlsplit(fake_arxiv.api_url).netloc
+    turn = ("turn", host, INTERVAL)
+    assert lanes.calls == ([turn, turn] if held is None else [turn, ("hold", host, held), turn])
+    assert min(gaps(fake_arxiv)) >= (held or 0.01)
+
+
+async def test_503_with_a_long_retry_after_gives_up_at_once(fake_arxiv):
+    """A 503 asking to wait an hour is not slept through, nor held on the lane: unavailable, one request."""
+    fake_arxiv.script("503:3600")
+    lanes = RecordingLanes()
+    async with make_client(fake_arxiv, lane=lanes) as client:
+        with pytest.raises(ArxivUnavailable, match=r"^arXiv is unavailable and asked to wait 3600 s; try again later$"):
+            await client.fetch([ArxivRef("2505.22653")])
+    assert len(fake_arxiv.requests) == 1
+    assert [call[0] for call in lanes.calls] == ["turn"]
 
 
 # ---- search

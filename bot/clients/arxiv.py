@@ -1,7 +1,9 @@
 """One polite lane to arXiv's export API: spacing, timeouts, retries, a circuit breaker.
 
 Every request of a client goes through one asyncio lock with at least `min_interval_seconds`
-between request starts and a single connection; the lead creates one client per process.
+between request starts and a single connection; the lead creates one client per process. Given a
+RequestLane (wiring passes the database's), each request also waits for its turn on the lane named
+after the API's host, shared with every process on that database, and a Retry-After holds that lane.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -27,6 +29,7 @@ from lxml import etree
 
 from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery
 from bot.core.models import ArxivRef, Paper
+from bot.core.ports import RequestLane
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class ArxivClient:
         breaker_threshold: int = 5,
         breaker_cooldown_seconds: float = 60.0,
         max_body_bytes: int = MAX_BODY_BYTES,
+        # shared with other processes; without it, this client paces only itself
+        lane: RequestLane | None = None,
     ) -> None:
         if page_size < 1 or max_tries < 1 or breaker_threshold < 1:
             raise ValueError("page_size, max_tries and breaker_threshold must be at least 1")
@@ -93,7 +98,9 @@ class ArxivClient:
         # the lane
         self._lock = asyncio.Lock()
         self._last_end = float("-inf")
-        self._hold_until = float("-inf")  # set by a 429: the whole lane waits, not one caller
+        self._hold_until = float("-inf")  # set by a 429 or a Retry-After: the whole lane waits, not one caller
+        self._shared_lane = lane
+        self._lane_name = urlsplit(api_url).netloc or api_url  # "export.arxiv.org"
         # the breaker
         self._failures = 0
         self._open_until = float("-inf")
@@ -217,11 +224,16 @@ class ArxivClient:
             if delay is None:
                 delay = min(self._backoff_base * 2 ** (tries - 1), MAX_WAIT_SECONDS)
             elif delay > MAX_WAIT_SECONDS:
-                raise ArxivRateLimited(
-                    f"arXiv is rate-limiting requests and asked to wait {delay:.0f} s; try again later"
-                )
-            if last.rate_limited:
+                if last.rate_limited:
+                    raise ArxivRateLimited(
+                        f"arXiv is rate-limiting requests and asked to wait {delay:.0f} s; try again later"
+                    )
+                raise ArxivUnavailable(f"arXiv is unavailable and asked to wait {delay:.0f} s; try again later")
+            if last.rate_limited or last.retry_after is not None:
+                # arXiv asked everyone to wait, not only this caller: hold the lane, here and for other processes.
                 self._hold_until = max(self._hold_until, time.monotonic() + delay)
+                if self._shared_lane is not None:
+                    await self._shared_lane.hold(self._lane_name, delay)
             log.info("arXiv try %d/%d failed (%s); retrying in %.2f s", tries, self._max_tries, last, delay)
             await asyncio.sleep(delay)
         assert last is not None
@@ -241,6 +253,8 @@ class ArxivClient:
             wait = max(self._last_end + self._min_interval, self._hold_until) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if self._shared_lane is not None:
+                await self._shared_lane.wait_turn(self._lane_name, self._min_interval)
             try:
                 yield
             finally:
@@ -277,7 +291,7 @@ class ArxivClient:
         if status == 429:
             raise _Transient("HTTP 429", retry_after=_retry_after(retry_after), rate_limited=True)
         if status >= 500:
-            raise _Transient(f"HTTP {status}")
+            raise _Transient(f"HTTP {status}", retry_after=_retry_after(retry_after))
         if status not in (200, 400):
             raise ArxivUnavailable(f"arXiv answered HTTP {status} at {self._api_url}; check arxiv.api_url")
         if status == 400:  # never retried: the same request would fail the same way

@@ -191,3 +191,16 @@ class ChatPlatform(Protocol):
     async def stop(self) -> None: ...
 
     def is_connected(self) -> bool: ...
+
+
+class RequestLane(Protocol):
+    """Paces requests to one remote service (a lane: "export.arxiv.org") across every process sharing it."""
+
+    async def wait_turn(self, lane: str, min_interval: float) -> None:
+        """Return when this process may send its next request on `lane`; every process sharing the lanes
+        gets turns at least `min_interval` seconds apart."""
+        ...
+
+    async def hold(self, lane: str, seconds: float) -> None:
+        """No turn on `lane`, on any process, for the next `seconds` (a 429's or 503's Retry-After)."""
+        ...

@@ -3,7 +3,7 @@
 It serves the corpus (tests/data/arxiv_corpus.json, plus add_papers()) as Atom in arXiv's 2026
 format, and the recorded real responses (tests/data/arxiv-api-recorded/) verbatim when a
 request's query parameters equal a recorded URL's. script() queues faults, one per request:
-"ok", "empty", "429" or "429:SECONDS" (with Retry-After), "503", "error_entry", "hang",
+"ok", "empty", "429" or "429:SECONDS" (with Retry-After), "503" or "503:SECONDS", "error_entry", "hang",
 "drip" (headers, then one byte per `drip_interval` seconds), "truncated" (half the XML).
 
 Search evaluator (small but honest): AND, OR, ANDNOT (AND/ANDNOT bind tighter than OR;
@@ -150,7 +150,7 @@ class FakeArxiv:
                 headers = {"Retry-After": arg} if arg else {}
                 return web.Response(status=429, text="Rate exceeded.", headers=headers)
             if mode == "503":
-                return web.Response(status=503, text="Service Unavailable")
+                return web.Response(status=503, text="Service Unavailable", headers={"Retry-After": arg} if arg else {})
             query = dict(request.query)
             if mode == "empty":
                 status, body = 200, _feed(query, [], total=0)
