@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import Config, load_config
-from bot.core.errors import ConfigError, InvalidReference, PaperboyError
-from bot.core.models import LANGUAGE_CODE, DigestRequest, InputError, SummaryBatch
+from bot.core.errors import ConfigError, InvalidReference, PaperboyError, UsageError
+from bot.core.models import (
+    DigestRequest,
+    InputError,
+    Language,
+    SummaryBatch,
+    check_days,
+    check_max_papers,
+    parse_whole_number,
+)
 from bot.core.refs import parse_ref
 from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
@@ -34,21 +42,39 @@ class Parser(argparse.ArgumentParser):
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-05-30") from None
+    if date.year < 1991:
+        raise argparse.ArgumentTypeError(f"{text}: arXiv has no papers from before 1991")
+    return date
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return int(text)
+def _usage(check: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from a core check: its UsageError is argparse's one-line error (exit 2)."""
+
+    def parse(text: str) -> object:
+        try:
+            return check(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
+@_usage
+def _days(text: str) -> int:
+    return check_days(parse_whole_number(text))
+
+
+@_usage
+def _max_papers(text: str) -> int:
+    return check_max_papers(parse_whole_number(text))
+
+
+@_usage
 def _language(text: str) -> str:
-    if not LANGUAGE_CODE.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a language code like en, zh or pt-BR")
-    return text
+    return Language.parse(text)
 
 
 def build_parser() -> Parser:
@@ -77,8 +103,8 @@ def build_parser() -> Parser:
     source.add_argument("--subscription", metavar="NAME", help="a [[subscriptions]] entry of the configuration")
     source.add_argument("--query", metavar="Q", help="arXiv search syntax, e.g. 'cat:cs.CL AND abs:reasoning'")
     digest.add_argument("--date", type=_date, help="last UTC day of the window (default: today)")
-    digest.add_argument("--days", type=_positive, help="days in the window (default: digest.days)")
-    digest.add_argument("--max", type=_positive, help="papers in the digest (default: digest.max_papers)")
+    digest.add_argument("--days", type=_days, help="days in the window, 1-31 (default: digest.days)")
+    digest.add_argument("--max", type=_max_papers, help="papers in the digest, 1-200 (default: digest.max_papers)")
     digest.add_argument("--language", type=_language, help="language of the summaries")
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
@@ -218,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     redact = RedactingFormatter("%(message)s", config.secrets.values()).redact
     try:
         return asyncio.run(COMMANDS[args.command](args, config))
-    except ConfigError as exc:
+    except (ConfigError, UsageError) as exc:
         print(f"paperboy: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except PaperboyError as exc:

@@ -6,23 +6,40 @@ line naming the key (ConfigError -> exit 2).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import tomllib
-import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.core.errors import ConfigError
-from bot.core.models import LANGUAGE_CODE, Subscription
+from bot.core.errors import ConfigError, UsageError
+from bot.core.models import (
+    WEEKDAYS,
+    Language,
+    Subscription,
+    check_channels,
+    check_days,
+    check_max_papers,
+    check_query,
+    check_subscription_name,
+    check_timezone,
+    parse_time_of_day,
+    parse_weekdays,
+)
 
 ENV_PREFIX = "PAPERBOY_"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNEL_RE = re.compile(r"^(console|slack:[CGD][A-Z0-9]{2,30}|discord:\d{15,21})$")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _checked(check: Callable[[T], R], value: T) -> R:
+    """A core check as a pydantic validator: its UsageError becomes the ValueError pydantic reports with the key."""
+    try:
+        return check(value)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Section(BaseModel):
@@ -57,17 +74,33 @@ class SummarySettings(Section):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
-        return _check_language(value)
+        return _checked(Language.parse, value)
 
 
 class DigestSettings(Section):
-    max_papers: int = Field(10, ge=1, le=200)
-    days: int = Field(1, ge=1, le=31)
+    max_papers: int = 10
+    days: int = 1
     search_limit: int = Field(300, ge=1, le=2000)
+
+    @field_validator("max_papers")
+    @classmethod
+    def _max_papers(cls, value: int) -> int:
+        return _checked(check_max_papers, value)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        return _checked(check_days, value)
 
 
 class ChatSettings(Section):
     max_papers_per_message: int = Field(5, ge=1, le=20)
+    # Per minute, in each process (RELIABILITY rows 29, 46): beyond it a person is asked to slow down.
+    max_papers_per_user_per_minute: int = Field(10, ge=1, le=1000)
+    max_papers_per_channel_per_minute: int = Field(30, ge=1, le=10000)
+    # Digests and subscription changes asked for by one person.
+    max_commands_per_user_per_minute: int = Field(5, ge=1, le=1000)
+    max_subscriptions_per_channel: int = Field(20, ge=1, le=1000)
 
 
 class ScheduleSettings(Section):
@@ -102,68 +135,68 @@ class DiscordSettings(Section):
 
 
 class SubscriptionSettings(Section):
-    name: str = Field(min_length=1, max_length=80)
-    query: str = Field(min_length=1)
-    channels: tuple[str, ...] = ()
+    # Each value is checked by the core's own checks (as a subscription made in chat is), one key at a time.
+    name: str
+    query: str
+    channels: tuple[str, ...] = Field((), validate_default=True)
     time: str = "08:30"
     timezone: str = "UTC"
     weekdays: tuple[str, ...] = WEEKDAYS[:5]
-    max_papers: int = Field(10, ge=1, le=200)
+    max_papers: int = 10
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     language: str | None = None
     post_when_empty: bool = True
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _checked(check_subscription_name, value)
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        return _checked(check_query, value)
+
     @field_validator("channels")
     @classmethod
     def _channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for channel in value:
-            if not CHANNEL_RE.match(channel):
-                raise ValueError(
-                    f"{channel!r} is not a channel (use slack:C0123ABCD, discord:123456789012345678 or console)"
-                )
-        return value
+        return _checked(check_channels, value)
 
     @field_validator("time")
     @classmethod
     def _time(cls, value: str) -> str:
-        try:
-            dt.time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a time of day like 08:30") from None
+        _checked(parse_time_of_day, value)
         return value
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA timezone like Europe/Berlin") from None
-        return value
+        return _checked(check_timezone, value)
 
     @field_validator("weekdays")
     @classmethod
     def _weekdays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        days = tuple(day.strip().lower()[:3] for day in value)
-        for day, given in zip(days, value, strict=True):
-            if day not in WEEKDAYS:
-                raise ValueError(f"{given!r} is not a weekday (use mon, tue, ... sun)")
-        return days
+        return tuple(WEEKDAYS[day] for day in _checked(parse_weekdays, value))
+
+    @field_validator("max_papers")
+    @classmethod
+    def _max_papers(cls, value: int) -> int:
+        return _checked(check_max_papers, value)
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str | None) -> str | None:
-        return None if value is None else _check_language(value)
+        return None if value is None else _checked(Language.parse, value)
 
     def to_subscription(self, default_language: str) -> Subscription:
-        return Subscription(
+        return Subscription.create(
             name=self.name,
             query=self.query,
             channels=self.channels,
-            time=dt.time.fromisoformat(self.time),
+            time=parse_time_of_day(self.time),
             timezone=self.timezone,
-            weekdays=tuple(WEEKDAYS.index(day) for day in self.weekdays),
+            weekdays=parse_weekdays(self.weekdays),
             max_papers=self.max_papers,
             include=self.include,
             exclude=self.exclude,
@@ -261,12 +294,6 @@ def _check_token(secrets: Secrets, name: str, prefix: str, needed_by: str) -> li
     if not secret.reveal().startswith(prefix):
         return [f"{name} does not look right (it should start with {prefix}); check you copied the right token"]
     return []
-
-
-def _check_language(value: str) -> str:
-    if not LANGUAGE_CODE.match(value):
-        raise ValueError(f"{value!r} is not a language code like en, zh or pt-BR")
-    return value
 
 
 def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clients.arxiv import ArxivClient
 from bot.clients.llm import OpenAISummarizer
 from bot.config import Config, Secret
-from bot.core.chat import ChatBot, DigestDefaults
+from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.models import Subscription
@@ -104,6 +104,12 @@ async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_
                     language=settings.summary.language,
                     max_papers_per_message=settings.chat.max_papers_per_message,
                     digest_defaults=DigestDefaults(max_papers=settings.digest.max_papers, days=settings.digest.days),
+                    limits=ChatLimits(
+                        papers_per_user_per_minute=settings.chat.max_papers_per_user_per_minute,
+                        papers_per_channel_per_minute=settings.chat.max_papers_per_channel_per_minute,
+                        commands_per_user_per_minute=settings.chat.max_commands_per_user_per_minute,
+                        subscriptions_per_channel=settings.chat.max_subscriptions_per_channel,
+                    ),
                     now=now,
                 )
                 yield Services(

@@ -10,9 +10,9 @@ import pytest
 
 from bot.clients.arxiv import ArxivClient
 from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
-from bot.core.ratelimit import SlidingWindow
 from bot.core.digest import DigestService
 from bot.core.models import Digest, IncomingMessage, Subscription, SummaryBatch
+from bot.core.ratelimit import SlidingWindow
 from bot.core.summaries import SummaryService
 from handlers.console import run_console
 from tests.fakes.summarizer import RecordingSummarizer
@@ -309,7 +309,8 @@ async def test_a_channel_has_at_most_its_cap_of_subscriptions(chat, store, clock
     await chat.handle_message(from_person("/digest subscribe s0 cat:cs.LG --max 2", "bob"), replaced)
     await chat.handle_message(from_person("/digest subscribe s9 cat:cs.CL", "bob", channel="slack:C01"), elsewhere)
     assert refused.events[0][1] == (
-        "This channel already has 4 subscriptions, the most it may have. Remove one with /digest unsubscribe NAME first."
+        "This channel already has 4 subscriptions, the most it may have. "
+        "Remove one with /digest unsubscribe NAME first."
     )
     assert replaced.events[0][1].startswith("Subscribed this channel: s0: cat:cs.LG")
     assert elsewhere.events[0][1].startswith("Subscribed this channel: s9")

@@ -130,6 +130,9 @@ async def test_bad_configuration_exits_2_with_one_line(env, tmp_path):
         ["summarize"],
         ["digest", "--query", "x", "--date", "May 30"],
         ["summarize", "2505.22653", "--language", "Chinese"],
+        ["digest", "--query", "x", "--days", "99999999"],  # was an OverflowError
+        ["digest", "--query", "x", "--max", "201"],
+        ["digest", "--query", "x", "--date", "0001-01-01", "--days", "2"],
         ["digest", "--query", "x", "--out", "/nonexistent-folder/digest.md"],
         ["--config", "/", "db", "upgrade"],
         ["db", "upgrade", "--config", "/nonexistent.toml"],

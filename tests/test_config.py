@@ -56,6 +56,15 @@ def test_secrets_come_from_the_environment_and_never_print():
         ("[[subscriptions]]\nname='a'\nquery='q'\nchannels=['slack:#general']\n", "'slack:#general' is not a channel"),
         ("[[subscriptions]]\nname='a'\nquery='q'\ntime='8h'\n", "'8h' is not a time of day"),
         ("[summary]\nlanguage = 'Chinese'\n", "summary.language: 'Chinese' is not a language code"),
+        ("[digest]\ndays = 99999999\n", "digest.days: a digest covers 1 to 31 days, not 99999999"),
+        ("[digest]\nmax_papers = 201\n", "digest.max_papers: a digest has 1 to 200 papers, not 201"),
+        # Subscriptions are checked by the same core checks as those made in chat (Subscription.create).
+        ("[[subscriptions]]\nname='a b'\nquery='q'\nchannels=['console']\n", "subscriptions.0.name: 'a b' is not a"),
+        ("[[subscriptions]]\nname='a'\nquery='(q'\nchannels=['console']\n", "subscriptions.0.query: the query '(q'"),
+        ("[[subscriptions]]\nname='a'\nquery='q'\n", "subscriptions.0.channels: a subscription needs at least one"),
+        ("[[subscriptions]]\nname='a'\nquery='q'\nchannels=['console']\nweekdays=[]\n", "one or more weekdays"),
+        ("[[subscriptions]]\nname='a'\nquery='q'\nchannels=['console']\nmax_papers=0\n", "1 to 200 papers, not 0"),
+        ("[chat]\nmax_papers_per_user_per_minute = 0\n", "chat.max_papers_per_user_per_minute: Input should be"),
         ("[llm\n", "is not valid TOML"),
     ],
 )
@@ -78,10 +87,21 @@ def test_subscriptions_become_core_models(tmp_path):
     path = write(
         tmp_path,
         "[summary]\nlanguage='zh'\n[[subscriptions]]\nname='nlp'\nquery='cat:cs.CL'\nchannels=['console']\n"
-        "time='07:15'\ntimezone='Europe/Berlin'\nweekdays=['Monday','wed']\n",
+        "time='07:15'\ntimezone='Europe/Berlin'\nweekdays=['Monday','wed']\n"
+        "[[subscriptions]]\nname='cv'\nquery='cat:cs.CV'\nchannels=['console']\nlanguage='pt_br'\n",
     )
-    (sub,) = load_config(path, {}).settings.subscription_models()
+    sub, cv = load_config(path, {}).settings.subscription_models()
     assert (sub.time.hour, sub.time.minute, sub.weekdays, sub.language) == (7, 15, (0, 2), "zh")
+    assert (cv.language, cv.weekdays, cv.time.hour) == ("pt-BR", (0, 1, 2, 3, 4), 8)  # one spelling per language
+
+
+def test_chat_limits_have_defaults_and_overrides():
+    """The per-person and per-channel limits (RELIABILITY rows 29, 46) are settings with documented defaults."""
+    chat = load_config(env={}).settings.chat
+    assert (chat.max_papers_per_user_per_minute, chat.max_papers_per_channel_per_minute) == (10, 30)
+    assert (chat.max_commands_per_user_per_minute, chat.max_subscriptions_per_channel) == (5, 20)
+    env = {"PAPERBOY_CHAT__MAX_SUBSCRIPTIONS_PER_CHANNEL": "3"}
+    assert load_config(env=env).settings.chat.max_subscriptions_per_channel == 3
 
 
 @pytest.mark.parametrize(

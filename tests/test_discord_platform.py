@@ -11,15 +11,18 @@ import datetime as dt
 import logging
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.core.commands import AdhocDigest, ChannelDigest, Subscribe
 from bot.core.errors import PlatformStartError, PublishError
+from bot.core.models import Language
 from handlers.discord import DiscordPlatform
-from handlers.discord.platform import digest_args, subscribe_args
+from handlers.discord.platform import HELP, digest_command, typed
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
@@ -376,16 +379,29 @@ async def test_digest_help_describes_the_discord_commands(sender, fake_discord):
     assert answer.body["flags"] & 4 and answer.body["allowed_mentions"] == NONE
 
 
-def test_command_options_become_the_text_command():
-    """Slash command options are shell-quoted into the text the core reads; keywords stay searches."""
-    assert (
-        digest_args("cat:cs.CL AND abs:reasoning", 3, 5, "zh")
-        == "'cat:cs.CL AND abs:reasoning' --days 3 --max 5 --language zh"
+def test_command_options_become_typed_commands():
+    """Slash command options become the core's typed commands, never text: any query is a search."""
+    assert digest_command("cat:cs.CL AND abs:reasoning", 3, 5, "zh_cn") == AdhocDigest(
+        "cat:cs.CL AND abs:reasoning", days=3, max_papers=5, language=Language("zh-CN")
     )
-    assert digest_args(None, None, None, None) == ""
-    assert digest_args("subscribe", None, None, None) == "'subscribe'"
-    args = subscribe_args("rl", "it's $(x)", time="07:15", timezone=None, max_papers=None, language=None)
-    assert args == "subscribe rl 'it'\"'\"'s $(x)' --time 07:15"
+    assert digest_command(None, None, None, None) == ChannelDigest()
+    for word in ["list", "subscribe", "unsubscribe", "it's $(x) --max 3"]:
+        assert digest_command(word, None, None, None) == AdhocDigest(word)
+    assert digest_command(" Help ", None, None, None) == HELP
+    assert digest_command("cat:cs.CL", None, None, "Klingon") == (
+        "'Klingon' is not a language code like en, zh or pt-BR. See /digest help."
+    )
+    command = typed(lambda: Subscribe.from_options("rl", "it's $(x)", time="7:15", weekdays="mon,fri"))
+    assert command == Subscribe("rl", "it's $(x)", time=dt.time(7, 15), weekdays=(0, 4))
+
+
+async def test_digest_query_list_searches_arxiv_for_list(bot, fake_discord, chat_stack):
+    """`/digest query:list` is an arXiv search for "list" (the option is never re-parsed as a subcommand)."""
+    await fake_discord.send_command("digest", query="list", max=1)
+    (answer,) = await fake_discord.wait_calls("POST", FOLLOWUP, timeout=20)
+    (search,) = [parse_qs(urlsplit(path).query)["search_query"][0] for path in chat_stack.arxiv.paths]
+    assert search.startswith("(list) AND submittedDate:")
+    assert answer.body["embeds"][0]["title"] == "arXiv digest: list: 2025-05-28"
 
 
 # ---- sending: rate limits, failures, big digests (no database needed)
@@ -479,6 +495,6 @@ async def test_digest_messages_carry_a_stable_nonce(sender, fake_discord):
     await sender.publisher.post_digest(str(CHANNEL_ID), digest)
     first = [(c.body.get("nonce"), c.body.get("enforce_nonce")) for c in fake_discord.sent_messages()]
     await sender.publisher.post_digest(str(CHANNEL_ID), digest)
-    second = [(c.body.get("nonce"), c.body.get("enforce_nonce")) for c in fake_discord.sent_messages()][len(first):]
+    second = [(c.body.get("nonce"), c.body.get("enforce_nonce")) for c in fake_discord.sent_messages()][len(first) :]
     assert first == second and len({nonce for nonce, _ in first}) == len(first)
     assert all(nonce and enforce is True for nonce, enforce in first)

@@ -276,6 +276,26 @@ async def test_hostile_paper_and_injected_summary_reach_slack_inert(fake_slack, 
     assert len(summary) == 2 and not any("evil" in t or "&lt;" in t or "@here" in t for t in summary), summary
 
 
+@sqlite_only
+async def test_a_flood_from_one_user_is_slowed_and_another_user_is_answered(fake_slack, chat_stack):
+    """Rows 29 and 46: one person's 11th paper in a minute (default 10) gets a threaded 'slow down', once, and
+    costs nothing; another person's link right after it is answered with a card."""
+    ids = ["2505.22653", "2505.22651", "2505.22648", "2505.22552", "2505.22537",
+           "2505.22501", "2505.22453", "2505.22425", "2505.22411", "2505.22407"]  # fmt: skip
+    flood = [" ".join(ids[:5]), " ".join(ids[5:]), "arXiv:2505.22375", "arXiv:2505.22338"]
+    async with running(fake_slack, chat_stack, "http") as platform:
+        for n, text in enumerate(flood, 1):
+            await fake_slack.deliver(events_url(platform), fake_slack.message_event(text))
+            await fake_slack.wait_for(lambda n=n: len(fake_slack.posts()) == min(n, 3), what=f"answer {n}")
+        other = fake_slack.message_event("arXiv:2505.22334", user="U0BOB00001")
+        await fake_slack.deliver(events_url(platform), other)
+        await fake_slack.wait_for(lambda: len(fake_slack.posts()) == 4, what="the other user's card")
+    *cards, slow_down, bob = fake_slack.posts()
+    assert [len(headers(c)) for c in cards] == [5, 5] and len(headers(bob)) == 1
+    assert "Slow down a little, please: I read at most 10 papers per person per minute" in slow_down["text"]
+    assert bob["thread_ts"] == other["event"]["ts"] and len(chat_stack.llm.calls) == 11
+
+
 # -- errors: rate limits, channels, tokens ---------------------------------------------------
 
 

@@ -27,8 +27,8 @@ import aiohttp
 from arxiv import Result, _feed
 from lxml import etree
 
-from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery
-from bot.core.models import ArxivRef, Paper
+from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery, UsageError
+from bot.core.models import ArxivRef, Paper, check_query
 from bot.core.ports import RequestLane
 
 log = logging.getLogger(__name__)
@@ -373,18 +373,12 @@ def _params(search_query: str, id_list: str, sort_by: str, start: int, max_resul
 
 
 def _check_query(query: str) -> None:
-    """A user's query goes inside our date window: it may not close our parentheses or set its own dates."""
-    depth = 0
-    for char in query:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            break
-    if depth != 0:
-        raise BadQuery(f"the query {query!r} has unbalanced parentheses; check it and try again")
-    if "submitteddate" in query.lower() or "lastupdateddate" in query.lower():
-        raise BadQuery("leave dates out of the query: use --date and --days (or the subscription's schedule)")
-    if len(query) > 500:
-        raise BadQuery("the query is longer than 500 characters; shorten it")
+    """A user's query goes inside our date window: it may not close our parentheses or set its own dates
+    (the core's one definition of a query a digest may run, checked here too, before any request)."""
+    try:
+        check_query(query)
+    except UsageError as exc:
+        raise BadQuery(str(exc)) from None
 
 
 def _stamp(moment: dt.datetime) -> str:

@@ -9,19 +9,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
-import shlex
+import math
+import time
 import zoneinfo
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
+from bot.core.commands import (
+    AdhocDigest,
+    ChannelDigest,
+    Command,
+    Help,
+    ListSubscriptions,
+    Subscribe,
+    Unsubscribe,
+    is_digest_command,
+    parse_command,
+    usage_reply,
+)
 from bot.core.digest import DigestService
-from bot.core.errors import PaperboyError
-from bot.core.models import LANGUAGE_CODE, DigestRequest, IncomingMessage, Subscription
+from bot.core.errors import PaperboyError, UsageError
+from bot.core.models import (
+    MAX_CHAT_DIGEST_PAPERS,
+    DigestRequest,
+    IncomingMessage,
+    Language,
+    Subscription,
+    check_days,
+    check_max_papers,
+    check_query,
+)
 from bot.core.ports import Responder, SubscriptionBook
+from bot.core.ratelimit import SlidingWindow
 from bot.core.refs import find_invalid_links, find_refs
 from bot.core.summaries import SummaryService, utc_now
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HELP = """\
 Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
@@ -29,13 +53,23 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest QUERY            an ad-hoc digest, arXiv search syntax: /digest cat:cs.CL AND abs:reasoning
     options: --days N  --max N  --language L   (e.g. /digest cat:cs.LG --days 3 --max 5)
 /digest list             this channel's subscriptions
-/digest subscribe NAME QUERY [--time 08:30] [--timezone Europe/Berlin] [--max 10] [--language en]
-                         subscribe this channel to a standing digest
+/digest subscribe NAME QUERY   subscribe this channel to a standing digest
+    options: --time 08:30  --timezone Europe/Berlin  --weekdays mon,wed,fri  --max 10  --language en
 /digest unsubscribe NAME stop it
 /digest help             this help"""
 
 NOT_ARXIV = "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, or an id like 2505.22653."
 SORRY = "Sorry, something went wrong on my side while {what}; it has been logged. Please try again later."
+SLOW_DOWN_PERSON = (
+    "Slow down a little, please: I read at most {limit} papers per person per minute. Try again in {wait}."
+)
+SLOW_DOWN_CHANNEL = (
+    "Slow down a little, please: I read at most {limit} papers per minute in this channel. Try again in {wait}."
+)
+SLOW_DOWN_COMMANDS = (
+    "Slow down a little, please: at most {limit} digests and subscription changes per person per minute. "
+    "Try again in {wait}."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,15 +78,22 @@ class DigestDefaults:
     days: int = 1
 
 
+@dataclasses.dataclass(frozen=True)
+class ChatLimits:
+    """What one person or channel may ask for per minute (RELIABILITY rows 29 and 46)."""
+
+    papers_per_user_per_minute: int = 10
+    papers_per_channel_per_minute: int = 30
+    # digests (each is many papers) and subscribe/unsubscribe
+    commands_per_user_per_minute: int = 5
+    subscriptions_per_channel: int = 20
+
+
 def is_for_the_bot(text: str) -> bool:
     """What ChatBot.handle_message answers: /digest, arXiv references, or links that only look like them.
     Platforms check it first, so only such deliveries are claimed in the event log and shown as in progress."""
     text = text.strip()
-    return _is_digest_command(text) or bool(find_refs(text)) or bool(find_invalid_links(text))
-
-
-def _is_digest_command(text: str) -> bool:
-    return text == "/digest" or text.startswith("/digest ")
+    return is_digest_command(text) or bool(find_refs(text)) or bool(find_invalid_links(text))
 
 
 class ChatBot:
@@ -66,21 +107,30 @@ class ChatBot:
         language: str,
         max_papers_per_message: int,
         digest_defaults: DigestDefaults,
+        limits: ChatLimits = ChatLimits(),
         now: Callable[[], dt.datetime] = utc_now,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._summaries, self._digests = summaries, digests
         self._configured = list(subscriptions)  # from the configuration file: read-only in chat
         self._book = book
-        self._language = language
+        self._language = Language.parse(language)
         self._max_papers = max_papers_per_message
         self._defaults = digest_defaults
+        self._limits = limits
         self._now = now
+        self._clock = clock
+        self._papers_by_user = SlidingWindow(limits.papers_per_user_per_minute, clock=clock)
+        self._papers_by_channel = SlidingWindow(limits.papers_per_channel_per_minute, clock=clock)
+        self._commands_by_user = SlidingWindow(limits.commands_per_user_per_minute, clock=clock)
+        self._told_until: dict[tuple[str, str], float] = {}  # who was asked to slow down, until when
 
     async def handle_message(self, message: IncomingMessage, reply: Responder) -> bool:
         """Answer one message; False when it was not for the bot (no references, no command)."""
         text = message.text.strip()
-        if _is_digest_command(text):
-            await self.handle_digest_command(text.removeprefix("/digest").strip(), message.channel, reply)
+        user = f"{message.platform}:{message.user}" if message.user else ""
+        if is_digest_command(text):
+            await self.handle_text_command(text, message.channel, reply, user=user)
             return True
         refs = find_refs(text)
         if not refs:
@@ -90,6 +140,8 @@ class ChatBot:
                 return True
             return False
         shown = refs[: self._max_papers]
+        if not await self._papers_allowed(user, message.channel, len(shown), reply):
+            return True
         try:
             await reply.progress(f"Reading {len(shown)} paper{'s' if len(shown) > 1 else ''}…")
             batch = await self._summaries.summarize_refs(shown, language=self._language)
@@ -101,33 +153,62 @@ class ChatBot:
             await reply.text(SORRY.format(what="summarizing"))
         return True
 
-    async def handle_digest_command(self, args: str, channel: str, reply: Responder) -> None:
-        """`channel` is the qualified destination, as in the configuration: slack:C0123, discord:123, console."""
-        word, _, rest = args.partition(" ")
-        word = word.lower()
+    async def handle_text_command(self, text: str, channel: str, reply: Responder, *, user: str = "") -> None:
+        """`/digest ...` as typed on a text platform (console, a message, Slack's command text)."""
         try:
-            if word == "help":
+            command = parse_command(text)
+        except UsageError as exc:
+            await reply.text(usage_reply(exc))
+            return
+        await self.handle_command(command, channel, reply, user=user)
+
+    async def handle_command(self, command: Command, channel: str, reply: Responder, *, user: str = "") -> None:
+        """`channel` is the qualified destination, as in the configuration: slack:C0123, discord:123, console;
+        `user` the qualified person (slack:U0123), for the per-person limits."""
+        try:
+            if isinstance(command, Help):
                 await reply.text(HELP)
-            elif word == "list":
+            elif isinstance(command, ListSubscriptions):
                 await reply.text(await self._describe_subscriptions(channel))
-            elif word == "subscribe":
-                await reply.text(await self._subscribe(rest, channel))
-            elif word == "unsubscribe":
-                await reply.text(await self._unsubscribe(rest.strip(), channel))
-            elif not args:
+            elif (wait := self._commands_by_user.try_take(user) if user else 0.0) > 0:
+                limit = self._commands_by_user.limit
+                await reply.text(SLOW_DOWN_COMMANDS.format(limit=limit, wait=_seconds(wait)))
+            elif isinstance(command, Subscribe):
+                await reply.text(await self._subscribe(command, channel))
+            elif isinstance(command, Unsubscribe):
+                await reply.text(await self._unsubscribe(command.name, channel))
+            elif isinstance(command, ChannelDigest):
                 subs = await self.subscriptions_for(channel)
                 if not subs:
                     await reply.text("This channel has no subscription. Try /digest cat:cs.CL, or /digest help.")
                 for sub in subs:
                     await self._digest(sub.request_for(self._today(sub.timezone)), reply)
             else:
-                await self._digest(self._adhoc_request(args), reply)
-        except ValueError as exc:
-            await reply.text(f"{exc}. See /digest help.")
+                await self._digest(self._adhoc_request(command), reply)
+        except UsageError as exc:
+            await reply.text(usage_reply(exc))
 
     async def subscriptions_for(self, channel: str) -> list[Subscription]:
         subs = [*self._configured, *await self._book.list_subscriptions()]
         return [sub for sub in subs if channel in sub.channels]
+
+    async def _papers_allowed(self, user: str, channel: str, count: int, reply: Responder) -> bool:
+        """Within this person's and this channel's papers per minute? If not, they are told once per wait
+        (a flood of messages gets one answer, not one each)."""
+        windows = [(user, self._papers_by_user, SLOW_DOWN_PERSON)] if user else []
+        windows.append((channel, self._papers_by_channel, SLOW_DOWN_CHANNEL))
+        for key, window, message in windows:
+            wait = window.wait_seconds(key, count)
+            if wait > 0:
+                now = self._clock()
+                if self._told_until.get((message, key), -math.inf) <= now:
+                    self._told_until = {k: t for k, t in self._told_until.items() if t > now}
+                    self._told_until[message, key] = now + wait
+                    await reply.text(message.format(limit=window.limit, wait=_seconds(wait)))
+                return False
+        for key, window, _ in windows:
+            window.take(key, count)
+        return True
 
     async def _describe_subscriptions(self, channel: str) -> str:
         subs = await self.subscriptions_for(channel)
@@ -136,46 +217,40 @@ class ChatBot:
         lines = [f"• {_describe(s)}" for s in subs]
         return "Subscriptions for this channel:\n" + "\n".join(lines)
 
-    async def _subscribe(self, args: str, channel: str) -> str:
-        words, values = _split_options(args, {"--time", "--timezone", "--max", "--language"})
-        if len(words) < 2:
-            raise ValueError(f"Usage: {SUBSCRIBE_USAGE}")
-        name, query = words[0], " ".join(words[1:])
-        if not _NAME.match(name):
-            raise ValueError("A subscription name is 1-40 letters, digits, '-', '_' or '.'")
-        if any(sub.name == name for sub in self._configured):
-            raise ValueError(f"{name} is defined in the configuration file; choose another name")
-        existing = {sub.name: sub for sub in await self._book.list_subscriptions()}
-        if name in existing and channel not in existing[name].channels:
-            raise ValueError(f"{name} is another channel's subscription; choose another name")
-        try:
-            time = dt.time.fromisoformat(values.get("--time", "08:30"))
-        except ValueError:
-            raise ValueError("--time takes a time of day like 08:30") from None
-        timezone = values.get("--timezone", "UTC")
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError("--timezone takes an IANA name like Europe/Berlin") from None
-        subscription = Subscription(
-            name=name,
-            query=query,
+    async def _subscribe(self, command: Subscribe, channel: str) -> str:
+        # Options not given keep Subscription's own defaults.
+        given = {"time": command.time, "timezone": command.timezone, "weekdays": command.weekdays}
+        subscription = Subscription.create(
+            name=command.name,
+            query=command.query,
             channels=(channel,),
-            time=time,
-            timezone=timezone,
-            max_papers=_whole(values.get("--max"), "--max", self._defaults.max_papers, 50),
-            language=_language(values.get("--language", self._language)),
+            max_papers=_given(_chat_papers(command.max_papers), self._defaults.max_papers),
+            language=_given(command.language, self._language),
+            **{option: value for option, value in given.items() if value is not None},  # type: ignore[arg-type]
         )
+        name = subscription.name
+        if any(sub.name == name for sub in self._configured):
+            raise UsageError(f"{name} is defined in the configuration file; choose another name")
+        stored = await self._book.list_subscriptions()
+        existing = {sub.name: sub for sub in stored}
+        if name in existing and channel not in existing[name].channels:
+            raise UsageError(f"{name} is another channel's subscription; choose another name")
+        here = [sub for sub in [*self._configured, *stored] if channel in sub.channels and sub.name != name]
+        if len(here) >= self._limits.subscriptions_per_channel:
+            return (
+                f"This channel already has {len(here)} subscriptions, the most it may have. "
+                "Remove one with /digest unsubscribe NAME first."
+            )
         await self._book.save_subscription(subscription)
         return f"Subscribed this channel: {_describe(subscription)}."
 
     async def _unsubscribe(self, name: str, channel: str) -> str:
         if any(sub.name == name and channel in sub.channels for sub in self._configured):
-            raise ValueError(f"{name} is defined in the configuration file; remove it there")
+            raise UsageError(f"{name} is defined in the configuration file; remove it there")
         existing = {sub.name: sub for sub in await self._book.list_subscriptions()}
         sub = existing.get(name)
         if sub is None or channel not in sub.channels:
-            raise ValueError(f"This channel has no subscription named {name!r}")
+            raise UsageError(f"This channel has no subscription named {name!r}")
         remaining = tuple(c for c in sub.channels if c != channel)
         if remaining:
             await self._book.save_subscription(dataclasses.replace(sub, channels=remaining))
@@ -186,16 +261,13 @@ class ChatBot:
     def _today(self, timezone: str = "UTC") -> dt.date:
         return self._now().astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
-    def _adhoc_request(self, args: str) -> DigestRequest:
-        words, values = _split_options(args, {"--days", "--max", "--language"})
-        if not words:
-            raise ValueError("A digest needs a query")
+    def _adhoc_request(self, command: AdhocDigest) -> DigestRequest:
         return DigestRequest(
-            query=" ".join(words),
+            query=check_query(command.query),
             date=self._today(),
-            days=_whole(values.get("--days"), "--days", self._defaults.days, 31),
-            max_papers=_whole(values.get("--max"), "--max", self._defaults.max_papers, 50),
-            language=_language(values.get("--language", self._language)),
+            days=self._defaults.days if command.days is None else check_days(command.days),
+            max_papers=_given(_chat_papers(command.max_papers), self._defaults.max_papers),
+            language=_given(command.language, self._language),
         )
 
     async def _digest(self, request: DigestRequest, reply: Responder) -> None:
@@ -211,43 +283,18 @@ class ChatBot:
         await reply.digest(digest)
 
 
-SUBSCRIBE_USAGE = "/digest subscribe NAME QUERY [--time 08:30] [--timezone Europe/Berlin] [--max 10] [--language en]"
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-
-
 def _describe(sub: Subscription) -> str:
     return f"{sub.name}: {sub.query} at {sub.time:%H:%M} {sub.timezone}, up to {sub.max_papers} papers"
 
 
-def _split_options(args: str, options: set[str]) -> tuple[list[str], dict[str, str]]:
-    """Words and `--option value` pairs; quotes group words as in a shell."""
-    try:
-        words = shlex.split(args)
-    except ValueError:
-        words = args.split()
-    values: dict[str, str] = {}
-    rest = []
-    it = iter(words)
-    for word in it:
-        if word in options:
-            value = next(it, None)
-            if value is None:
-                raise ValueError(f"{word} needs a value")
-            values[word] = value
-        else:
-            rest.append(word)
-    return rest, values
+def _given(value: T | None, default: T) -> T:
+    return default if value is None else value
 
 
-def _whole(text: str | None, option: str, default: int, most: int) -> int:
-    if text is None:
-        return default
-    if not text.isdigit() or not 1 <= int(text) <= most:
-        raise ValueError(f"{option} takes a whole number from 1 to {most}")
-    return int(text)
+def _chat_papers(max_papers: int | None) -> int | None:
+    """What someone in a channel asked for is bounded tighter than the operator's own defaults."""
+    return None if max_papers is None else check_max_papers(max_papers, MAX_CHAT_DIGEST_PAPERS)
 
 
-def _language(code: str) -> str:
-    if not LANGUAGE_CODE.match(code):
-        raise ValueError("--language takes a code like en, zh or pt-BR")
-    return code
+def _seconds(wait: float) -> str:
+    return f"{max(1, math.ceil(wait))} s"

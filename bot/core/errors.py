@@ -79,3 +79,7 @@ class LLMUnavailable(SummarizerFailed):
     def __init__(self, message: str, *, tokens: int = 0, note: str | None = None) -> None:
         super().__init__(message, tokens=tokens)
         self.note = note
+
+
+class UsageError(PaperboyError):
+    """A person's mistake in a command, an option or a setting: the message says which value and what to write."""

@@ -4,12 +4,152 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.errors import UsageError
+
 Generator = Literal["llm", "extractive"]
-# A language code as people write them: en, zh, pt-BR (the LLM gets a name for it).
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+# What a person may ask for. The operator (configuration file, command line) may ask for bigger digests
+# than anyone in a channel: each paper is an LLM call.
+MAX_DIGEST_DAYS = 31
+MAX_DIGEST_PAPERS = 200
+MAX_CHAT_DIGEST_PAPERS = 50
+MAX_QUERY_CHARS = 500
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z0-9]{2,8}))?", re.ASCII)
+_SUBSCRIPTION_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
+_TIME_OF_DAY = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
+CHANNEL = re.compile(r"console|slack:[CGD][A-Z0-9]{2,30}|discord:[0-9]{15,21}", re.ASCII)
+
+
+class Language(str):
+    """A language code as the summaries and their cache know it: en, zh, pt-BR (the LLM gets a name for it).
+
+    One spelling per language: `zh_cn`, `zh-cn` and `zh-CN` all parse to `zh-CN` (BCP 47 case), so they
+    are one cache key. A str, so it goes wherever a code went before.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Language:
+        match = _LANGUAGE.fullmatch(text.strip().replace("_", "-"))
+        if match is None:
+            raise UsageError(f"{text!r} is not a language code like en, zh or pt-BR")
+        primary, subtag = match.group(1).lower(), match.group(2)
+        if subtag is None:
+            return cls(primary)
+        if len(subtag) == 2 or subtag.isdigit():  # a region: CN, BR, 419
+            subtag = subtag.upper()
+        elif len(subtag) == 4:  # a script: Hant
+            subtag = subtag.title()
+        else:
+            subtag = subtag.lower()
+        return cls(f"{primary}-{subtag}")
+
+    @property
+    def is_english(self) -> bool:
+        return self.split("-")[0].lower() == "en"
+
+
+ENGLISH = Language("en")
+
+
+def check_days(days: int) -> int:
+    if not 1 <= days <= MAX_DIGEST_DAYS:
+        raise UsageError(f"a digest covers 1 to {MAX_DIGEST_DAYS} days, not {days}")
+    return days
+
+
+def check_max_papers(max_papers: int, most: int = MAX_DIGEST_PAPERS) -> int:
+    if not 1 <= max_papers <= most:
+        raise UsageError(f"a digest has 1 to {most} papers, not {max_papers}")
+    return max_papers
+
+
+def parse_whole_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"{text!r} is not a whole number")
+    return int(text)
+
+
+def check_query(query: str) -> str:
+    """An arXiv search a digest may run: it goes inside the digest's date window, so it may not close
+    the window's parentheses or set its own dates."""
+    query = query.strip()
+    if not query:
+        raise UsageError("a digest needs a query in arXiv search syntax, like cat:cs.CL AND abs:reasoning")
+    depth = 0
+    for char in query:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise UsageError(f"the query {query!r} has unbalanced parentheses; check it and try again")
+    if "submitteddate" in query.lower() or "lastupdateddate" in query.lower():
+        raise UsageError("leave dates out of the query: use --date and --days (or the subscription's schedule)")
+    if len(query) > MAX_QUERY_CHARS:
+        raise UsageError(f"the query is longer than {MAX_QUERY_CHARS} characters; shorten it")
+    return query
+
+
+def check_subscription_name(name: str) -> str:
+    if not _SUBSCRIPTION_NAME.fullmatch(name):
+        raise UsageError(f"{name!r} is not a subscription name: use 1-40 letters, digits, '-', '_' or '.'")
+    return name
+
+
+def parse_time_of_day(text: str) -> dt.time:
+    match = _TIME_OF_DAY.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(f"{text!r} is not a time of day like 08:30")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise UsageError(f"{name!r} is not an IANA time zone like Europe/Berlin") from None
+    return name
+
+
+def parse_weekdays(names: Iterable[str]) -> tuple[int, ...]:
+    """mon, Tuesday, WED ... as Monday=0 numbers, in week order, each once; at least one."""
+    days = []
+    for name in names:
+        word = name.strip().lower()
+        day = next((n for n, full in enumerate(_WEEKDAY_NAMES) if len(word) >= 3 and full.startswith(word)), None)
+        if day is None:
+            raise UsageError(f"{name!r} is not a weekday (use mon, tue, ... sun)")
+        days.append(day)
+    return check_weekdays(days)
+
+
+def check_weekdays(days: Iterable[int]) -> tuple[int, ...]:
+    unique = set(days)
+    if not unique or not unique <= set(range(7)):
+        raise UsageError("a subscription needs one or more weekdays (mon, tue, ... sun)")
+    return tuple(sorted(unique))
+
+
+def check_channels(channels: Iterable[str]) -> tuple[str, ...]:
+    channels = tuple(channels)
+    if not channels:
+        raise UsageError(
+            "a subscription needs at least one channel (slack:C0123ABCD, discord:123456789012345678 or console)"
+        )
+    for channel in channels:
+        if not CHANNEL.fullmatch(channel):
+            raise UsageError(
+                f"{channel!r} is not a channel (use slack:C0123ABCD, discord:123456789012345678 or console)"
+            )
+    return channels
 
 
 @dataclass(frozen=True)
@@ -144,6 +284,41 @@ class Subscription:
     exclude: tuple[str, ...] = ()
     language: str = "en"
     post_when_empty: bool = True
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        query: str,
+        channels: Iterable[str],
+        time: dt.time = dt.time(8, 30),
+        timezone: str = "UTC",
+        weekdays: Iterable[int] = (0, 1, 2, 3, 4),
+        max_papers: int = 10,
+        include: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        language: str = ENGLISH,
+        post_when_empty: bool = True,
+        most_papers: int = MAX_DIGEST_PAPERS,
+    ) -> Subscription:
+        """A subscription from what a person wrote (configuration file or chat), every value checked; the
+        first wrong one is a UsageError. `most_papers`: chat allows fewer than the operator's file."""
+        if time.tzinfo is not None:
+            raise UsageError(f"{time} is not a time of day like 08:30 (the time zone is set apart)")
+        return cls(
+            name=check_subscription_name(name),
+            query=check_query(query),
+            channels=check_channels(channels),
+            time=time,
+            timezone=check_timezone(timezone),
+            weekdays=check_weekdays(weekdays),
+            max_papers=check_max_papers(max_papers, most_papers),
+            include=tuple(include),
+            exclude=tuple(exclude),
+            language=Language.parse(language),
+            post_when_empty=post_when_empty,
+        )
 
     def request_for(self, date: dt.date, *, days: int = 1) -> DigestRequest:
         return DigestRequest(

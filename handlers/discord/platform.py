@@ -3,7 +3,8 @@
 `start()` logs in and connects in a background task and returns once Discord sent READY (the
 equivalent of `async with client: await client.start(token)`, never `client.run`). Pasted links
 and `/digest ...` typed as text go to ChatBot.handle_message; the `/digest` and `/subscriptions`
-application commands go to ChatBot.handle_digest_command. Rendering lives in embeds.py and
+application commands become typed commands (bot.core.commands) from their options, for
+ChatBot.handle_command: an option is never turned back into text. Rendering lives in embeds.py and
 sending in publisher.py.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shlex
+from collections.abc import Callable
 
 import aiohttp
 import discord
@@ -21,8 +22,17 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.core.chat import ChatBot, is_for_the_bot
-from bot.core.errors import PlatformStartError, PublishError
-from bot.core.models import IncomingMessage
+from bot.core.commands import (
+    AdhocDigest,
+    ChannelDigest,
+    Command,
+    ListSubscriptions,
+    Subscribe,
+    Unsubscribe,
+    usage_reply,
+)
+from bot.core.errors import PlatformStartError, PublishError, UsageError
+from bot.core.models import MAX_CHAT_DIGEST_PAPERS, MAX_DIGEST_DAYS, IncomingMessage
 from bot.core.ports import EventLog
 from bot.core.sanitize import one_line
 from handlers.discord.publisher import NO_MENTIONS, DiscordPublisher, InteractionResponder, MessageResponder
@@ -40,12 +50,10 @@ HELP = """\
 Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card.
 /digest — this channel's subscription digests for today
 /digest query:cat:cs.CL AND abs:reasoning — an ad-hoc digest (options: days, max, language)
-/subscriptions add name:nlp query:cat:cs.CL — post a digest here every day (options: time, timezone, max, language)
+/subscriptions add name:nlp query:cat:cs.CL — post a digest here every day (options: time, timezone, weekdays, \
+max, language)
 /subscriptions list — this channel's subscriptions
 /subscriptions remove name:nlp — stop one"""
-# Words ChatBot.handle_digest_command reads as subcommands; a /digest query that is just one of them is
-# quoted so it stays a search (subscriptions are managed with /subscriptions on Discord).
-_SUBCOMMANDS = {"subscribe", "unsubscribe"}
 
 
 def _intents() -> discord.Intents:
@@ -58,28 +66,23 @@ def _intents() -> discord.Intents:
     return intents
 
 
-def _quote(value: object) -> str:
-    return shlex.quote(one_line(str(value)))
+def typed(build: Callable[[], Command]) -> Command | str:
+    """The command built from a slash command's options, or the answer to a mistake in them."""
+    try:
+        return build()
+    except UsageError as exc:
+        return usage_reply(exc)
 
 
-def _options(**options: object) -> list[str]:
-    return [part for flag, value in options.items() if value is not None for part in (f"--{flag}", _quote(value))]
-
-
-def digest_args(query: str | None, days: int | None, max_papers: int | None, language: str | None) -> str:
-    """`/digest query:… days:… max:… language:…` as the text command ChatBot reads (shell-quoted)."""
-    parts = []
-    if query and one_line(query):
-        quoted = _quote(query)
-        parts.append(f"'{quoted}'" if quoted.lower() in _SUBCOMMANDS else quoted)
-    return " ".join(parts + _options(days=days, max=max_papers, language=language))
-
-
-def subscribe_args(
-    name: str, query: str, *, time: str | None, timezone: str | None, max_papers: int | None, language: str | None
-) -> str:
-    options = _options(time=time, timezone=timezone, max=max_papers, language=language)
-    return " ".join(["subscribe", _quote(name), _quote(query), *options])
+def digest_command(query: str | None, days: int | None, max_papers: int | None, language: str | None) -> Command | str:
+    """`/digest query:… days:… max:… language:…`: the query is a search, whatever its words (`query:list`
+    searches for "list"); without options, this channel's subscriptions."""
+    query = one_line(query or "")
+    if query.lower() == "help":  # the core's help describes the text commands
+        return HELP
+    if not query and days is None and max_papers is None and language is None:
+        return ChannelDigest()
+    return typed(lambda: AdhocDigest.from_options(query, days=days, max_papers=max_papers, language=language))
 
 
 class _Client(discord.Client):
@@ -353,31 +356,29 @@ class DiscordPlatform:
         finally:
             await responder.close()
 
-    async def _command(
-        self, interaction: discord.Interaction, command: str, args: str, *, answer: str | None = None
-    ) -> None:
+    async def _command(self, interaction: discord.Interaction, name: str, command: Command | str) -> None:
         """Acknowledge within Discord's 3 s first, then do the work; the answer comes as follow-ups.
-        `answer`: a fixed text instead of asking the core (help)."""
+        `command` is a text instead when the answer is fixed (help, a mistake in the options)."""
         if self._stopping:
             return
         self._track()
-        responder = InteractionResponder(interaction, self.publisher, command=command)
+        responder = InteractionResponder(interaction, self.publisher, command=name)
         try:
             await interaction.response.defer(thinking=True)
         except discord.HTTPException as exc:
             if not responder.token_died(exc):
-                log.warning("Discord: could not acknowledge %s (%s %s)", command, exc.status, exc.text)
+                log.warning("Discord: could not acknowledge %s (%s %s)", name, exc.status, exc.text)
         channel = f"discord:{interaction.channel_id}"
         try:
-            if answer is not None:
-                await responder.text(answer)
+            if isinstance(command, str):
+                await responder.text(command)
             else:
-                await self._chat.handle_digest_command(args, channel, responder)
+                await self._chat.handle_command(command, channel, responder, user=f"discord:{interaction.user.id}")
             await responder.finish()
         except PublishError:
             pass
         except Exception:
-            log.exception("Discord: %s in %s failed", command, channel)
+            log.exception("Discord: %s in %s failed", name, channel)
 
     def _commands(self) -> list[app_commands.Command | app_commands.Group]:
         @app_commands.command(name="digest", description="New arXiv papers: this channel's subscriptions, or a search")
@@ -391,14 +392,11 @@ class DiscordPlatform:
         async def digest(
             interaction: discord.Interaction,
             query: str | None = None,
-            days: app_commands.Range[int, 1, 31] | None = None,
-            max_papers: app_commands.Range[int, 1, 50] | None = None,
+            days: app_commands.Range[int, 1, MAX_DIGEST_DAYS] | None = None,
+            max_papers: app_commands.Range[int, 1, MAX_CHAT_DIGEST_PAPERS] | None = None,
             language: app_commands.Range[str, 2, 12] | None = None,
         ) -> None:
-            if query and one_line(query).lower() == "help":  # the core's help describes the text commands
-                await self._command(interaction, "/digest", "help", answer=HELP)
-            else:
-                await self._command(interaction, "/digest", digest_args(query, days, max_papers, language))
+            await self._command(interaction, "/digest", digest_command(query, days, max_papers, language))
 
         subscriptions = app_commands.Group(name="subscriptions", description="This channel's standing digests")
 
@@ -408,6 +406,7 @@ class DiscordPlatform:
             query="arXiv search, e.g. cat:cs.CL AND abs:reasoning",
             time="time of day, e.g. 08:30 (default 08:30)",
             timezone="IANA time zone, e.g. Europe/Berlin (default UTC)",
+            weekdays="days to post, e.g. mon,wed,fri (default mon-fri)",
             max_papers="at most this many papers (default 10)",
             language="language of the summaries, e.g. en, zh",
         )
@@ -418,19 +417,25 @@ class DiscordPlatform:
             query: str,
             time: app_commands.Range[str, 4, 5] | None = None,
             timezone: str | None = None,
-            max_papers: app_commands.Range[int, 1, 50] | None = None,
+            weekdays: app_commands.Range[str, 3, 60] | None = None,
+            max_papers: app_commands.Range[int, 1, MAX_CHAT_DIGEST_PAPERS] | None = None,
             language: app_commands.Range[str, 2, 12] | None = None,
         ) -> None:
-            args = subscribe_args(name, query, time=time, timezone=timezone, max_papers=max_papers, language=language)
-            await self._command(interaction, "/subscriptions add", args)
+            command = typed(
+                lambda: Subscribe.from_options(
+                    name, query, time=time, timezone=timezone, weekdays=weekdays, max_papers=max_papers,
+                    language=language,
+                )
+            )  # fmt: skip
+            await self._command(interaction, "/subscriptions add", command)
 
         @subscriptions.command(name="remove", description="Stop posting a digest here")
         @app_commands.describe(name="the subscription's name, as /subscriptions list shows it")
         async def remove(interaction: discord.Interaction, name: app_commands.Range[str, 1, 40]) -> None:
-            await self._command(interaction, "/subscriptions remove", f"unsubscribe {one_line(name)}")
+            await self._command(interaction, "/subscriptions remove", Unsubscribe(one_line(name)))
 
         @subscriptions.command(name="list", description="This channel's subscriptions")
         async def list_(interaction: discord.Interaction) -> None:
-            await self._command(interaction, "/subscriptions list", "list")
+            await self._command(interaction, "/subscriptions list", ListSubscriptions())
 
         return [digest, subscriptions]

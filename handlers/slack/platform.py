@@ -1,9 +1,9 @@
 """The Slack platform: a bolt AsyncApp over Socket Mode or HTTP (Events API), sharing the bot's event loop.
 
 Translate in: a channel message with arXiv references -> ChatBot.handle_message, answered in its
-thread; `/digest ...` -> ChatBot.handle_digest_command. Everything Slack delivers is acknowledged
-first and worked on in a task; each delivery is claimed by its event_id in the database before
-any work, so Slack's retries and Socket Mode redeliveries never answer twice.
+thread; `/digest ...` -> ChatBot.handle_text_command (parsed there, once). Everything Slack
+delivers is acknowledged first and worked on in a task; each delivery is claimed by its event_id
+in the database before any work, so Slack's retries and Socket Mode redeliveries never answer twice.
 """
 
 from __future__ import annotations
@@ -307,9 +307,10 @@ class SlackPlatform:
         if trigger and not await self._events.claim_event(f"slack:command:{trigger}"):
             return
         reply = CommandResponder(self.publisher, channel=channel, respond=respond)
-        args = slack_unescape(str(body.get("text") or "")).strip()
+        user = f"slack:{body['user_id']}" if body.get("user_id") else ""
+        text = slack_unescape(str(body.get("text") or ""))
         try:
-            await self._chat.handle_digest_command(args, f"slack:{channel}", reply)
+            await self._chat.handle_text_command(text, f"slack:{channel}", reply, user=user)
         except PaperboyError as exc:
             log.error("Slack: /digest in %s could not be posted: %s", channel, exc)
             await reply.text(str(exc))
