@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bot.core.models import Paper
+from bot.core.models import Language, Paper
 from bot.core.sanitize import clean_generated, clean_text, one_line
 
 PROMPT_VERSION = "summary-v1"
@@ -67,19 +67,14 @@ _PAPER_TAG = re.compile(r"<\s*/?\s*paper\b[^<>]*>?", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 
 
-def normalize_language(language: str) -> str:
-    """A language code as the prompt and the cache use it: lower case, '-' separated, no oddities."""
-    return re.sub(r"[^a-z0-9-]", "", language.strip().lower().replace("_", "-"))[:20] or "en"
-
-
 def is_english(language: str) -> bool:
-    return normalize_language(language).split("-")[0] == "en"
+    return Language.parse(language).is_english
 
 
 def language_name(language: str) -> str:
     """The name the prompt uses: "zh" -> "Simplified Chinese"; unknown codes are named by code."""
-    code = normalize_language(language)
-    name = _LANGUAGE_NAMES.get(code) or _LANGUAGE_NAMES.get(code.split("-")[0])
+    code = Language.parse(language)
+    name = _LANGUAGE_NAMES.get(code.lower()) or _LANGUAGE_NAMES.get(code.split("-")[0].lower())
     return name or f"the language with the code '{code}'"
 
 
@@ -112,7 +107,7 @@ Answer with a single JSON object and nothing else (no prose, no code fences), ex
 
 def build_messages(paper: Paper, language: str) -> tuple[str, str]:
     """The system prompt and the user message that ask for one paper's summary."""
-    code, name = normalize_language(language), language_name(language)
+    code, name = Language.parse(language), language_name(language)
     if is_english(language):
         rule, shape = "null (the paper is already in English).", "null"
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.models import Paper, Summary
+from bot.core.models import Language, Paper, Summary
 
 PROMPT_VERSION = "extractive-v1"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
@@ -44,7 +44,7 @@ def extractive_summary(paper: Paper, *, language: str, reason: str) -> Summary:
     ranked = sorted(rest, key=lambda item: (-_score(item[1], title_words), item[0]))
     chosen = sorted(index for index, _ in ranked[:5])
     takeaways = tuple(sentences[i] for i in chosen) or (sentences[0],)
-    note = reason if language == "en" else f"{reason}; not translated"
+    note = reason if Language.parse(language).is_english else f"{reason}; not translated"
     return Summary(
         language=language,
         tldr=sentences[0],
