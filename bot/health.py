@@ -1,12 +1,15 @@
-"""GET /healthz: each chat platform's connection and the latest digest runs (by subscription), as JSON.
+"""GET /healthz: each chat platform's connection, the latest digest runs (by subscription) and the
+subscriptions that cannot be scheduled, as JSON.
 
-200 when every platform is connected, 503 otherwise (Docker's HEALTHCHECK and load balancers read it).
+200 when every platform is connected, 503 otherwise (Docker's HEALTHCHECK and load balancers read it). A
+subscription that cannot be scheduled is reported but does not make the process unhealthy: restarting
+it would not help, and the other subscriptions still post.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 
@@ -16,20 +19,38 @@ log = logging.getLogger(__name__)
 
 
 class HealthServer:
-    def __init__(self, *, host: str, port: int, platforms: Sequence[ChatPlatform], ledger: RunLedger) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        platforms: Sequence[ChatPlatform],
+        ledger: RunLedger,
+        subscription_errors: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
         self._host, self._port = host, port
         self._platforms = platforms
         self._ledger = ledger
+        self._subscription_errors = subscription_errors
         self._runner: web.AppRunner | None = None
 
     async def report(self) -> tuple[int, dict[str, object]]:
         platforms = {p.name: {"connected": p.is_connected()} for p in self._platforms}
         subscriptions: dict[str, list[dict[str, object]]] = {}
         for run in await self._ledger.recent_runs(limit=100):
-            entry = {"channel": run.channel, "date": run.local_date.isoformat(), "state": run.state, "late": run.late}
+            entry: dict[str, object] = {
+                "channel": run.channel, "date": run.local_date.isoformat(), "state": run.state, "late": run.late,
+            }  # fmt: skip
+            if run.state not in ("sent", "empty") and run.error:
+                entry["error"] = run.error
             subscriptions.setdefault(run.subscription, []).append(entry)
         healthy = all(p["connected"] for p in platforms.values())
-        body = {"status": "ok" if healthy else "degraded", "platforms": platforms, "subscriptions": subscriptions}
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "platforms": platforms,
+            "subscriptions": subscriptions,
+            "subscription_errors": dict(self._subscription_errors()),
+        }
         return (200 if healthy else 503), body
 
     async def _healthz(self, request: web.Request) -> web.Response:

@@ -73,6 +73,7 @@ async def run_bot(config: Config) -> int:
                     port=config.settings.health.port,
                     platforms=platforms,
                     ledger=services.store,
+                    subscription_errors=scheduler.subscription_errors,
                 )
                 await health.start()
             scheduler.start()

@@ -12,6 +12,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.core.errors import StorageUnavailable
 from bot.core.ports import EventLog
 from bot.core.posting import DigestPoster
 
@@ -48,9 +49,15 @@ class DigestScheduler:
         """One tick; a failure (the database down, row 34) is logged and the next tick tries again."""
         try:
             await self._poster.tick()
+        except StorageUnavailable as exc:
+            # The database is down (rows 34, 44): nothing was posted without a claim; the next tick retries.
+            log.error("digest tick failed: %s; retrying at the next tick", exc)
         except Exception:
-            # The database may be down (row 34): nothing was posted without a claim; the next tick retries.
             log.exception("digest tick failed; retrying at the next tick")
+
+    def subscription_errors(self) -> dict[str, str]:
+        """Subscriptions that cannot be scheduled or keep failing, with why (for /healthz)."""
+        return self._poster.subscription_errors()
 
     async def forget_old_events(self) -> None:
         assert self._events is not None
@@ -62,6 +69,11 @@ class DigestScheduler:
         log.info("forgot %d chat deliveries older than %s", forgotten, EVENT_MEMORY)
 
     async def stop(self) -> None:
+        """No new tick starts; the one running finishes its current message, records it and leaves its run
+        resumable (a run still being built is released). Only then are the timers shut down: APScheduler's
+        shutdown cancels running jobs, which could land between "accepted" and "recorded"."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+        await self._poster.drain()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        await self._poster.drain()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,19 +16,41 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.errors import LostClaim
 from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
 from storage.engine import WRITE
+from storage.retry import PATIENCE_SECONDS, retry_database
 from storage.tables import chat_events, digest_runs, posted_papers, summaries, token_usage
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
+
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def _retried(what: str) -> Callable[[Method], Method]:
+    """Retry the method while the database is unreachable (for the store's patience), then StorageUnavailable.
+    Only for reads and for writes that are safe to repeat after a commit whose answer was lost."""
+
+    def wrap(method: Method) -> Method:
+        @functools.wraps(method)
+        async def retrying(self: SqlStore, *args: Any, **kwargs: Any) -> Any:
+            return await retry_database(
+                lambda: method(self, *args, **kwargs), what=what, patience_seconds=self.patience_seconds
+            )
+
+        return cast(Method, retrying)
+
+    return wrap
 
 
 class SqlStore:
     """The paper cache, the summary cache and the daily token budget, on SQLite or PostgreSQL.
 
-    The engine belongs to whoever made it; every call uses its own connection and transaction.
+    The engine belongs to whoever made it; every call uses its own connection and transaction. The
+    scheduler's ledger calls ride out a short database outage (`patience_seconds`), then raise
+    StorageUnavailable.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, patience_seconds: float = PATIENCE_SECONDS) -> None:
         self._engine = engine
+        self.patience_seconds = patience_seconds
         self._writer = engine.execution_options(**WRITE)
         # The dialects' own insert(), for ON CONFLICT.
         inserts: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -171,6 +194,7 @@ class SqlStore:
             result = await conn.execute(delete(subscriptions_table).where(subscriptions_table.c.name == name))
         return result.rowcount == 1
 
+    @_retried("reading the subscriptions")
     async def list_subscriptions(self) -> list[Subscription]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(select(subscriptions_table).order_by(subscriptions_table.c.name))).all()
@@ -188,17 +212,25 @@ class SqlStore:
         now: dt.datetime,
         lease_until: dt.datetime,
     ) -> DigestRun | None:
-        key = _run_key(subscription, channel, local_date)
-        owner = str(uuid.uuid4())
+        # One token for every attempt: a retry whose earlier attempt did commit finds the claim is its own.
         row = {
             "subscription": subscription, "channel": channel, "local_date": local_date, "state": "claimed",
-            "late": late, "owner": owner, "lease_until": lease_until, "message_ids": [], "updated_at": now,
+            "late": late, "owner": str(uuid.uuid4()), "lease_until": lease_until, "message_ids": [], "updated_at": now,
         }  # fmt: skip
+        return await retry_database(
+            lambda: self._claim_run(row),
+            what=f"claiming digest {subscription} for {channel} on {local_date}",
+            patience_seconds=self.patience_seconds,
+        )
+
+    async def _claim_run(self, row: dict[str, Any]) -> DigestRun | None:
+        key = _run_key(row["subscription"], row["channel"], row["local_date"])
+        now, owner, lease_until = row["updated_at"], row["owner"], row["lease_until"]
         async with self._writer.begin() as conn:
             inserted = await conn.execute(self._insert(digest_runs).values(row).on_conflict_do_nothing())
             if inserted.rowcount != 1:
                 # Take over only what is safe to redo: nothing sent yet (lease expired), or stopped cleanly.
-                taken = await conn.execute(
+                await conn.execute(
                     update(digest_runs)
                     .where(_run_where(key))
                     .where(
@@ -207,29 +239,34 @@ class SqlStore:
                     )
                     .values(state="claimed", owner=owner, lease_until=lease_until, updated_at=now)
                 )
-                if taken.rowcount != 1:
-                    return None
             current = (await conn.execute(select(digest_runs).where(_run_where(key)))).one()
-        return _run(current)
+        # Ours when inserted or taken over now, or when an earlier attempt committed but its answer was lost.
+        return _run(current) if current.owner == owner else None
 
+    @_retried("starting to post a digest")
     async def start_sending(self, run: DigestRun, *, window_end: dt.datetime, lease_until: dt.datetime) -> None:
         # Only from "claimed", and only by the claim's owner: a run taken over meanwhile is not ours to post.
+        # "sending" under our own token is this very call, committed by an attempt whose answer was lost.
         await self._update_run(
-            run, only_state="claimed", state="sending", window_end=window_end, lease_until=lease_until
+            run, only_state=("claimed", "sending"), state="sending", window_end=window_end, lease_until=lease_until
         )
 
+    @_retried("recording a message the platform accepted")
     async def record_message(self, run: DigestRun, message_id: str, *, lease_until: dt.datetime) -> None:
         key = _run_key(run.subscription, run.channel, run.local_date)
         async with self._writer.begin() as conn:
             ids = (await conn.execute(select(digest_runs.c.message_ids).where(_run_where(key)))).scalar_one()
+            # A retry (its first attempt committed, the answer was lost) must not record the message twice: a
+            # resumed run would then skip one it never sent. Messages are recorded in order, so it is the last.
+            recorded = ids if ids and ids[-1] == message_id else [*ids, message_id]
             # Each accepted message also extends the lease: a long, paced send is not mistaken for a crash.
-            await self._update_in(
-                conn, run, message_ids=[*ids, message_id], lease_until=lease_until, only_state="sending"
-            )
+            await self._update_in(conn, run, message_ids=recorded, lease_until=lease_until, only_state="sending")
 
+    @_retried("recording how a digest ended")
     async def finish_run(self, run: DigestRun, *, state: str, error: str | None = None) -> None:
         await self._update_run(run, state=state, error=error)
 
+    @_retried("checking for digests left sending")
     async def expire_sending(self, now: dt.datetime) -> list[DigestRun]:
         stale = (digest_runs.c.state == "sending") & (digest_runs.c.lease_until < now)
         expired = []
@@ -244,11 +281,13 @@ class SqlStore:
                     expired.append(dataclasses.replace(_run(row), state="ambiguous"))
         return expired
 
+    @_retried("reading the digest ledger")
     async def has_run(self, subscription: str, channel: str, local_date: dt.date) -> bool:
         query = select(digest_runs.c.state).where(_run_where(_run_key(subscription, channel, local_date)))
         async with self._engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
 
+    @_retried("reading the digest ledger")
     async def last_window_end(self, subscription: str, channel: str, *, before: dt.date) -> dt.datetime | None:
         query = select(func.max(digest_runs.c.window_end)).where(
             digest_runs.c.subscription == subscription,
@@ -260,11 +299,13 @@ class SqlStore:
             value = (await conn.execute(query)).scalar()
         return _aware(value)
 
+    @_retried("reading the papers already posted")
     async def posted_paper_ids(self, channel: str) -> set[str]:
         query = select(posted_papers.c.arxiv_id).where(posted_papers.c.channel == channel)
         async with self._engine.connect() as conn:
             return set((await conn.execute(query)).scalars())
 
+    @_retried("recording the papers posted")
     async def record_posted_papers(self, channel: str, arxiv_ids: Sequence[str]) -> None:
         if not arxiv_ids:
             return
@@ -278,15 +319,19 @@ class SqlStore:
         async with self._engine.connect() as conn:
             return [_run(row) for row in (await conn.execute(query)).all()]
 
-    async def _update_run(self, run: DigestRun, *, only_state: str | None = None, **values: Any) -> None:
+    async def _update_run(
+        self, run: DigestRun, *, only_state: str | tuple[str, ...] | None = None, **values: Any
+    ) -> None:
         async with self._writer.begin() as conn:
             await self._update_in(conn, run, only_state=only_state, **values)
 
-    async def _update_in(self, conn: Any, run: DigestRun, *, only_state: str | None = None, **values: Any) -> None:
+    async def _update_in(
+        self, conn: Any, run: DigestRun, *, only_state: str | tuple[str, ...] | None = None, **values: Any
+    ) -> None:
         """Update the run if this claim still owns it (and, with only_state, is in that state); else LostClaim."""
         where = _run_where(_run_key(run.subscription, run.channel, run.local_date)) & (digest_runs.c.owner == run.owner)
         if only_state is not None:
-            where &= digest_runs.c.state == only_state
+            where &= digest_runs.c.state.in_((only_state,) if isinstance(only_state, str) else only_state)
         result = await conn.execute(
             update(digest_runs).where(where).values(**values, updated_at=dt.datetime.now(dt.UTC))
         )

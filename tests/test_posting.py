@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
+from collections.abc import Awaitable
 
 import pytest
 
@@ -296,3 +298,271 @@ async def test_a_run_taken_over_after_its_lease_is_not_posted_by_the_slow_first_
     assert parents(pub_a) == [] and parents(pub_b) == [("C1", "nlp: 3 papers")]
     (run,) = await world[1].recent_runs()
     assert run.state == "sent"
+
+
+# -- a clean stop (row 41), one bad subscription (row 42)
+
+
+async def test_a_stop_while_the_digest_is_built_releases_the_run_at_once(world, fake_arxiv):
+    """SIGTERM while arXiv is slow: the build is abandoned, the run is released (not held for the lease),
+    and another process posts it on its next tick."""
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    fake_arxiv.script("hang")
+    building = asyncio.create_task(poster.tick())
+    async with asyncio.timeout(10):
+        while not fake_arxiv.requests:
+            await asyncio.sleep(0.01)
+        await poster.drain(patience_seconds=60)  # returns without waiting for arXiv
+        await building
+    (run,) = await world[1].recent_runs()
+    assert (run.state, run.message_ids, publisher.sent) == ("interrupted", (), [])
+
+    other, posted, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)  # same time: no lease expired
+    await other.tick()
+    assert parents(posted) == [("C1", "nlp: 3 papers")]
+    (run,) = await world[1].recent_runs()
+    assert run.state == "sent"
+
+
+class SlowRecords:
+    """The real ledger, whose record_message starts (sets `recording`) and then takes a moment."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.recording = asyncio.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    async def record_message(self, *args, **kwargs):
+        self.recording.set()
+        await asyncio.sleep(0.3)
+        await self.real.record_message(*args, **kwargs)
+
+
+async def test_cancelling_the_poster_never_loses_the_record_of_an_accepted_message(world):
+    """Cancellation landing between "accepted" and "recorded" (a scheduler shut down without waiting): the
+    record still completes, and drain() waits for it."""
+    ledger = SlowRecords(world[1])
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=Clock(DUE), ledger=ledger)
+    posting = asyncio.create_task(poster.tick())
+    await asyncio.wait_for(ledger.recording.wait(), 10)
+    posting.cancel()
+    await poster.drain(patience_seconds=5)
+    assert posting.cancelled()
+    (run,) = await world[1].recent_runs()
+    assert len(publisher.sent) == 1 and len(run.message_ids) == 1
+
+
+# A subscription row (as /digest subscribe on another host might have stored it) that this host cannot schedule.
+UNSCHEDULABLE_ROW = {
+    "name": "mars", "query": "cat:cs.CL", "channels": ["console"], "time": "08:30", "timezone": "Mars/Olympus_Mons",
+    "weekdays": [0, 1, 2, 3, 4], "max_papers": 3, "include": [], "exclude": [], "language": "en",
+    "post_when_empty": True, "updated_at": DUE,
+}  # fmt: skip
+
+
+async def test_a_subscription_that_cannot_be_scheduled_fails_alone_and_is_logged_once(world, caplog):
+    """A stored subscription with a time zone this host does not know, and a due valid one: the valid one
+    posts; the bad one is one log line over several ticks, and is reported (row 42)."""
+    from storage.tables import subscriptions as subscriptions_table
+
+    store = world[1]
+    async with store._engine.begin() as conn:
+        await conn.execute(subscriptions_table.insert().values(UNSCHEDULABLE_ROW))
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    configured = poster._subscriptions
+
+    async def configured_and_stored():
+        return [*await configured(), *await store.list_subscriptions()]
+
+    poster._subscriptions = configured_and_stored
+    for _ in range(3):
+        await poster.tick()
+        clock.now += dt.timedelta(minutes=1)
+    assert parents(publisher) == [("C1", "nlp: 3 papers")]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.core.posting" and "Mars" in r.getMessage()]
+    assert len(lines) == 1 and "subscription mars cannot be scheduled" in lines[0]
+    assert list(poster.subscription_errors()) == ["mars"]
+
+
+async def test_a_query_arxiv_rejects_fails_that_run_once_instead_of_every_tick(world, fake_arxiv, caplog):
+    """arXiv answers the subscription's query with an error: the run is failed, with one log line; later
+    ticks neither ask arXiv again nor log again."""
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
+    fake_arxiv.script("error_entry")
+    await poster.tick()
+    asked = len(fake_arxiv.requests)
+    await poster.tick()
+    (run,) = await world[1].recent_runs()
+    assert run.state == "failed" and "arXiv rejected the query" in run.error and publisher.sent == []
+    assert len(fake_arxiv.requests) == asked
+    assert sum(r.name == "bot.core.posting" and "rejected" in r.getMessage() for r in caplog.records) == 1
+
+
+# -- PostgreSQL stopped for a few seconds mid-digest (row 44)
+
+
+class StoppablePostgres:
+    """A private PostgreSQL server (not the session's) that a test may stop and start again on its port."""
+
+    def __init__(self) -> None:
+        from tests.db import FAST_SETTINGS, _Cluster
+
+        self._cluster = _Cluster()
+        self.server = self._cluster.start()
+        self._options = f"-h 127.0.0.1 -p {self.server.port} -k {self._cluster.sockets} {FAST_SETTINGS}"
+
+    async def stop(self) -> None:
+        """As `docker stop` would: sessions are ended, new connections refused."""
+        await asyncio.to_thread(self._cluster._cmd, "pg_ctl", "-D", self._cluster.data, "-m", "fast", "-w", "stop")
+
+    async def start(self) -> None:
+        await asyncio.to_thread(
+            self._cluster._cmd, "pg_ctl", "-D", self._cluster.data, "-l", self._cluster.log, "-w", "-o",
+            self._options, "start",
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self._cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def stoppable_postgres(postgres_server):  # postgres_server: skipped (or failed, in CI) without the binaries
+    server = StoppablePostgres()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+_outage_databases = itertools.count()
+
+
+@pytest.fixture
+async def outage_world(fake_arxiv, stoppable_postgres):
+    """Like `world`, on a fresh database of the stoppable server."""
+    from storage.engine import make_engine
+    from storage.migrations import upgrade
+    from storage.repository import SqlStore
+
+    name = f"outage_{next(_outage_databases)}"
+    stoppable_postgres.server.execute(f"CREATE DATABASE {name}")
+    engine = make_engine(stoppable_postgres.server.url(name))
+    try:
+        await upgrade(engine)
+        async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+            yield arxiv, SqlStore(engine)
+    finally:
+        await engine.dispose()
+
+
+class OnSentHook(RecordingPublisher):
+    """Awaits `hook(n)` after the platform accepted message n, before Paperboy's on_sent records it."""
+
+    def __init__(self, hook) -> None:
+        super().__init__()
+        self.hook = hook
+
+    async def post_digest(self, channel, digest, *, already_sent=(), on_sent=None):
+        async def hooked(message_id: str) -> None:
+            await self.hook(len(self.sent))
+            await on_sent(message_id)
+
+        return await super().post_digest(channel, digest, already_sent=already_sent, on_sent=hooked)
+
+
+async def start_after(server: StoppablePostgres, seconds: float, *, once: Awaitable[None] | None = None) -> None:
+    if once is not None:
+        await once
+    await asyncio.sleep(seconds)  # the outage
+    await server.start()
+
+
+def sent_once(publisher: RecordingPublisher) -> bool:
+    texts = [text for _, _, text in publisher.sent]
+    return texts[0] == "nlp: 3 papers" and len(texts) == len(set(texts)) == 4
+
+
+async def test_postgres_stopped_between_accepted_and_recorded_posts_every_message_once(
+    outage_world, stoppable_postgres
+):
+    """PostgreSQL stops right after the platform accepted message 2 and is back 3 s later: the record waits
+    for it, the digest goes on, every message is posted once, and the run ends sent (not ambiguous)."""
+    restart: list[asyncio.Task] = []
+
+    async def after_accepted(count: int) -> None:
+        if count == 2:
+            await stoppable_postgres.stop()  # down before the record is attempted
+            restart.append(asyncio.create_task(start_after(stoppable_postgres, 3)))
+
+    publisher = OnSentHook(after_accepted)
+    poster, _, _ = make_poster(outage_world, [nlp(channels=("slack:C1",))], clock=Clock(DUE), publisher=publisher)
+    try:
+        await poster.tick()
+    finally:
+        await asyncio.gather(*restart)
+    assert sent_once(publisher)
+    (run,) = await outage_world[1].recent_runs()
+    assert (run.state, len(run.message_ids)) == ("sent", 4)
+
+
+async def test_postgres_stopped_while_the_digest_is_built_does_not_hold_it_for_the_lease(
+    outage_world, stoppable_postgres
+):
+    """PostgreSQL stops while the papers are being summarized and is back a second later: the run is not left
+    claimed for the whole lease; the next tick (same time) posts it, once."""
+    outage: dict[str, asyncio.Future] = {}
+
+    class OutageWhileSummarizing(RecordingSummarizer):
+        async def summarize(self, paper, language):
+            if not outage:  # the first of the concurrent calls stops the server; all wait until it is down
+                outage["down"] = down = asyncio.ensure_future(stoppable_postgres.stop())
+                outage["back"] = asyncio.ensure_future(start_after(stoppable_postgres, 1, once=down))
+            await outage["down"]
+            return await super().summarize(paper, language)
+
+    clock = Clock(DUE)
+    poster, publisher, _ = make_poster(
+        outage_world, [nlp(channels=("slack:C1",))], clock=clock, llm=OutageWhileSummarizing()
+    )
+    try:
+        await poster.tick()
+    finally:
+        await asyncio.gather(*outage.values())
+    await poster.tick()
+    assert sent_once(publisher)
+    (run,) = await outage_world[1].recent_runs()
+    assert run.state == "sent"
+
+
+async def test_postgres_down_longer_than_the_patience_leaves_an_accepted_message_ambiguous(
+    outage_world, stoppable_postgres, caplog
+):
+    """The platform accepted a message and the database stays down past the retries: nothing more is posted,
+    the run is left sending (then ambiguous), never resumed, so that message is never posted twice."""
+    arxiv, store = outage_world
+    store.patience_seconds = 0.5
+
+    async def after_accepted(count: int) -> None:
+        if count == 2:
+            await stoppable_postgres.stop()
+
+    from bot.scheduler import DigestScheduler
+
+    publisher = OnSentHook(after_accepted)
+    poster, _, _ = make_poster(outage_world, [nlp(channels=("slack:C1",))], clock=Clock(DUE), publisher=publisher)
+    try:
+        await DigestScheduler(poster, tick_seconds=60).tick()  # the rest of the tick fails too, with a log line
+    finally:
+        await stoppable_postgres.start()
+    assert len(publisher.sent) == 2
+    assert "the platform accepted message" in caplog.text and "left as sending" in caplog.text
+    (run,) = await store.recent_runs()
+    assert (run.state, len(run.message_ids)) == ("sending", 1)
+    restarted, again, _ = make_poster(outage_world, [nlp(channels=("slack:C1",))], clock=Clock(DUE))
+    await restarted.tick()
+    assert again.sent == []

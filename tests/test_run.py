@@ -45,6 +45,27 @@ def run_env(tmp_path, fake_arxiv):
     }
 
 
+def postgres_database(postgres_server) -> str:
+    """The URL of a fresh database on the session's PostgreSQL server."""
+    database = f"run_{os.getpid()}_{next(_databases)}"
+    postgres_server.execute(f"CREATE DATABASE {database}")
+    return postgres_server.url(database)
+
+
+def use_slack(run_env: dict[str, str], fake_slack) -> None:
+    """Post to FakeSlack's Web API (HTTP mode on a closed port: no events come in)."""
+    from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET
+
+    run_env |= {
+        "PAPERBOY_SLACK__ENABLED": "true",
+        "PAPERBOY_SLACK__MODE": "http",
+        "PAPERBOY_SLACK__HTTP_PORT": str(closed_port()),
+        "PAPERBOY_SLACK__API_URL": fake_slack.api_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    }
+
+
 async def start(*args: str, env, cwd) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
@@ -89,9 +110,7 @@ async def test_post_twice_posts_once(run_env, tmp_path):
 
 async def test_two_processes_on_one_postgres_post_a_due_digest_once(run_env, tmp_path, postgres_server):
     """Two `paperboy run` on one PostgreSQL, both ticking when the digest falls due: one post; SIGTERM exits 0."""
-    database = f"run_{os.getpid()}_{next(_databases)}"
-    postgres_server.execute(f"CREATE DATABASE {database}")
-    run_env["PAPERBOY_STORAGE__URL"] = postgres_server.url(database)
+    run_env["PAPERBOY_STORAGE__URL"] = postgres_database(postgres_server)
     run_env["PAPERBOY_CLOCK_START"] = "2025-05-29T06:29:48+00:00"  # 12 s before it is due: both are up by then
     procs = [await start("run", env=run_env, cwd=tmp_path) for _ in range(2)]
     for proc in procs:
@@ -111,15 +130,32 @@ async def wait_for_line(proc: asyncio.subprocess.Process, marker: str, timeout: 
             assert proc.returncode is None, "the process exited"
 
 
-async def test_healthz_reports_platforms_and_runs(run_env, tmp_path):
-    """With health.port set, /healthz answers 200 with each subscription's last run."""
+async def test_healthz_reports_platforms_runs_and_a_subscription_that_cannot_be_scheduled(run_env, tmp_path):
+    """With health.port set, /healthz answers 200 with each subscription's last run. A stored subscription in
+    a time zone this host does not know is listed there, once in the log, and the valid one posts (row 42)."""
+    from storage.migrations import upgrade
+    from storage.tables import subscriptions
+    from tests.test_posting import UNSCHEDULABLE_ROW
+
+    engine = make_engine(run_env["PAPERBOY_STORAGE__URL"])
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(subscriptions.insert().values(UNSCHEDULABLE_ROW))
+    finally:
+        await engine.dispose()
     port = closed_port()
     run_env["PAPERBOY_HEALTH__PORT"] = str(port)
     proc = await start("run", env=run_env, cwd=tmp_path)
     try:
         await wait_for_state(run_env["PAPERBOY_STORAGE__URL"], "sent")
-        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-            body = json.loads(await resp.text())
+        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+            while True:  # the bad subscription comes after the good one in a tick
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    body = json.loads(await resp.text())
+                if body["subscription_errors"]:
+                    break
+                await asyncio.sleep(0.1)
         assert resp.status == 200 and body["status"] == "ok"
         assert body["subscriptions"]["nlp"][0] == {
             "channel": "console",
@@ -127,25 +163,21 @@ async def test_healthz_reports_platforms_and_runs(run_env, tmp_path):
             "state": "sent",
             "late": False,
         }
+        assert list(body["subscription_errors"]) == ["mars"]
+        assert "Mars/Olympus_Mons" in body["subscription_errors"]["mars"]
     finally:
-        code, _, err = await stop(proc)
+        code, out, err = await stop(proc)
     assert code == 0, err
+    assert out.count("Machine-written") == 1 and err.count("subscription mars cannot be scheduled") == 1
 
 
 async def test_sigkill_right_after_slack_accepted_the_post_never_reposts(run_env, tmp_path, fake_slack):
     """SIGKILL after Slack accepted the digest, before its record: the restart marks it ambiguous (row 32)."""
-    from tests.fakes.slack_server import BOT_TOKEN, CHANNEL, SIGNING_SECRET
+    from tests.fakes.slack_server import CHANNEL
 
     (tmp_path / "config.toml").write_text(CONFIG.replace('channels = ["console"]', f'channels = ["slack:{CHANNEL}"]'))
-    run_env |= {
-        "PAPERBOY_SLACK__ENABLED": "true",
-        "PAPERBOY_SLACK__MODE": "http",
-        "PAPERBOY_SLACK__HTTP_PORT": str(closed_port()),
-        "PAPERBOY_SLACK__API_URL": fake_slack.api_url,
-        "PAPERBOY_SCHEDULE__LEASE_MINUTES": "1",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-    }
+    use_slack(run_env, fake_slack)
+    run_env["PAPERBOY_SCHEDULE__LEASE_MINUTES"] = "1"
     first = await start("run", env=run_env, cwd=tmp_path)
 
     async def kill_on_post(call) -> None:
@@ -239,3 +271,97 @@ async def test_post_beside_a_running_bot_uses_only_the_apis(run_env, tmp_path, f
     slack_posts = fake_slack.posts()
     assert len(slack_posts) >= 2 and all(p["thread_ts"] == slack_posts[0]["ts"] for p in slack_posts[1:])
     assert len(fake_discord.sent_messages()) >= 2 and fake_discord.identifies == []
+
+
+# -- a clean stop in the middle of the morning digest (RELIABILITY row 41)
+
+LONG_WORD = "paperboylongform"
+
+
+def long_papers(count: int) -> list[dict[str, object]]:
+    """Papers in Thursday's window whose cards fill a Slack message each: a digest of them is count + 1
+    messages (the list, then one per card)."""
+    sentence = "We show in part {} that " + LONG_WORD + " " + " ".join(f"token{j}" for j in range(140)) + "."
+    return [
+        {"id": f"2505.{90000 + i}", "title": f"Long paper {i}", "authors": ["A. Author"], "categories": ["cs.CL"],
+         "abstract": " ".join(sentence.format(k) for k in range(6)), "published": "2025-05-28T12:00:00Z"}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+async def read_run(url: str):
+    engine = make_engine(url)
+    try:
+        (run,) = await SqlStore(engine).recent_runs()
+        return run
+    finally:
+        await engine.dispose()
+
+
+async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_the_rest(
+    run_env, tmp_path, fake_slack, fake_arxiv, postgres_server
+):
+    """Slack answers each post after a second; SIGTERM once it accepted message 2 of 8: that message is recorded,
+    the process exits 0, and the restart posts messages 3-8. Every message once; the run ends sent."""
+    from tests.fakes.slack_server import CHANNEL
+
+    fake_arxiv.add_papers(long_papers(7))
+    config = (
+        CONFIG.replace('query = "cat:cs.CL"', f'query = "abs:{LONG_WORD}"')
+        .replace("max_papers = 2", "max_papers = 9")
+        .replace('channels = ["console"]', f'channels = ["slack:{CHANNEL}"]')
+    )
+    (tmp_path / "config.toml").write_text(config)
+    use_slack(run_env, fake_slack)
+    url = run_env["PAPERBOY_STORAGE__URL"] = postgres_database(postgres_server)
+    first = await start("run", env=run_env, cwd=tmp_path)
+
+    async def slow_answer(call) -> None:
+        if call.method != "chat.postMessage":
+            return
+        if len(fake_slack.posts()) == 2 and first.returncode is None:
+            first.send_signal(signal.SIGTERM)  # while Slack's answer to message 2 is on its way
+        await asyncio.sleep(1)
+
+    fake_slack.after_accept = slow_answer
+    out, err = await asyncio.wait_for(first.communicate(), 60)
+    assert first.returncode == 0, err.decode()
+    run = await read_run(url)
+    assert (run.state, len(run.message_ids), len(fake_slack.posts())) == ("interrupted", 2, 2)
+
+    second = await start("run", env=run_env, cwd=tmp_path)
+    try:
+        await wait_for_state(url, "sent")
+    finally:
+        code, _, err = await stop(second)
+    assert code == 0, err
+    posts = fake_slack.posts()
+    assert len(posts) == 8 and len({p["text"] for p in posts}) == 8
+    assert all(p.get("thread_ts") == posts[0]["ts"] for p in posts[1:])  # the rest continue the same thread
+    run = await read_run(url)
+    assert run.message_ids == tuple(p["ts"] for p in posts)
+
+
+async def test_sigterm_while_the_digest_is_built_lets_the_next_start_post_it_at_once(
+    run_env, tmp_path, fake_arxiv, postgres_server
+):
+    """SIGTERM while arXiv has not answered yet: the process exits 0 at once and releases the run, so the
+    restart posts it at once (not after the 15-minute lease)."""
+    url = run_env["PAPERBOY_STORAGE__URL"] = postgres_database(postgres_server)
+    fake_arxiv.script("hang")
+    first = await start("run", env=run_env, cwd=tmp_path)
+    async with asyncio.timeout(60):
+        while not fake_arxiv.requests:
+            assert first.returncode is None, "paperboy run exited"
+            await asyncio.sleep(0.05)
+    code, out, err = await stop(first)
+    assert code == 0 and "Machine-written" not in out, err
+    run = await read_run(url)
+    assert (run.state, run.message_ids) == ("interrupted", ())
+
+    second = await start("run", env=run_env, cwd=tmp_path)  # the same clock: the lease has not run out
+    try:
+        await wait_for_state(url, "sent", timeout=30)
+    finally:
+        code, out, err = await stop(second)
+    assert code == 0 and out.count("Machine-written") == 1, err

@@ -270,3 +270,72 @@ async def test_old_chat_events_are_forgotten(store):
     assert await store.claim_event("slack:old") is True  # forgotten, so claimable again
     assert await store.forget_events(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0
     assert await store.claim_event("slack:old") is False
+
+
+# -- a database out of reach for a moment (RELIABILITY row 44)
+
+
+class Flaky:
+    """An operation that fails `failures` times with `error`, then answers 'done'."""
+
+    def __init__(self, error: Exception, failures: int) -> None:
+        self.error, self.failures, self.calls = error, failures, 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return "done"
+
+
+async def test_an_unreachable_database_is_retried_until_it_answers() -> None:
+    from storage.retry import retry_database
+
+    operation = Flaky(ConnectionRefusedError(111, "Connect call failed"), failures=3)
+    assert await retry_database(operation, what="testing", patience_seconds=5) == "done"
+    assert operation.calls == 4
+
+
+async def test_an_error_that_is_not_about_reaching_the_database_is_not_retried() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.retry import retry_database
+
+    operation = Flaky(IntegrityError("INSERT", {}, Exception("duplicate key")), failures=1)
+    with pytest.raises(IntegrityError):
+        await retry_database(operation, what="testing", patience_seconds=5)
+    assert operation.calls == 1
+
+
+async def test_retries_end_after_the_patience_with_one_line_naming_what_failed() -> None:
+    from bot.core.errors import StorageUnavailable
+    from storage.retry import retry_database
+
+    operation = Flaky(ConnectionRefusedError(111, "Connect call failed"), failures=10**6)
+    with pytest.raises(StorageUnavailable) as caught:
+        await retry_database(operation, what="recording a message", patience_seconds=0.3)
+    assert str(caught.value) == (
+        "the database is unreachable ([Errno 111] Connect call failed) while recording a message; gave up after 0.3 s"
+    )
+    assert 2 <= operation.calls < 10  # backed off, not a busy loop
+
+
+async def test_ledger_writes_are_safe_to_repeat_after_a_lost_answer(store: SqlStore) -> None:
+    """A retry whose first attempt committed (the answer was lost) changes nothing: the claim is still ours,
+    start_sending still succeeds, and a message is recorded once."""
+    now = dt.datetime(2025, 5, 29, 6, 30, tzinfo=dt.UTC)
+    lease = now + dt.timedelta(minutes=15)
+    row = {
+        "subscription": "nlp", "channel": "slack:C1", "local_date": now.date(), "state": "claimed", "late": False,
+        "owner": "token-1", "lease_until": lease, "message_ids": [], "updated_at": now,
+    }  # fmt: skip
+    first = await store._claim_run(row)
+    again = await store._claim_run(row)
+    other = await store._claim_run({**row, "owner": "token-2"})
+    assert first is not None and again == first and other is None
+    await store.start_sending(first, window_end=now, lease_until=lease)
+    await store.start_sending(first, window_end=now, lease_until=lease)
+    for message_id in ["1.1", "1.1", "1.2", "1.2"]:
+        await store.record_message(first, message_id, lease_until=lease)
+    (run,) = await store.recent_runs()
+    assert (run.state, run.message_ids) == ("sending", ("1.1", "1.2"))
