@@ -53,7 +53,8 @@ async def test_digest_ranks_filters_and_counts_omitted(services):
     assert len(digest.papers) == 3
     assert all("reasoning" in p.paper.abstract.lower() for p in digest.papers)
     assert any("reason" in p.paper.title.lower() for p in digest.papers[:1])  # title hits rank first
-    assert digest.omitted > 0
+    assert digest.omitted == len(digest.omitted_papers) > 0
+    assert not {p.arxiv_id for p in digest.omitted_papers} & {p.paper.arxiv_id for p in digest.papers}
     assert len(llm.calls) == 3 and {lang for _, lang in llm.calls} == {"zh"}
     assert notes[0].startswith("Searching arXiv") and notes[-1] == "Summarized 3/3 papers"
 

@@ -101,6 +101,7 @@ class DigestService:
             query=request.query,
             papers=tuple(summarized),
             omitted=len(matching) - len(chosen),
+            omitted_papers=tuple(matching[len(chosen) :]),
             language=request.language,
             days=request.days,
         )

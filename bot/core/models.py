@@ -267,6 +267,8 @@ class Digest:
     language: str
     days: int = 1
     errors: tuple[InputError, ...] = ()
+    # The matching papers past max_papers, best first (a digest lists them one line each).
+    omitted_papers: tuple[Paper, ...] = ()
 
 
 @dataclass(frozen=True)
