@@ -164,6 +164,52 @@ def clean_generated(s: str, *, max_chars: int) -> str:
     return _fixed_point(step, s)
 
 
+# URLs a paper gives for itself ("Code: https://github.com/a/b."): https only, a plain host name
+# (no userinfo, no port, no IP), then only characters that are safe in every surface's link syntax
+# (no `|`, `<`, `>`, quotes, backticks, braces, backslashes, `@` or whitespace); `%` only as an escape.
+MAX_URL_CHARS = 512  # Discord's limit for a link button; Slack allows 3000
+_URL_START = re.compile(r"(?<![a-z0-9+.-])https://", _AI)
+_URL_RUN = re.compile(r"[^\s\u0080-\U0010ffff]+")  # up to whitespace or non-ASCII, as chat clients do
+_STRICT_URL = re.compile(
+    r"https://((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+    r"(?:[/?#](?:[a-z0-9\-._~!$&'()*+,;=:/?#]|%[0-9a-f]{2})*)?",
+    _AI,
+)
+_TRAILING = ".,;:!?'\"*"
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim_url(run: str) -> str:
+    """A URL as prose ends it: without the sentence's punctuation or a closing bracket it did not open."""
+    while run:
+        last = run[-1]
+        if last in _TRAILING or (last in _CLOSERS and run.count(last) > run.count(_CLOSERS[last])):
+            run = run[:-1]
+        else:
+            break
+    return run
+
+
+def find_urls(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, url) of each strictly valid https URL in `text`, in order. A run that is not a
+    whole valid URL once trailing punctuation is trimmed is not a URL at all (no prefix is taken)."""
+    found: list[tuple[int, int, str]] = []
+    for start in _URL_START.finditer(text):
+        if found and start.start() < found[-1][1]:
+            continue
+        run = _URL_RUN.match(text, start.start())
+        url = _trim_url(run.group() if run else "")
+        if len(url) <= MAX_URL_CHARS and _STRICT_URL.fullmatch(url):
+            found.append((start.start(), start.start() + len(url), url))
+    return found
+
+
+def url_host(url: str) -> str:
+    """The lower-cased host of a URL find_urls returned."""
+    match = _STRICT_URL.fullmatch(url)
+    return match.group(1).lower() if match else ""
+
+
 def looks_like_injection(s: str) -> bool:
     """Heuristic: does this text try to instruct the model or ping a channel? Used to flag, not block."""
     return bool(_INJECTION.search(one_line(s)))
