@@ -21,6 +21,7 @@ from storage.tables import chat_events, digest_runs, posted_papers, summaries, t
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
 
+_MICROSECOND = dt.timedelta(microseconds=1)  # what both databases' timestamps resolve
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
 
@@ -44,13 +45,14 @@ class SqlStore:
     """The paper cache, the summary cache and the daily token budget, on SQLite or PostgreSQL.
 
     The engine belongs to whoever made it; every call uses its own connection and transaction. The
-    scheduler's ledger calls ride out a short database outage (`patience_seconds`), then raise
-    StorageUnavailable.
+    scheduler's ledger calls and a chat answer's calls ride out a short database outage (`patience_seconds`),
+    then raise StorageUnavailable.
     """
 
     def __init__(self, engine: AsyncEngine, *, patience_seconds: float = PATIENCE_SECONDS) -> None:
         self._engine = engine
         self.patience_seconds = patience_seconds
+        self._last_claimed_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._writer = engine.execution_options(**WRITE)
         # The dialects' own insert(), for ON CONFLICT.
         inserts: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -60,6 +62,7 @@ class SqlStore:
 
     # -- papers
 
+    @_retried("reading the paper cache")
     async def get_papers(self, refs: Sequence[ArxivRef], *, fresh_since: dt.datetime) -> dict[ArxivRef, Paper]:
         """Cached papers. A versioned ref matches exactly; an unversioned ref matches the newest
         version stored, if it was fetched at or after `fresh_since`."""
@@ -85,6 +88,7 @@ class SqlStore:
                 found[ref] = _paper(match)
         return found
 
+    @_retried("caching papers")
     async def save_papers(self, papers: Sequence[Paper], *, fetched_at: dt.datetime) -> None:
         # Deduplicated: PostgreSQL refuses to upsert one key twice in one statement.
         rows = {(p.arxiv_id, p.version): _paper_row(p, fetched_at) for p in papers}
@@ -93,6 +97,7 @@ class SqlStore:
 
     # -- summaries
 
+    @_retried("reading the summary cache")
     async def get_summary(
         self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str
     ) -> Summary | None:
@@ -119,6 +124,7 @@ class SqlStore:
             cached=True,
         )
 
+    @_retried("caching a summary")
     async def save_summary(self, paper: Paper, summary: Summary) -> None:
         """Cache an LLM summary as final (idempotent on its key)."""
         if summary.generator != "llm" or summary.model is None:
@@ -139,6 +145,8 @@ class SqlStore:
 
     # -- daily token budget (RELIABILITY row 29)
 
+    # A retried reservation whose first attempt did commit counts twice: the budget errs on the safe side.
+    @_retried("reserving tokens from the daily budget")
     async def reserve_tokens(self, day: dt.date, amount: int, *, budget: int) -> bool:
         """Atomically add `amount` to the day's usage if the result stays within `budget`."""
         if amount < 0:
@@ -155,6 +163,7 @@ class SqlStore:
             )
         return result.rowcount == 1
 
+    @_retried("correcting the daily token count")
     async def adjust_tokens(self, day: dt.date, delta: int) -> None:
         """Correct a reservation by the difference between the estimate and the real usage."""
         usage = token_usage.c
@@ -166,6 +175,7 @@ class SqlStore:
                 .values(tokens=case((usage.tokens + delta < 0, 0), else_=usage.tokens + delta))
             )
 
+    @_retried("reading the daily token count")
     async def tokens_used(self, day: dt.date) -> int:
         async with self._engine.connect() as conn:
             used = (await conn.execute(select(token_usage.c.tokens).where(token_usage.c.day == day))).scalar()
@@ -174,10 +184,21 @@ class SqlStore:
     # -- chat deliveries (bot.core.ports.EventLog)
 
     async def claim_event(self, key: str) -> bool:
-        insert = self._insert(chat_events).values(key=key, claimed_at=dt.datetime.now(dt.UTC))
+        # One claim time for every attempt, unique in this store: a retry whose earlier attempt committed (its
+        # answer lost) finds its own time on the claim, and answers the message after all.
+        claimed_at = self._last_claimed_at = max(dt.datetime.now(dt.UTC), self._last_claimed_at + _MICROSECOND)
+        return await retry_database(
+            lambda: self._claim_event(key, claimed_at), what="recording a chat message",
+            patience_seconds=self.patience_seconds,
+        )  # fmt: skip
+
+    async def _claim_event(self, key: str, claimed_at: dt.datetime) -> bool:
+        insert = self._insert(chat_events).values(key=key, claimed_at=claimed_at)
         async with self._writer.begin() as conn:
-            result = await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
-        return result.rowcount == 1
+            if (await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))).rowcount == 1:
+                return True
+            query = select(chat_events.c.claimed_at).where(chat_events.c.key == key)
+            return _aware((await conn.execute(query)).scalar()) == claimed_at
 
     async def forget_events(self, before: dt.datetime) -> int:
         async with self._writer.begin() as conn:
@@ -186,9 +207,11 @@ class SqlStore:
 
     # -- subscriptions made in chat (bot.core.ports.SubscriptionBook)
 
+    @_retried("saving a subscription")
     async def save_subscription(self, subscription: Subscription) -> None:
         await self._upsert(subscriptions_table, [_subscription_row(subscription)])
 
+    @_retried("removing a subscription")
     async def delete_subscription(self, name: str) -> bool:
         async with self._writer.begin() as conn:
             result = await conn.execute(delete(subscriptions_table).where(subscriptions_table.c.name == name))
