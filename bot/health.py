@@ -17,6 +17,8 @@ from bot.core.ports import ChatPlatform, RunLedger
 
 log = logging.getLogger(__name__)
 
+READ_TIMEOUT_SECONDS = 10.0  # for a request's headers, and for the rest of a body nobody reads
+
 
 class HealthServer:
     def __init__(
@@ -60,7 +62,11 @@ class HealthServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
-        self._runner = web.AppRunner(app, access_log=None)
+        # aiohttp has no header-read timeout; its keep-alive timer, armed from the connection's start, closes a
+        # client that never completes a request (slow-loris) after READ_TIMEOUT_SECONDS.
+        self._runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=READ_TIMEOUT_SECONDS, lingering_time=READ_TIMEOUT_SECONDS
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         log.info("health endpoint on http://%s:%d/healthz", self._host, self._port)

@@ -28,7 +28,7 @@ from bot.core.commands import (
     usage_reply,
 )
 from bot.core.digest import DigestService
-from bot.core.errors import PaperboyError, UsageError
+from bot.core.errors import PaperboyError, StorageUnavailable, UsageError
 from bot.core.models import (
     MAX_CHAT_DIGEST_PAPERS,
     DigestRequest,
@@ -59,6 +59,8 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest help             this help"""
 
 NOT_ARXIV = "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, or an id like 2505.22653."
+# The database stayed unreachable past the store's retries: nothing was recorded, so asking again is safe.
+COULD_NOT_RECORD = "I could not record this; try again in a minute."
 SORRY = "Sorry, something went wrong on my side while {what}; it has been logged. Please try again later."
 SLOW_DOWN_PERSON = (
     "Slow down a little, please: I read at most {limit} papers per person per minute. Try again in {wait}."
@@ -146,6 +148,8 @@ class ChatBot:
             await reply.progress(f"Reading {len(shown)} paper{'s' if len(shown) > 1 else ''}…")
             batch = await self._summaries.summarize_refs(shown, language=self._language)
             await reply.cards(dataclasses.replace(batch, left_out=len(refs) - len(shown)))
+        except StorageUnavailable as exc:
+            await could_not_record(exc, reply)
         except PaperboyError as exc:
             await reply.text(str(exc))
         except Exception:
@@ -187,6 +191,8 @@ class ChatBot:
                 await self._digest(self._adhoc_request(command), reply)
         except UsageError as exc:
             await reply.text(usage_reply(exc))
+        except StorageUnavailable as exc:
+            await could_not_record(exc, reply)
 
     async def subscriptions_for(self, channel: str) -> list[Subscription]:
         subs = [*self._configured, *await self._book.list_subscriptions()]
@@ -273,6 +279,8 @@ class ChatBot:
     async def _digest(self, request: DigestRequest, reply: Responder) -> None:
         try:
             digest = await self._digests.build(request, progress=reply.progress)
+        except StorageUnavailable:
+            raise  # handle_command tells the person
         except PaperboyError as exc:
             await reply.text(str(exc))
             return
@@ -281,6 +289,12 @@ class ChatBot:
             await reply.text(SORRY.format(what="building the digest"))
             return
         await reply.digest(digest)
+
+
+async def could_not_record(exc: StorageUnavailable, reply: Responder) -> None:
+    """The person is told to ask again; the operator reads why (the store logged the outage as it began)."""
+    log.warning("a chat answer gave up: %s", exc)
+    await reply.text(COULD_NOT_RECORD)
 
 
 def _describe(sub: Subscription) -> str:

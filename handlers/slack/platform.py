@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 import time
 from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -27,16 +31,23 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import ChatBot, is_for_the_bot
-from bot.core.errors import PaperboyError, PlatformStartError
+from bot.core.chat import ChatBot, could_not_record, is_for_the_bot
+from bot.core.errors import PaperboyError, PlatformStartError, StorageUnavailable
 from bot.core.models import IncomingMessage
-from bot.core.ports import EventLog
+from bot.core.ports import EventLog, Responder
 from handlers.slack.publisher import MIN_INTERVAL_SECONDS, CommandResponder, SlackPublisher, ThreadResponder
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_SIGNATURE_AGE_SECONDS = 300  # Slack's replay window (and slack_sdk's SignatureVerifier)
+MAX_BODY_BYTES = 1024 * 1024  # Slack's events and commands are a few kB
+# An HTTP client gets this long for its request headers (from connecting, or from the previous answer on a
+# kept-alive connection) and again for its body; slower ones are closed (slow-loris).
+READ_TIMEOUT_SECONDS = 10.0
+REJECTION_WARNING_SECONDS = 60.0  # a misconfiguration is warned about once a minute; the rest at DEBUG
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 CONNECT_TIMEOUT_SECONDS = 30.0
 DRAIN_SECONDS = 30.0  # at stop, answers in flight get this long to finish
 RATE_LIMIT_RETRIES = 3
@@ -86,6 +97,7 @@ class SlackPlatform:
         min_interval: float = MIN_INTERVAL_SECONDS,
         ping_interval: float = 10.0,
         drain_seconds: float = DRAIN_SECONDS,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         if mode not in ("socket", "http"):
             raise ValueError(f"slack.mode must be 'socket' or 'http', not {mode!r}")
@@ -93,6 +105,8 @@ class SlackPlatform:
         self._bot_token, self._app_token = bot_token, app_token
         self._mode, self._host, self._port, self._api_url = mode, http_host, http_port, api_url
         self._ping_interval, self._drain_seconds = ping_interval, drain_seconds
+        self._read_timeout = read_timeout
+        self._warned_at: dict[str, float] = {}  # rejection reason -> when it was last logged as a warning
         # Only HTTP mode receives requests to verify; Socket Mode has no signing secret.
         self._verifier = SignatureVerifier(signing_secret) if mode == "http" else None
         self._web = web_client(bot_token, api_url)
@@ -168,9 +182,14 @@ class SlackPlatform:
             ) from None
 
     async def _start_http(self) -> None:
-        server = web.Application(client_max_size=1024 * 1024)
+        server = web.Application(client_max_size=MAX_BODY_BYTES)
         server.router.add_post(EVENTS_PATH, self._http_request)
-        runner = web.AppRunner(server, access_log=None)
+        # aiohttp has no header-read timeout, but its keep-alive timer runs from the connection's start until
+        # a request's headers are complete: a client that never finishes them is closed after read_timeout.
+        # After an early answer, the rest of a body is read (and dropped) for at most read_timeout too.
+        runner = web.AppRunner(
+            server, access_log=None, keepalive_timeout=self._read_timeout, lingering_time=self._read_timeout
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self._host, self._port).start()
@@ -234,15 +253,63 @@ class SlackPlatform:
     # -- HTTP mode: verify, then hand to bolt
 
     async def _http_request(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        """Anyone can reach this port: whatever arrives gets a 4xx and at most one log line, never a traceback."""
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            log.debug("Slack: a request's body took longer than %.0f s; answered 408", self._read_timeout)
+            return web.json_response({"error": "request timeout"}, status=408)
+        try:
+            text = body.decode("utf-8")  # slack_sdk's verifier would raise on anything else
+        except UnicodeDecodeError:
+            log.debug("Slack: a request to %s is not UTF-8 (not from Slack); answered 400", EVENTS_PATH)
+            return web.json_response({"error": "malformed request"}, status=400)
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if self._verifier is None or not self._verifier.is_valid(body, timestamp, signature):
+        if (rejected := self._not_from_slack(text, timestamp, signature)) is not None:
             # One line, without the body or any header value: nothing here is ours to log.
-            log.warning("Slack: rejected a request to %s: %s", EVENTS_PATH, _why_invalid(timestamp))
+            self._log_rejection(*rejected)
             return web.json_response({"error": "invalid request"}, status=401)
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            payload = parse_body(text, request.content_type)
+        except ValueError:  # json's errors
+            payload = None
+        if (why := _not_a_slack_payload(payload)) is not None:
+            log.debug("Slack: a signed request to %s is %s; answered 400", EVENTS_PATH, why)
+            return web.json_response({"error": "malformed request"}, status=400)
+        try:
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+            response = await self.app.async_dispatch(bolt_request)
+        except Exception as exc:
+            # Signed, so from Slack: worth a line, but its payload is not ours to log.
+            log.warning("Slack: could not read a signed request to %s (%s); answered 400", EVENTS_PATH,
+                        type(exc).__name__)  # fmt: skip
+            return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(response)
+
+    def _not_from_slack(self, body: str, timestamp: str, signature: str) -> tuple[str, str] | None:
+        """(kind, why) when this request is not Slack's: `why` is a reason an operator can act on; `kind` is
+        "secret" or "clock" when our own configuration may be at fault. None when it is Slack's."""
+        if self._verifier is None or not TIMESTAMP.fullmatch(timestamp):
+            return "stranger", "no valid X-Slack-Request-Timestamp (not from Slack?)"
+        age = time.time() - int(timestamp)
+        if abs(age) > MAX_SIGNATURE_AGE_SECONDS:
+            why = f"its timestamp is {age:+.0f} s off: a replayed request, or this host's clock is wrong (check NTP)"
+            return "clock", why
+        if not SIGNATURE.fullmatch(signature) or not self._verifier.is_valid(body, timestamp, signature):
+            return "secret", "bad X-Slack-Signature (check SLACK_SIGNING_SECRET)"
+        return None
+
+    def _log_rejection(self, kind: str, why: str) -> None:
+        """A wrong signing secret or clock rejects every request: a warning, at most once a minute for each.
+        Requests without a timestamp are not Slack's (scanners): DEBUG only, so they cannot flood the log."""
+        now = time.monotonic()
+        if kind != "stranger" and now - self._warned_at.get(kind, -math.inf) >= REJECTION_WARNING_SECONDS:
+            self._warned_at[kind] = now
+            log.warning("Slack: rejected a request to %s: %s", EVENTS_PATH, why)
+        else:
+            log.debug("Slack: rejected a request to %s: %s", EVENTS_PATH, why)
 
     async def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         """The bot's identity from our auth.test at start (bolt drops our own events with it)."""
@@ -282,10 +349,6 @@ class SlackPlatform:
         channel, ts = str(event["channel"]), str(event["ts"])
         if not self.publisher.sending:
             return
-        # Claimed before any work: a retry or redelivery of this event finds it taken.
-        if not await self._events.claim_event(f"slack:{event_id or f'msg:{channel}:{ts}'}"):
-            log.debug("Slack: event %s was already answered", event_id)
-            return
         reply = ThreadResponder(self.publisher, channel=channel, ts=ts, thread_ts=str(event.get("thread_ts") or ts))
         message = IncomingMessage(
             platform="slack",
@@ -295,7 +358,8 @@ class SlackPlatform:
             extra={"ts": ts, "thread_ts": str(event.get("thread_ts") or "")},
         )
         try:
-            await self._chat.handle_message(message, reply)
+            if await self._claimed(f"slack:{event_id or f'msg:{channel}:{ts}'}", reply):
+                await self._chat.handle_message(message, reply)
         except PaperboyError as exc:
             log.error("Slack: could not answer a message in %s: %s", channel, exc)
         finally:
@@ -304,18 +368,29 @@ class SlackPlatform:
     async def _digest_command(self, body: dict[str, Any], respond: Any) -> None:
         channel = str(body.get("channel_id") or "")
         trigger = body.get("trigger_id")
-        if trigger and not await self._events.claim_event(f"slack:command:{trigger}"):
-            return
         reply = CommandResponder(self.publisher, channel=channel, respond=respond)
         user = f"slack:{body['user_id']}" if body.get("user_id") else ""
         text = slack_unescape(str(body.get("text") or ""))
         try:
-            await self._chat.handle_text_command(text, f"slack:{channel}", reply, user=user)
+            if not trigger or await self._claimed(f"slack:command:{trigger}", reply):
+                await self._chat.handle_text_command(text, f"slack:{channel}", reply, user=user)
         except PaperboyError as exc:
             log.error("Slack: /digest in %s could not be posted: %s", channel, exc)
             await reply.text(str(exc))
         finally:
             await reply.finish()
+
+    async def _claimed(self, key: str, reply: Responder) -> bool:
+        """Claim a delivery before any work: a retry or redelivery of it finds it taken. When the database
+        stays unreachable, the person is told so (a reply needs no database) and it is not answered."""
+        try:
+            if await self._events.claim_event(key):
+                return True
+        except StorageUnavailable as exc:
+            await could_not_record(exc, reply)
+            return False
+        log.debug("Slack: %s was already answered", key)
+        return False
 
     def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
         async def run() -> None:
@@ -333,11 +408,13 @@ def _error(exc: SlackApiError) -> str:
     return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
 
 
-def _why_invalid(timestamp: str) -> str:
-    try:
-        age = time.time() - int(timestamp)
-    except ValueError:
-        return "no valid X-Slack-Request-Timestamp (not from Slack?)"
-    if abs(age) > MAX_SIGNATURE_AGE_SECONDS:
-        return f"its timestamp is {age:+.0f} s off: a replayed request, or this host's clock is wrong (check NTP)"
-    return "bad X-Slack-Signature (check SLACK_SIGNING_SECRET)"
+def _not_a_slack_payload(payload: object) -> str | None:
+    """What is wrong with a signed body bolt would fail on (a 500 and a traceback), or None. Slack sends a
+    JSON object with a type (events, interactions), or a form with a command or an ssl_check."""
+    if not isinstance(payload, dict):
+        return "not a JSON object or a form"
+    if not (isinstance(payload.get("type"), str) or "command" in payload or "ssl_check" in payload):
+        return "neither an event, an interaction nor a command"
+    if ("event" in payload or payload.get("type") == "event_callback") and not isinstance(payload.get("event"), dict):
+        return "an event callback without an event object"
+    return None
