@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from bot.config import Config, load_config
 from bot.core.errors import ConfigError, InvalidReference, PaperboyError, UsageError
-from bot.core.models import (
-    DigestRequest,
-    InputError,
-    Language,
-    SummaryBatch,
-    check_days,
-    check_max_papers,
-    parse_whole_number,
-)
-from bot.core.refs import parse_ref
-from bot.core.render import error_line, render_batch, render_digest
 from bot.logs import RedactingFormatter, setup_logging
-from bot.runner import post_now, run_bot
-from bot.wiring import open_services
+
+# Parsing the arguments needs only the standard library: `paperboy --help` stays instant. Each command
+# imports what it uses when it runs (pydantic, SQLAlchemy, aiohttp, openai and the chat SDKs take seconds).
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.core.models import DigestRequest, InputError
 
 log = logging.getLogger("paperboy")
 
@@ -64,16 +54,22 @@ def _usage(check: Callable[[str], object]) -> Callable[[str], object]:
 
 @_usage
 def _days(text: str) -> int:
+    from bot.core.models import check_days, parse_whole_number
+
     return check_days(parse_whole_number(text))
 
 
 @_usage
 def _max_papers(text: str) -> int:
+    from bot.core.models import check_max_papers, parse_whole_number
+
     return check_max_papers(parse_whole_number(text))
 
 
 @_usage
 def _language(text: str) -> str:
+    from bot.core.models import Language
+
     return Language.parse(text)
 
 
@@ -127,6 +123,8 @@ def _progress_to_stderr() -> Callable[[str], Awaitable[None]]:
 
 
 def _report(errors: list[InputError], llm_errors: list[str]) -> int:
+    from bot.core.render import error_line
+
     for error in errors:
         print(f"paperboy: {error_line(error)}", file=sys.stderr)
     for message in llm_errors:
@@ -135,6 +133,13 @@ def _report(errors: list[InputError], llm_errors: list[str]) -> int:
 
 
 async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
+    import dataclasses
+
+    from bot.core.models import InputError, SummaryBatch
+    from bot.core.refs import parse_ref
+    from bot.core.render import render_batch
+    from bot.wiring import open_services
+
     refs, errors = [], []
     for text in args.refs:
         try:
@@ -154,6 +159,10 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
 
 
 def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
+    import dataclasses
+
+    from bot.core.models import DigestRequest
+
     settings = config.settings
     date = args.date or dt.datetime.now(dt.UTC).date()
     days = args.days or settings.digest.days
@@ -177,6 +186,11 @@ def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
 
 
 async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.core.render import render_digest
+    from bot.wiring import open_services
+
     request = _digest_request(args, config)
     async with open_services(config) as services:
         digest = await services.digests.build(request, progress=_progress_to_stderr())
@@ -190,6 +204,7 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from bot.wiring import open_services
     from handlers.console import run_console
 
     async with open_services(config) as services:
@@ -197,10 +212,14 @@ async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from bot.runner import run_bot
+
     return await run_bot(config)
 
 
 async def cmd_post(args: argparse.Namespace, config: Config) -> int:
+    from bot.runner import post_now
+
     runs = await post_now(config, args.name, args.date)
     for run in runs:
         detail = f" ({run.error})" if run.error and run.state != "sent" else ""
@@ -209,6 +228,8 @@ async def cmd_post(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_db(args: argparse.Namespace, config: Config) -> int:
+    from bot.wiring import open_services
+
     async with open_services(config) as services:
         version = services.schema_version
     print(f"database schema is at version {version} ({config.settings.storage.url.split('://')[0]})")
@@ -231,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         # Checked before the digest is built (and the LLM paid), not after.
         print(f"paperboy: --out {args.out}: that folder does not exist", file=sys.stderr)
         return EXIT_USAGE
+    import asyncio
+
+    from bot.config import load_config
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:

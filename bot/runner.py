@@ -21,8 +21,6 @@ from bot.config import Config
 from bot.core.errors import ConfigError
 from bot.core.models import DigestRun
 from bot.core.ports import ChatPlatform, Publisher
-from bot.health import HealthServer
-from bot.scheduler import DigestScheduler
 from bot.wiring import Services, chat_platforms, digest_poster, make_clock, open_services
 from handlers.console import ConsolePublisher, run_console
 
@@ -54,12 +52,17 @@ def publishers_for(platforms: list[ChatPlatform]) -> dict[str, Publisher]:
 
 
 async def run_bot(config: Config) -> int:
+    # Only the bot needs these (aiohttp's server, APScheduler), not `paperboy post`.
+    from bot.health import HealthServer
+    from bot.scheduler import DigestScheduler
+
     config.check_platform_secrets()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_services(config, now=make_clock(os.environ)) as services:
+    # The arXiv and LLM clients are built before the platforms connect: importing their SDKs later would hold the loop.
+    async with open_services(config, now=make_clock(os.environ), clients_at_start=True) as services:
         async with connected_platforms(config, services) as platforms:
             scheduler = DigestScheduler(
                 digest_poster(config, services, publishers_for(platforms)),

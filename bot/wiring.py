@@ -5,26 +5,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clients.arxiv import ArxivClient
-from bot.clients.llm import OpenAISummarizer
-from bot.config import Config, Secret
+from bot.clients.prompts import PROMPT_VERSION
+from bot.config import ArxivSettings, Config, Secret
 from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
-from bot.core.models import Subscription
-from bot.core.ports import ChatPlatform, Publisher
-from bot.core.posting import DigestPoster, PostTimes
+from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
+from bot.core.ports import ChatPlatform, Publisher, RequestLane
 from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
 from storage.lanes import SqlRequestLanes
 from storage.migrations import upgrade
 from storage.repository import SqlStore
+
+if TYPE_CHECKING:
+    from bot.clients.arxiv import ArxivClient
+    from bot.clients.llm import OpenAISummarizer
+    from bot.core.posting import DigestPoster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,33 +60,26 @@ def make_clock(env: Mapping[str, str]) -> Callable[[], dt.datetime]:
 
 
 @contextlib.asynccontextmanager
-async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_now) -> AsyncIterator[Services]:
+async def open_services(
+    config: Config, *, now: Callable[[], dt.datetime] = utc_now, clients_at_start: bool = False
+) -> AsyncIterator[Services]:
+    """clients_at_start: build the arXiv and LLM clients now (the long-running bot: importing their SDKs
+    later would hold its event loop), not on first use (a command served from the cache never imports them)."""
     settings = config.settings
     configured = tuple(settings.subscription_models())  # from the configuration file, built once
     engine = make_engine(settings.storage.url)
     try:
         schema_version = await _upgrade(engine, settings.storage.url)
         store = SqlStore(engine)
-        async with ArxivClient(
-            api_url=settings.arxiv.api_url,
-            min_interval_seconds=settings.arxiv.min_interval_seconds,
-            timeout_seconds=settings.arxiv.timeout_seconds,
-            max_tries=settings.arxiv.max_tries,
-            # Backing off in steps of the polite interval keeps retries at least that far apart.
-            backoff_base_seconds=settings.arxiv.min_interval_seconds,
-            lane=SqlRequestLanes(engine),  # arXiv's interval holds across every process on this database
-        ) as arxiv:
+        lanes = SqlRequestLanes(engine)  # arXiv's interval holds across every process on this database
+        async with OnDemandArxiv(lambda: _arxiv_client(settings.arxiv, lanes)) as arxiv:
             summarizer = None
             if config.llm_configured:
-                key = config.secrets.get("OPENAI_API_KEY")
-                summarizer = OpenAISummarizer(
-                    base_url=settings.llm.base_url,
-                    # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
-                    api_key=key.reveal() if key else "not-needed",
-                    model=settings.llm.model,
-                    timeout_seconds=settings.llm.timeout_seconds,
-                    max_retries=settings.llm.max_retries,
-                )
+                summarizer = OnDemandSummarizer(lambda: _llm_client(config), model=settings.llm.model)
+            if clients_at_start:
+                arxiv.built()
+                if summarizer is not None:
+                    summarizer.built()
             try:
                 summaries = SummaryService(
                     source=arxiv,
@@ -128,6 +125,91 @@ async def open_services(config: Config, *, now: Callable[[], dt.datetime] = utc_
         await engine.dispose()
 
 
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+_Client = TypeVar("_Client", bound=_Closable)
+
+
+class _OnFirstUse(Generic[_Client]):
+    """A client built when first used: a command served from the cache never imports its SDK (aiohttp and
+    arxiv's parser, or openai), which would be most of its start-up time."""
+
+    def __init__(self, build: Callable[[], _Client]) -> None:
+        self._build = build
+        self._client: _Client | None = None
+
+    def built(self) -> _Client:
+        if self._client is None:
+            self._client = self._build()
+        return self._client
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class OnDemandArxiv(_OnFirstUse["ArxivClient"]):
+    """arXiv's export API, a PaperSource."""
+
+    async def fetch(self, refs: Sequence[ArxivRef]) -> dict[ArxivRef, Paper]:
+        return await self.built().fetch(refs)
+
+    async def search(self, query: str, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[Paper]:
+        return await self.built().search(query, start, end, limit=limit)
+
+
+class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
+    """The LLM, a Summarizer. The cache is asked with `model` and `prompt_version` alone: the client is
+    built on the first summary the cache does not hold."""
+
+    def __init__(self, build: Callable[[], OpenAISummarizer], *, model: str) -> None:
+        super().__init__(build)
+        self.model, self.prompt_version = model, PROMPT_VERSION
+
+    def estimate_tokens(self, paper: Paper, language: str) -> int:
+        return self.built().estimate_tokens(paper, language)
+
+    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
+        return await self.built().summarize(paper, language)
+
+
+def _arxiv_client(settings: ArxivSettings, lane: RequestLane) -> ArxivClient:
+    from bot.clients.arxiv import ArxivClient
+
+    return ArxivClient(
+        api_url=settings.api_url,
+        min_interval_seconds=settings.min_interval_seconds,
+        timeout_seconds=settings.timeout_seconds,
+        max_tries=settings.max_tries,
+        # Backing off in steps of the polite interval keeps retries at least that far apart.
+        backoff_base_seconds=settings.min_interval_seconds,
+        lane=lane,
+    )
+
+
+def _llm_client(config: Config) -> OpenAISummarizer:
+    from bot.clients.llm import OpenAISummarizer
+
+    llm, key = config.settings.llm, config.secrets.get("OPENAI_API_KEY")
+    return OpenAISummarizer(
+        base_url=llm.base_url,
+        # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
+        api_key=key.reveal() if key else "not-needed",
+        model=llm.model,
+        timeout_seconds=llm.timeout_seconds,
+        max_retries=llm.max_retries,
+    )
+
+
 def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
     """The enabled chat platforms, built but not connected (imported only when enabled)."""
     settings, secrets = config.settings, config.secrets
@@ -165,6 +247,8 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
 
 
 def digest_poster(config: Config, services: Services, publishers: Mapping[str, Publisher]) -> DigestPoster:
+    from bot.core.posting import DigestPoster, PostTimes  # `run` and `post` only
+
     schedule = config.settings.schedule
     return DigestPoster(
         digests=services.digests,

@@ -16,20 +16,17 @@ import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-# arxiv.Client does blocking HTTP (requests) with no timeout, so we do HTTP ourselves and use
-# only the package's Atom parser, which is private API (lxml, entities and network off):
-# hence the pin arxiv>=4,<5. It runs in a thread, never on the event loop.
-from arxiv import Result, _feed
-from lxml import etree
-
 from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery, UsageError
 from bot.core.models import ArxivRef, Paper, check_query
 from bot.core.ports import RequestLane
+
+if TYPE_CHECKING:
+    from arxiv import Result, _feed
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +318,13 @@ def parse_feed(body: bytes) -> _feed.ParsedFeed:
     The arxiv parser recovers from broken XML and silently drops Error entries (they have no
     <published>), so first a strict pass: well-formed, no DTD, an Atom feed, no Error entry.
     """
+    # arxiv.Client does blocking HTTP (requests) with no timeout, so we do HTTP ourselves and use
+    # only the package's Atom parser, which is private API (lxml, entities and network off):
+    # hence the pin arxiv>=4,<5. Imported here, in the parsing thread: the package pulls in
+    # requests (~0.2 s), which commands served from the cache never need.
+    from arxiv import _feed
+    from lxml import etree
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
         root = etree.fromstring(body, parser)
