@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -42,6 +43,18 @@ def _checked(check: Callable[[T], R], value: T) -> R:
         raise ValueError(str(exc)) from None
 
 
+def _no_credentials(url: str, instead: str) -> str:
+    """A user name or password in a service's URL would show wherever the URL does (-v logs, errors) and the
+    HTTP client would send it as Basic auth, in place of the real key. The message never repeats the URL."""
+    try:
+        netloc = urllib.parse.urlsplit(url).netloc
+    except ValueError:
+        netloc = url
+    if "@" in netloc:
+        raise ValueError(f"the URL has a user name or password in it; remove them ({instead})")
+    return url
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,6 +71,11 @@ class ArxivSettings(Section):
     # An unversioned reference is served from the cache for this long before asking arXiv again.
     cache_hours: float = Field(24.0, ge=0)
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _no_credentials(value, "arXiv's API needs none")
+
 
 class LLMSettings(Section):
     base_url: str | None = None
@@ -66,6 +84,11 @@ class LLMSettings(Section):
     timeout_seconds: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     daily_token_budget: int = Field(2_000_000, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return None if value is None else _no_credentials(value, "put the API key in OPENAI_API_KEY")
 
 
 class SummarySettings(Section):
@@ -125,6 +148,11 @@ class SlackSettings(Section):
     http_port: int = Field(3000, ge=1, le=65535)
     api_url: str = "https://slack.com/api/"
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _no_credentials(value, "the bot's token goes in SLACK_BOT_TOKEN")
+
 
 class DiscordSettings(Section):
     enabled: bool = False
@@ -132,6 +160,11 @@ class DiscordSettings(Section):
     gateway_url: str = "wss://gateway.discord.gg/"
     # Commands are synced to these guilds at once; with none, globally (Discord may take up to an hour).
     guild_ids: tuple[int, ...] = ()
+
+    @field_validator("api_url", "gateway_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        return _no_credentials(value, "the bot's token goes in DISCORD_BOT_TOKEN")
 
 
 class SubscriptionSettings(Section):

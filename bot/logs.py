@@ -28,10 +28,33 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(super().format(record))
 
 
+# Libraries whose DEBUG lines carry what must not be logged, or only noise: request headers and bodies (API keys,
+# chat messages sent), Slack's Socket Mode payloads (message text, the legacy verification token) and the
+# apps.connections.open answer (the Socket Mode URL, a connection ticket), Discord's REST bodies and gateway
+# events, aiohttp's server tracebacks for garbage requests. At -v they stay at INFO; our own DEBUG lines remain.
+QUIET_LIBRARIES = (
+    "openai", "httpx", "httpcore", "httpx2", "httpcore2", "aiosqlite", "asyncio", "aiohttp", "slack_bolt",
+    "slack_sdk", "discord", "websockets",
+)  # fmt: skip
+
+
+class QuietLibraries(logging.Filter):
+    """Drops the DEBUG lines of QUIET_LIBRARIES. A filter on the handler, not only a logger level: slack_bolt
+    copies the root's level onto its own logger when an app is built, which a parent's level cannot override."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not _is_library(record.name)
+
+
+def _is_library(name: str) -> bool:
+    return any(name == library or name.startswith(library + ".") for library in QUIET_LIBRARIES)
+
+
 def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False) -> None:
     """quiet: one-shot commands report failures themselves, one line each; only errors are logged."""
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    handler.addFilter(QuietLibraries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
@@ -40,6 +63,5 @@ def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False)
         for ours in ("bot", "handlers", "storage", "paperboy"):
             logging.getLogger(ours).setLevel(logging.INFO)
     if verbose:
-        # Third-party wire logs at DEBUG carry request headers (API keys): keep them at INFO.
-        for noisy in ("openai", "httpx", "httpcore", "httpx2", "aiosqlite", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.INFO)
+        for library in QUIET_LIBRARIES:  # not even built (the filter is what guarantees it)
+            logging.getLogger(library).setLevel(logging.INFO)

@@ -79,6 +79,7 @@ async def run_bot(config: Config) -> int:
                     subscription_errors=scheduler.subscription_errors,
                 )
                 await health.start()
+            await scheduler.forget_old_events()  # also at start: its daily job never runs in a bot restarted daily
             scheduler.start()
             try:
                 console = None

@@ -1,20 +1,28 @@
 """The shared chat handler path: pasted links get cards, /digest gets a digest, with progress; per-person
-and per-channel limits (RELIABILITY rows 29 and 46)."""
+and per-channel limits (RELIABILITY rows 29 and 46); a database that stays down is told (row 44)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 
 import pytest
+from sqlalchemy import insert
 
 from bot.clients.arxiv import ArxivClient
-from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
+from bot.core.chat import COULD_NOT_RECORD, ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
+from bot.core.errors import StorageUnavailable
 from bot.core.models import Digest, IncomingMessage, Subscription, SummaryBatch
 from bot.core.ratelimit import SlidingWindow
 from bot.core.summaries import SummaryService
 from handlers.console import run_console
+from storage.engine import make_engine
+from storage.migrations import upgrade
+from storage.repository import SqlStore
+from storage.tables import chat_events
+from tests import test_run
 from tests.fakes.summarizer import RecordingSummarizer
 
 
@@ -315,3 +323,58 @@ async def test_a_channel_has_at_most_its_cap_of_subscriptions(chat, store, clock
     assert replaced.events[0][1].startswith("Subscribed this channel: s0: cat:cs.LG")
     assert elsewhere.events[0][1].startswith("Subscribed this channel: s9")
     assert sorted(s.name for s in await store.list_subscriptions()) == ["s0", "s1", "s2", "s9"]
+
+
+class UnreachableStore:
+    """Every call fails as SqlStore's do once the database stayed unreachable past its retries."""
+
+    def __getattr__(self, name: str):
+        async def unreachable(*args, **kwargs):
+            raise StorageUnavailable(f"the database is unreachable (connection refused) while {name}; gave up")
+
+        return unreachable
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["https://arxiv.org/abs/2505.22653", "/digest", "/digest cat:cs.CL", "/digest subscribe rl cat:cs.LG",
+     "/digest unsubscribe rl", "/digest list"],
+)  # fmt: skip
+async def test_a_database_that_stays_down_is_told_to_the_person_on_the_console(fake_arxiv, line, caplog):
+    """Row 44: whatever was asked, the person reads 'I could not record this; try again in a minute', one line;
+    the operator gets the reason in one warning, no traceback."""
+    store = UnreachableStore()
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        summaries = SummaryService(source=arxiv, store=store, summarizer=RecordingSummarizer(),
+                                   daily_token_budget=10**9, max_concurrency=4, cache_hours=24)  # fmt: skip
+        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100)
+        chat = ChatBot(summaries=summaries, digests=digests, subscriptions=[], book=store, language="en",
+                       max_papers_per_message=2, digest_defaults=DigestDefaults())  # fmt: skip
+        out, err = io.StringIO(), io.StringIO()
+        assert await run_console(chat, stdin=io.StringIO(line + "\n"), stdout=out, stderr=err) == 0
+    assert out.getvalue() == COULD_NOT_RECORD + "\n"
+    (warning,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "the database is unreachable" in warning.getMessage() and warning.exc_info is None
+
+
+run_env = test_run.run_env  # a fixture: `paperboy run`'s environment (console, SQLite, FakeArxiv)
+
+
+async def test_run_forgets_week_old_chat_deliveries_at_start(run_env, tmp_path):
+    """Claims older than a week are dropped when `paperboy run` starts, not only by the daily job (which a bot
+    restarted every day never reaches); recent ones stay (a redelivery is still recognised)."""
+    engine = make_engine(run_env["PAPERBOY_STORAGE__URL"])
+    try:
+        await upgrade(engine)
+        now = dt.datetime.now(dt.UTC)
+        async with engine.begin() as conn:
+            claims = [("slack:EvOLD", dt.timedelta(days=8)), ("slack:EvNEW", dt.timedelta(hours=1))]
+            await conn.execute(insert(chat_events), [{"key": key, "claimed_at": now - age} for key, age in claims])
+        bot = await test_run.start("run", env=run_env, cwd=tmp_path)
+        await test_run.wait_for_line(bot, "forgot 1 chat deliveries older than 7 days")
+        code, _, err = await test_run.stop(bot)
+        assert code == 0, err
+        store = SqlStore(engine)
+        assert await store.claim_event("slack:EvOLD") and not await store.claim_event("slack:EvNEW")
+    finally:
+        await engine.dispose()

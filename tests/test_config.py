@@ -1,11 +1,16 @@
 """Configuration: TOML + PAPERBOY_* overrides, secrets from the environment, one-line errors."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from bot.config import load_config
 from bot.core.errors import ConfigError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def write(tmp_path, text: str) -> str:
@@ -146,3 +151,47 @@ def test_config_example_loads_and_documents_every_key():
             assert key in data[section] or re.search(rf"^#\s*{key} = ", text, re.M), f"{section}.{key} is missing"
     for key in SubscriptionSettings.model_fields:
         assert f"# {key} = " in text, f"subscriptions.{key} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "instead"),
+    [
+        ("llm.base_url", "http://user:hunter2-pass@127.0.0.1:9/v1", "OPENAI_API_KEY"),
+        ("llm.base_url", "http://hunter2-pass@127.0.0.1:9/v1", "OPENAI_API_KEY"),  # a user name alone is Basic auth too
+        ("slack.api_url", "https://bot:hunter2-pass@slack.com/api/", "SLACK_BOT_TOKEN"),
+        ("discord.api_url", "https://bot:hunter2-pass@discord.com/api/v10", "DISCORD_BOT_TOKEN"),
+        ("discord.gateway_url", "wss://bot:hunter2-pass@gateway.discord.gg/", "DISCORD_BOT_TOKEN"),
+        ("arxiv.api_url", "https://me:hunter2-pass@export.arxiv.org/api/query", "needs none"),
+    ],
+)
+def test_credentials_in_a_service_url_are_refused_without_repeating_them(tmp_path, key, url, instead):
+    """Row 47: user:pass@ in a URL would be logged with it and sent as Basic auth instead of the API key: one line
+    naming the key and where the credential goes, from the file or the environment; the password never shown."""
+    section, name = key.split(".")
+    env_name = f"PAPERBOY_{section.upper()}__{name.upper()}"
+    for source in (lambda: load_config(write(tmp_path, f'[{section}]\n{name} = "{url}"\n'), {}),
+                   lambda: load_config(env={env_name: url})):  # fmt: skip
+        with pytest.raises(ConfigError) as error:
+            source()
+        message = str(error.value)
+        assert f"{key}: the URL has a user name or password in it" in message and instead in message
+        assert "hunter2" not in message and "\n" not in message
+
+
+def test_storage_url_may_carry_its_password():
+    """PostgreSQL's URL legitimately holds one (shown hidden wherever it is shown)."""
+    url = "postgresql+asyncpg://paperboy:hunter2-pass@db:5432/paperboy"
+    assert load_config(env={"PAPERBOY_STORAGE__URL": url}).settings.storage.url == url
+
+
+def test_paperboy_refuses_a_credential_in_llm_base_url_with_exit_2(tmp_path):
+    """The whole command at -v: exit 2, one line on stderr, the password nowhere in the output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_") and k != "OPENAI_API_KEY"}
+    env |= {"PYTHONPATH": REPO, "PAPERBOY_LLM__BASE_URL": "http://user:hunter2-pass@127.0.0.1:9/v1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "-v", "summarize", "2505.22653"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    (line,) = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and done.stdout == ""
+    assert "llm.base_url" in line and "OPENAI_API_KEY" in line and "hunter2" not in line

@@ -18,8 +18,9 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.core.chat import COULD_NOT_RECORD
 from bot.core.commands import AdhocDigest, ChannelDigest, Subscribe
-from bot.core.errors import PlatformStartError, PublishError
+from bot.core.errors import PlatformStartError, PublishError, StorageUnavailable
 from bot.core.models import Language
 from handlers.discord import DiscordPlatform
 from handlers.discord.platform import HELP, digest_command, typed
@@ -233,6 +234,28 @@ async def test_pasted_link_gets_one_reply_with_a_card(bot, fake_discord, chat_st
     assert "Summary of The Climb Carves Wisdom" in embed["description"]  # what FakeLLM wrote
     assert schema_errors("RichEmbed", embed) == [] and embed_length(embed) <= EMBED_TOTAL_LIMIT
     assert len(chat_stack.llm.calls) == 1
+
+
+class UnreachableEvents:
+    """An EventLog whose database stayed unreachable past the store's retries."""
+
+    async def claim_event(self, key: str) -> bool:
+        raise StorageUnavailable("the database is unreachable (connection refused) while recording a chat message")
+
+
+async def test_a_database_that_stays_down_is_told_in_a_reply(fake_discord):
+    """Row 44: the message cannot be recorded, so it is not worked on (no typing, no chat); the person reads
+    'I could not record this; try again in a minute' in a reply (which needs no database)."""
+    platform = platform_for(fake_discord, chat=NoChat(), events=UnreachableEvents())
+    await platform.start()
+    try:
+        message = await fake_discord.send_message("https://arxiv.org/abs/2505.22653")
+        (reply,) = await fake_discord.wait_calls("POST", MESSAGES)
+    finally:
+        await platform.stop()
+    assert reply.body["content"] == COULD_NOT_RECORD
+    assert reply.body["message_reference"]["message_id"] == int(message["id"])
+    assert fake_discord.find("POST", r"/channels/\d+/typing") == [] and fake_discord.schema_errors == []
 
 
 async def test_own_and_other_bots_messages_are_ignored(bot, fake_discord, chat_stack):

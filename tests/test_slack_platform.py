@@ -1,13 +1,14 @@
 """The Slack platform end to end: bolt over real HTTP and a real Socket Mode websocket, against FakeSlack.
 
 The core is real (chat_stack: FakeArxiv, FakeLLM, the store on SQLite and PostgreSQL); what Slack
-received is read back from FakeSlack's records. RELIABILITY rows 1-10, 15-16 and 36.
+received is read back from FakeSlack's records. RELIABILITY rows 1-10, 15-16, 36 and 44.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -16,10 +17,17 @@ import time
 
 import pytest
 
+from bot.clients.arxiv import ArxivClient
+from bot.clients.prompts import PROMPT_VERSION
+from bot.core.chat import COULD_NOT_RECORD
 from bot.core.errors import PlatformStartError, PublishError
 from handlers.slack import SlackPlatform, SlackPublisher
 from handlers.slack.blocks import digest_messages, text_message
 from handlers.slack.platform import web_client
+from storage.engine import make_engine
+from storage.migrations import upgrade
+from storage.repository import SqlStore
+from tests import test_posting
 from tests.fakes.slack_server import (
     APP_TOKEN,
     BOT_ID,
@@ -29,6 +37,7 @@ from tests.fakes.slack_server import (
     SIGNING_SECRET,
     FakeSlack,
 )
+from tests.stack import ChatStack, build_chat
 from tests.test_slack_blocks import digest
 
 LINK = "https://arxiv.org/abs/2505.22653"
@@ -382,3 +391,78 @@ async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fak
     assert len(expected) > 3 and len(posts) == len(expected) and recorded[2:] == rest
     assert [tuple(p["blocks"]) for p in posts] == expected  # every chunk once, in order
     assert "thread_ts" not in posts[0] and all(p["thread_ts"] == posts[0]["ts"] for p in posts[1:])
+
+
+# -- PostgreSQL unreachable during a chat answer (row 44) --------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def stack_on(server, fake_arxiv, fake_llm, summarizer, *, patience_seconds: float):
+    """chat_stack on a fresh database of a PostgreSQL server the test may stop, the store retrying for
+    `patience_seconds`."""
+    name = f"chat_outage_{next(_outage_databases)}"
+    server.execute(f"CREATE DATABASE {name}")
+    engine = make_engine(server.url(name))
+    try:
+        await upgrade(engine)
+        store = SqlStore(engine, patience_seconds=patience_seconds)
+        async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+            chat, summaries = build_chat(arxiv_client=arxiv, summarizer=summarizer, store=store)
+            yield ChatStack(chat=chat, store=store, arxiv=fake_arxiv, llm=fake_llm, summaries=summaries)
+    finally:
+        await engine.dispose()
+        await summarizer.aclose()
+
+
+_outage_databases = itertools.count()
+stoppable_postgres = test_posting.stoppable_postgres  # a fixture: a private PostgreSQL server a test may stop
+
+
+async def test_postgres_stopped_mid_answer_for_a_few_seconds_still_gets_the_card(
+    fake_slack, fake_arxiv, fake_llm, summarizer_for, stoppable_postgres
+):
+    """Row 44: PostgreSQL stops while the LLM writes the summary and is back 3 s later: the token count and the
+    summary cache wait for it (bounded retries) and the person gets the card, once, after the outage."""
+    fake_llm.delay = 2  # the answer comes back while the database is down
+    async with stack_on(stoppable_postgres.server, fake_arxiv, fake_llm, summarizer_for, patience_seconds=15) as stack:
+        async with running(fake_slack, stack, "socket") as platform:
+            payload = fake_slack.message_event(LINK)
+            await fake_slack.send_envelope("events_api", payload)
+            await eventually(lambda: fake_llm.calls)  # the claim and the paper are recorded; the summary is not
+            await stoppable_postgres.stop()
+            assert fake_llm.in_flight == 1  # stopped before the LLM answered
+            await asyncio.sleep(3)  # the outage
+            await stoppable_postgres.start()
+            restarted = time.monotonic()
+            await fake_slack.wait_for(lambda: fake_slack.posted, timeout=20, what="the card")
+            assert platform.is_connected()
+        (post,) = fake_slack.calls_to("chat.postMessage")
+        assert post.at > restarted and post.args["thread_ts"] == payload["event"]["ts"]
+        assert COULD_NOT_RECORD not in texts(post.args) and len(fake_llm.calls) == 1
+        summary = await stack.store.get_summary("2505.22653", 1, model="fake-model", prompt_version=PROMPT_VERSION,
+                                                language="en")  # fmt: skip
+        assert summary is not None  # written once the database was back
+
+
+async def test_postgres_down_longer_than_the_retries_tells_the_person_in_the_thread(
+    fake_slack, fake_arxiv, fake_llm, summarizer_for, stoppable_postgres
+):
+    """Row 44: PostgreSQL is down for longer than the store's patience (2 s): the delivery cannot be recorded,
+    so it is not worked on; the person reads 'I could not record this; try again in a minute' in the thread.
+    Once it is back, asking again is answered."""
+    async with stack_on(stoppable_postgres.server, fake_arxiv, fake_llm, summarizer_for, patience_seconds=2) as stack:
+        async with running(fake_slack, stack, "socket"):
+            await stoppable_postgres.stop()
+            try:
+                payload = fake_slack.message_event(LINK, event_id="EvWHILEDOWN")
+                await fake_slack.send_envelope("events_api", payload)
+                await fake_slack.wait_for(lambda: fake_slack.posted, timeout=20, what="the apology")
+            finally:
+                await stoppable_postgres.start()
+            (post,) = fake_slack.posts()
+            assert post["thread_ts"] == payload["event"]["ts"] and COULD_NOT_RECORD in texts(post)
+            assert fake_llm.calls == [] and fake_slack.reactions == []  # no work began
+            again = fake_slack.message_event(LINK, event_id="EvAGAIN")
+            await fake_slack.send_envelope("events_api", again)
+            await fake_slack.wait_for(lambda: len(fake_slack.posts()) == 2, timeout=20, what="the card")
+        assert COULD_NOT_RECORD not in texts(fake_slack.posts()[1]) and len(fake_llm.calls) == 1

@@ -11,6 +11,7 @@ sending in publisher.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -21,7 +22,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.core.chat import ChatBot, is_for_the_bot
+from bot.core.chat import ChatBot, could_not_record, is_for_the_bot
 from bot.core.commands import (
     AdhocDigest,
     ChannelDigest,
@@ -31,7 +32,7 @@ from bot.core.commands import (
     Unsubscribe,
     usage_reply,
 )
-from bot.core.errors import PlatformStartError, PublishError, UsageError
+from bot.core.errors import PlatformStartError, PublishError, StorageUnavailable, UsageError
 from bot.core.models import MAX_CHAT_DIGEST_PAPERS, MAX_DIGEST_DAYS, IncomingMessage
 from bot.core.ports import EventLog
 from bot.core.sanitize import one_line
@@ -331,10 +332,12 @@ class DiscordPlatform:
         text = text.strip()
         if not is_for_the_bot(text):
             return
+        responder = MessageResponder(message, self.publisher)
         try:
             fresh = await self._events.claim_event(f"discord:msg:{message.id}")
-        except Exception:
-            log.exception("Discord: could not record message %s in the database; not answering it", message.id)
+        except StorageUnavailable as exc:
+            with contextlib.suppress(PublishError):  # logged, once, where it happened
+                await could_not_record(exc, responder)  # a reply needs no database
             return
         if not fresh:
             log.info("Discord: message %s delivered again; it was already answered", message.id)
@@ -346,7 +349,6 @@ class DiscordPlatform:
             user=str(message.author.id),
             extra={"message_id": str(message.id)},
         )
-        responder = MessageResponder(message, self.publisher)
         try:
             await self._chat.handle_message(incoming, responder)
         except PublishError:
