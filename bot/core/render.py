@@ -11,12 +11,12 @@ import datetime as dt
 import html
 import json
 import re
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.sanitize import clean_text, one_line, truncate
+from bot.core.textwidth import wrap
 
 BATCH_FORMATS = ("text", "markdown", "json")
 DIGEST_FORMATS = ("text", "markdown", "json", "html")
@@ -122,14 +122,8 @@ def _md(s: str) -> str:
 
 
 def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
-    lines = textwrap.wrap(
-        text,
-        TEXT_WIDTH,
-        initial_indent=indent if first is None else first,
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    # By display width: a line of Chinese is as wide on screen as a line of English.
+    lines = wrap(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent)
     return lines or [(indent if first is None else first).rstrip()]
 
 
