@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.sanitize import clean_text, one_line
 from handlers.discord.embeds import (
+    BUTTONS_PER_ROW,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -20,15 +21,15 @@ from handlers.discord.embeds import (
     FIELD_VALUE_LIMIT,
     FIELDS_LIMIT,
     FOOTER_LIMIT,
+    ROWS_PER_MESSAGE,
     THREAD_NAME_LIMIT,
     TITLE_LIMIT,
     Outgoing,
     batch_messages,
     card_embed,
-    chunk_embeds,
+    card_message,
     digest_card_messages,
     digest_parent,
-    embeds_length,
     fit,
     split_text,
     text_messages,
@@ -89,21 +90,39 @@ def digest_of(n: int, **changes: object) -> Digest:
 
 
 def message_payload(out: Outgoing) -> dict[str, object]:
-    """What discord.py sends for it (content, embeds, no mentions)."""
+    """What discord.py sends for it (content, embeds, the view's components, no mentions)."""
     body: dict[str, object] = {"allowed_mentions": {"parse": []}}
     if out.content:
         body["content"] = out.content
     if out.embeds:
         body["embeds"] = [e.to_dict() for e in out.embeds]
+    if (view := out.view()) is not None:
+        body["components"] = view.to_components()
     return body
 
 
+def buttons(out: Outgoing) -> list[tuple[str, str]]:
+    """(label, url) of each button the message carries, as discord.py sends them."""
+    rows = message_payload(out).get("components") or []
+    return [(b["label"], b["url"]) for row in rows for b in row["components"]]  # type: ignore[union-attr]
+
+
 def assert_valid(out: Outgoing) -> None:
-    assert schema_errors("MessageCreateRequest", message_payload(out)) == []
+    payload = message_payload(out)
+    assert schema_errors("MessageCreateRequest", payload) == []
     for embed in out.embeds:
         assert schema_errors("RichEmbed", embed.to_dict()) == []
     assert len(out.embeds) <= EMBEDS_PER_MESSAGE
     assert sum(embed_length(e.to_dict()) for e in out.embeds) <= EMBED_TOTAL_LIMIT
+    rows = payload.get("components") or []
+    assert len(rows) <= ROWS_PER_MESSAGE  # type: ignore[arg-type]
+    for row in rows:  # type: ignore[attr-defined]
+        assert schema_errors("ActionRowComponentForMessageRequest", row) == []
+        assert 0 < len(row["components"]) <= BUTTONS_PER_ROW
+        # Link-style buttons only: a URL, no custom_id, so nothing waits for an interaction.
+        assert all(
+            b["style"] == 5 and b["url"].startswith("https://") and "custom_id" not in b for b in row["components"]
+        )
 
 
 def unescaped_markdown(s: str) -> list[str]:
@@ -119,6 +138,21 @@ def unescaped_markdown(s: str) -> list[str]:
     return found
 
 
+def outside_code_spans(s: str) -> str:
+    """The text without its code spans (from an unescaped backtick to the next backtick), escapes kept."""
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\":
+            out.append(s[i : i + 2])
+            i += 2
+        elif s[i] == "`" and (end := s.find("`", i + 1)) > 0:
+            i = end + 1
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
 def unescape(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s, flags=re.S).replace("@\u200b", "@")
 
@@ -127,22 +161,51 @@ PINGS = re.compile(r"@(everyone|here)|<@[!&]?\d{17,20}>")  # mass mentions and u
 
 
 def test_card_has_everything_a_reader_skims():
-    """A card: linked title, authors, category and dates, comment, tl;dr, takeaways, links, and how it was made."""
-    embed = card_embed(card())
-    data = embed.to_dict()
+    """A card: linked title, authors, arXiv id, category and dates, comment, tl;dr, takeaways, how it was made;
+    its links are buttons under it."""
+    message = card_message(card())
+    data = message.embeds[0].to_dict()
     assert data["title"] == "Noisy Rewards in Learning to Reason"
     assert data["url"] == "https://arxiv.org/abs/2505.22001v1"
     assert "Ang Lv, Ruobing Xie, Xingwu Sun et al." in data["description"]
-    assert "cs.CL (also cs.AI) · Published 2025-05-28" in data["description"]
+    assert "arXiv:2505.22001 · cs.CL (also cs.AI) · Published 2025-05-28" in data["description"]
     assert "*Comment:* Accepted by ACL 2025 findings" in data["description"]
     assert "**TL;DR** Reward noise hurts less than expected." in data["description"]
     fields = {f["name"]: f["value"] for f in data["fields"]}
     assert fields["Key takeaways"] == "• Flipping 40% of rewards still converges.\n• Rewarding reasoning phrases works."
-    assert (
-        fields["Links"] == "[Abstract](https://arxiv.org/abs/2505.22001v1) · [PDF](https://arxiv.org/pdf/2505.22001v1)"
-    )
     assert data["footer"]["text"].startswith("Summary by gpt-4o-mini from the abstract; machine-written")
-    assert schema_errors("RichEmbed", data) == []
+    assert buttons(message) == [
+        ("Abstract", "https://arxiv.org/abs/2505.22001v1"),
+        ("PDF", "https://arxiv.org/pdf/2505.22001v1"),
+        ("HTML", "https://arxiv.org/html/2505.22001v1"),
+    ]
+    assert_valid(message)
+
+
+def test_code_and_project_links_from_the_paper_are_buttons():
+    """A GitHub URL in the abstract and a project page in the comment become buttons after abs, PDF and HTML."""
+    sp = card(
+        abstract="We release code at https://github.com/lv-ang/noisy-rewards.",
+        comment="ACL 2025. Project page: https://lv-ang.github.io/noisy/",
+    )
+    message = card_message(sp)
+    assert buttons(message)[2:] == [
+        ("HTML", "https://arxiv.org/html/2505.22001v1"),
+        ("GitHub", "https://github.com/lv-ang/noisy-rewards"),
+        ("Project page", "https://lv-ang.github.io/noisy/"),
+    ]
+    assert_valid(message)
+
+
+def test_hostile_urls_in_the_abstract_never_become_buttons():
+    """Only strictly parsed https links to code hosts or a named project page: no userinfo, `|`, `<`, no http,
+    no lookalike host."""
+    sp = card(
+        abstract="Code: https://github.com@evil.example/x, http://github.com/a/b, https://github.com.evil.example/a "
+        "<https://evil.example|https://github.com/a/b> https://evil.example/github.com/a https://gitlab.com/a|b",
+        comment="Project page: javascript:alert(1) and see https://evil.example/x",
+    )
+    assert [label for label, _ in buttons(card_message(sp))] == ["Abstract", "PDF", "HTML"]
 
 
 def test_translation_is_a_field_when_the_language_differs():
@@ -150,6 +213,14 @@ def test_translation_is_a_field_when_the_language_differs():
     sp = SummarizedPaper(paper(), summary(language="zh", abstract_translation="我们研究推理中的奖励噪声。"))
     fields = {f.name: f.value for f in card_embed(sp).fields}
     assert fields["Abstract (zh)"] == "我们研究推理中的奖励噪声。"
+
+
+def test_a_url_in_the_translation_is_inert_text():
+    """The translated abstract keeps the paper's URL in its sentence, in a code span, where Discord links nothing."""
+    translation = "代码见 https://github.com/lv-ang/noisy-rewards。"
+    sp = SummarizedPaper(paper(), summary(language="zh", abstract_translation=translation))
+    fields = {f.name: f.value for f in card_embed(sp).fields}
+    assert fields["Abstract (zh)"] == "代码见 `https://github.com/lv-ang/noisy-rewards`。"
 
 
 def test_an_enormous_paper_still_fits_every_limit():
@@ -179,42 +250,46 @@ def test_hostile_paper_is_escaped_and_pings_nobody():
         summary(tldr=HOSTILE, takeaways=(HOSTILE,)),
     )
     data = card_embed(sp).to_dict()
-    texts = [data["title"], data["description"], *(f["value"] for f in data["fields"][:-1])]
+    texts = [data["title"], data["description"], *(f["value"] for f in data["fields"])]
     for text in texts:
         assert not PINGS.search(text), text
         assert "@\u200beveryone" in text
         assert "\u200b" not in text.replace("@\u200b", "") and "\u202e" not in text
         assert "\\`\\`\\`fence\\`\\`\\`" in text and "\\|\\|spoiler\\|\\|" in text
-        assert "[arxiv\\](https://evil.example)" in text  # a masked link shows as text, not a disguised link
-        assert unescaped_markdown(text.replace("**TL;DR**", "").replace("*Comment:*", "")) == []
+        assert "[arxiv\\](`https://evil.example`)" in text  # a masked link shows as text, its URL inert
+        assert unescaped_markdown(outside_code_spans(text).replace("**TL;DR**", "").replace("*Comment:*", "")) == []
     assert data["url"] == "https://arxiv.org/abs/2505.22001v1"
     assert schema_errors("RichEmbed", data) == []
 
 
 def test_batch_reply_has_a_card_per_paper_then_the_notes():
-    """Several papers in one reply; errors and the left-out count in a last, link-free embed."""
+    """Several papers in one reply, a message each with its buttons; errors and the left-out count in a last,
+    link-free embed under the last card."""
     batch = SummaryBatch(
         papers=(card(1), card(2)),
         errors=(InputError("2999.99999", "arXiv has no paper 2999.99999 (check the id)"),),
         left_out=3,
     )
-    (message,) = batch_messages(batch)
-    assert [e.title for e in message.embeds[:2]] == ["Noisy Rewards in Learning to Reason"] * 2
-    notes = message.embeds[2].description or ""
+    first, second = batch_messages(batch)
+    assert [e.title for e in (*first.embeds, second.embeds[0])] == ["Noisy Rewards in Learning to Reason"] * 2
+    assert buttons(first)[0] == ("Abstract", "https://arxiv.org/abs/2505.22001v1")
+    assert buttons(second)[0] == ("Abstract", "https://arxiv.org/abs/2505.22002v1")
+    notes = second.embeds[1].description or ""
     assert "⚠ arXiv has no paper 2999.99999" in notes and "3 more references were left out." in notes
-    assert message.content is None
-    assert_valid(message)
+    assert first.content is None and second.content is None
+    for message in (first, second):
+        assert_valid(message)
 
 
-def test_sixty_card_digest_is_split_in_order_within_limits():
-    """60 papers: numbered cards 1..60, in order, in messages of at most 10 embeds and 6000 characters."""
+def test_sixty_card_digest_is_a_card_a_message_in_order():
+    """60 papers: numbered cards 1..60, in order, each in its own message with its own link buttons."""
     messages = digest_card_messages(digest_of(60))
-    assert len(messages) >= 6
+    assert len(messages) == 60
     numbers = [int((e.title or "").split(".")[0]) for m in messages for e in m.embeds]
     assert numbers == list(range(1, 61))
-    for message in messages:
+    for i, message in enumerate(messages, 1):
         assert_valid(message)
-        assert embeds_length(message.embeds) <= EMBED_TOTAL_LIMIT
+        assert buttons(message)[0] == ("Abstract", f"https://arxiv.org/abs/2505.{22000 + i:05d}v1")
 
 
 def test_digest_parent_is_short_and_says_what_follows():
@@ -275,6 +350,23 @@ def test_fit_never_breaks_an_escape(text, limit):
     assert one_line(text).startswith(shown.removesuffix("…"))
 
 
+_URLISH = st.sampled_from(
+    ["https://", "http://evil.example/a_b*c", "javascript://x", "1https://e.com", "x://", "://", ":", "/", ")", ".",
+     "`", "@", "|", "<", "中"]
+)  # fmt: skip
+LINK_TEXT = st.lists(st.one_of(_URLISH, _TOKENS, _WORDS), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINK_TEXT, st.integers(min_value=20, max_value=300))
+def test_no_url_is_live_outside_a_code_span(text, limit):
+    """fit(): whatever scheme://... the text holds, Discord sees it only inside a code span, where it links nothing;
+    outside them all markdown stays escaped and nothing pings."""
+    out = outside_code_spans(fit(text, limit))
+    assert not re.search(r"[a-z0-9+.-]://", out, re.I), out
+    assert unescaped_markdown(out) == [] and not PINGS.search(out)
+
+
 @settings(max_examples=200, deadline=None)
 @given(HOSTILE_TEXT, st.integers(min_value=20, max_value=200))
 def test_split_text_chunks_are_whole(text, limit):
@@ -286,29 +378,10 @@ def test_split_text_chunks_are_whole(text, limit):
     assert squeeze == "".join(clean_text(text).split())
 
 
-_EMBED = st.builds(
-    lambda title, description, fields: discord.Embed(title="t" * title, description="d" * description).add_field(
-        name="n", value="v" * fields
-    ),
-    st.integers(0, TITLE_LIMIT),
-    st.integers(0, DESCRIPTION_LIMIT),
-    st.integers(1, FIELD_VALUE_LIMIT),
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(_EMBED, max_size=40))
-def test_chunk_embeds_keeps_order_and_limits(embeds):
-    """chunk_embeds(): the same embeds in order, each message at most 10 embeds and 6000 characters."""
-    chunks = chunk_embeds(embeds)
-    assert [e for chunk in chunks for e in chunk] == embeds
-    assert all(0 < len(c) <= EMBEDS_PER_MESSAGE and embeds_length(c) <= EMBED_TOTAL_LIMIT for c in chunks)
-
-
 def test_one_embed_over_6000_is_refused():
     """An embed that could never be sent is an error, not a silently broken message."""
     huge = discord.Embed(title="t" * 256, description="d" * 4096)
     for _ in range(3):
         huge.add_field(name="n", value="v" * 1024)
     with pytest.raises(ValueError, match="6000"):
-        chunk_embeds([huge])
+        Outgoing(embeds=(huge,))

@@ -233,6 +233,14 @@ async def test_pasted_link_gets_one_reply_with_a_card(bot, fake_discord, chat_st
     assert embed["url"] == "https://arxiv.org/abs/2505.22653v1"
     assert "Summary of The Climb Carves Wisdom" in embed["description"]  # what FakeLLM wrote
     assert schema_errors("RichEmbed", embed) == [] and embed_length(embed) <= EMBED_TOTAL_LIMIT
+    assert "arXiv:2505.22653 · " in embed["description"]
+    # discord.py's View of link buttons on the wire: abstract, PDF, HTML, and the code URL the abstract gives.
+    (row,) = body["components"]
+    assert [(b["style"], b["label"], b["url"]) for b in row["components"]][2:] == [
+        (5, "HTML", "https://arxiv.org/html/2505.22653v1"),
+        (5, "GitHub", "https://github.com/trestad/Noisy-Rewards-in-Learning-to-Reason"),
+    ]
+    assert fake_discord.schema_errors == []
     assert len(chat_stack.llm.calls) == 1
 
 
@@ -323,7 +331,7 @@ async def test_hostile_paper_reaches_discord_escaped_and_pinging_nobody(bot, fak
         assert "\u200b" not in text.replace("@\u200b", "") and "\U000e0041" not in text and "\u202e" not in text
     assert "@\u200beveryone" in embed["title"] and "<@\u200b&1234567890123456789>" in embed["title"]
     assert "\\`\\`\\`rm -rf\\`\\`\\`" in embed["title"] and "\\|\\|spoiler\\|\\|" in embed["title"]
-    assert "[arxiv\\](https://evil.example)" in embed["title"]  # never a disguised link
+    assert "[arxiv\\](`https://evil.example`)" in embed["title"]  # never a disguised link, its URL inert
     assert "\\> quoted \\|\\|x\\|\\|" in embed["description"]
     assert embed["url"] == "https://arxiv.org/abs/2505.99001v1"
 
@@ -346,7 +354,7 @@ async def test_digest_command_defers_at_once_then_follows_up_with_a_thread(bot, 
     assert parent.body["embeds"][0]["title"] == "arXiv digest: cat:cs.CL: 2025-05-28"
     assert "**3 papers**" in parent.body["embeds"][0]["description"]
     (thread,) = threads
-    cards = await fake_discord.wait_calls("POST", rf"/channels/{thread.path.split('/')[4]}/messages")
+    cards = await fake_discord.wait_calls("POST", rf"/channels/{thread.path.split('/')[4]}/messages", 3)
     assert card_numbers(cards) == [1, 2, 3]
     edits = await fake_discord.wait_for(
         lambda: [c for c in fake_discord.find("PATCH", ORIGINAL) if "✅" in c.body["content"]]

@@ -7,7 +7,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.core.sanitize import ELLIPSIS, clean_generated, clean_text, looks_like_injection, one_line, truncate
+from bot.core.sanitize import (
+    ELLIPSIS,
+    clean_generated,
+    clean_text,
+    find_urls,
+    looks_like_injection,
+    one_line,
+    split_urls,
+    truncate,
+)
 
 # Characters that must never survive clean_text: zero-width, BOM, tags, bidi controls, C0/C1.
 FORBIDDEN = re.compile(
@@ -204,13 +213,75 @@ def test_clean_generated_caps_a_20k_answer():
     assert_safe(out)
 
 
-@pytest.mark.parametrize("raw", ["a." * 10_000, "<" * 20_000, "@" * 20_000, "[a](" * 5_000, "x-" * 10_000])
+@pytest.mark.parametrize(
+    "raw",
+    ["a." * 10_000, "<" * 20_000, "@" * 20_000, "[a](" * 5_000, "x-" * 10_000, "https://" * 2_500,
+     "https://a.org/" + ")" * 20_000, "https://github.com/a/b " * 1_000],
+)  # fmt: skip
 def test_clean_generated_is_linear_on_pathological_input(raw):
     """Inputs built to make regexes backtrack are cleaned quickly (quadratic behaviour would take many seconds)."""
     start = time.perf_counter()
     clean_generated(raw, max_chars=20_000)
+    clean_generated(raw, max_chars=20_000, keep_urls=KEEP)
     looks_like_injection(raw)
+    find_urls(raw)
+    split_urls(raw)
     assert time.perf_counter() - start < 2.0
+
+
+# URLs the paper gives: kept in what the LLM wrote, as plain text ---------------------------------
+
+KEEP = ("https://github.com/lv-ang/noisy-rewards",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("代码见 https://github.com/lv-ang/noisy-rewards。", "代码见 https://github.com/lv-ang/noisy-rewards。"),
+        ("代码见https://github.com/lv-ang/noisy-rewards获得。", "代码见https://github.com/lv-ang/noisy-rewards获得。"),
+        ("Code: https://github.com/lv-ang/noisy-rewards.", "Code: https://github.com/lv-ang/noisy-rewards."),
+        ("Code: https://github.com/lv-ang/noisy-rewards and https://evil.com/x.",
+         "Code: https://github.com/lv-ang/noisy-rewards and"),
+        ("Code: https://GitHub.com/lv-ang/noisy-rewards/ now", "Code: now"),  # not verbatim: dropped
+        ("Code: https://github.com/lv-ang/noisy-rewards-evil now", "Code: now"),
+        ("Code: [here](https://github.com/lv-ang/noisy-rewards)", "Code: here"),  # never a markdown link
+        ("Code: <https://github.com/lv-ang/noisy-rewards|here>", "Code: here"),  # nor a Slack link
+        ("Code: http://github.com/lv-ang/noisy-rewards", "Code:"),
+        ("Fake mark \ue100 here", "Fake mark here"),
+    ],
+)  # fmt: skip
+def test_clean_generated_keeps_only_the_papers_own_urls_verbatim(raw, expected):
+    """A translated abstract keeps the URL the paper gives, whole and where it was; nothing else survives."""
+    assert clean_generated(raw, max_chars=500, keep_urls=KEEP) == expected
+
+
+def test_a_kept_url_cut_by_the_cap_is_dropped_not_shown_in_part():
+    out = clean_generated("word " * 10 + KEEP[0], max_chars=70, keep_urls=KEEP)
+    assert "http" not in out and out.endswith(ELLIPSIS)
+
+
+KEPT_TEXT = st.lists(
+    st.one_of(st.just(KEEP[0]), st.just(" "), st.just("."), st.sampled_from(HOSTILE + INVISIBLES), SAFE_FILLER),
+    max_size=30,
+).map("".join)
+
+
+@given(KEPT_TEXT, st.integers(min_value=1, max_value=400))
+def test_clean_generated_with_kept_urls_properties(s, n):
+    """Only the kept URL can remain (whole), the cap holds, and it is idempotent."""
+    out = clean_generated(s, max_chars=n, keep_urls=KEEP)
+    assert len(out) <= n
+    assert clean_generated(out, max_chars=n, keep_urls=KEEP) == out
+    assert all(piece == KEEP[0] for piece, is_url in split_urls(out) if is_url), out
+    assert_safe(out.replace(KEEP[0], ""))
+
+
+@given(st.text(alphabet=st.sampled_from(list("https:/gitub.com-_%2Fa|<>@`()[]. \n中")), max_size=200))
+def test_find_urls_finds_only_strict_urls_and_split_urls_loses_nothing(text):
+    for start, end, url in find_urls(text):
+        assert text[start:end] == url and url.lower().startswith("https://")
+        assert not set(url) & set('|<>@` \n"\\{}中')
+    assert "".join(piece for piece, _ in split_urls(text)) == text
 
 
 @given(hostile_text, st.integers(min_value=1, max_value=300))

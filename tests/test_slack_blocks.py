@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from handlers.slack.blocks import (
     MAX_BLOCKS,
+    MAX_BUTTON_TEXT_CHARS,
+    MAX_BUTTON_URL_CHARS,
+    MAX_BUTTONS,
     MAX_HEADER_CHARS,
     MAX_MESSAGE_CHARS,
     MAX_SECTION_CHARS,
@@ -28,7 +31,9 @@ WHEN = dt.datetime(2025, 5, 28, 17, 0, tzinfo=dt.UTC)
 HOSTILE = "<!channel> <!here> <@U123> <!subteam^S1> <https://evil.example|arxiv> <#C1> a&b"
 # An escaped text: only &amp; &lt; &gt; may follow an "&".
 BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
-OUR_LINK = re.compile(r"^<https://arxiv\.org/(abs|pdf)/\d{4}\.\d{5}v\d+\|[^<>]*>$")
+# The only link in text: the title's, to the abstract page. Every other link is a button.
+OUR_LINK = re.compile(r"^<https://arxiv\.org/abs/\d{4}\.\d{5}v\d+\|[^<>]*>$")
+TITLE = re.compile(r"\*(\d+\. )?<https://arxiv\.org/abs/[^|>]+\|([^<>]*)>\*")
 
 
 def paper(i: int = 1, **changes) -> SummarizedPaper:
@@ -68,12 +73,29 @@ def texts(message: SlackMessage) -> list[str]:
     return out
 
 
+def titles(message: SlackMessage) -> list[str]:
+    """The cards' titles (a bold section linking to the abstract page), with their numbers."""
+    found = [TITLE.fullmatch(b["text"]["text"]) for b in message.blocks if b["type"] == "section"]
+    return [(m[1] or "") + m[2] for m in found if m]
+
+
+def buttons(message: SlackMessage) -> list[list[tuple[str, str]]]:
+    """Each actions block's buttons as (text, url)."""
+    return [[(e["text"]["text"], e["url"]) for e in b["elements"]] for b in message.blocks if b["type"] == "actions"]
+
+
 def assert_within_limits(message: SlackMessage) -> None:
     assert 0 < len(message.blocks) <= MAX_BLOCKS or not message.blocks
     assert sum(block_chars(b) for b in message.blocks) <= MAX_MESSAGE_CHARS
     for block in message.blocks:
         limit = MAX_HEADER_CHARS if block["type"] == "header" else MAX_SECTION_CHARS
         assert block_chars(block) <= limit, block["type"]
+        if block["type"] == "actions":
+            assert 0 < len(block["elements"]) <= MAX_BUTTONS
+            for button in block["elements"]:
+                assert button["type"] == "button" and button["text"]["type"] == "plain_text"
+                assert 0 < len(button["text"]["text"]) <= MAX_BUTTON_TEXT_CHARS
+                assert button["url"].startswith("https://") and len(button["url"]) <= MAX_BUTTON_URL_CHARS
     for text in texts(message):
         assert not BROKEN_ENTITY.search(text), text[-40:]
 
@@ -101,21 +123,63 @@ def test_fit_and_split_never_break_an_escape(raw, limit):
 
 
 def test_card_shows_every_part_and_links_only_to_arxiv():
-    """A card: title header, authors and dates, tl;dr, takeaways, translation, arXiv links, footer."""
+    """A card: title linked to the abstract page, arXiv id, authors and dates, tl;dr, takeaways, translation,
+    link buttons (abstract, PDF, HTML), footer."""
     sp = paper(7, abstract_translation="Wir untersuchen Dinge.", language="de")
     (message,) = batch_messages(SummaryBatch(papers=(sp,)))
     shown = "\n".join(texts(message))
-    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Paper 7 on reasoning",
-                                                            "emoji": True}}  # fmt: skip
-    for part in ("A. One, B. Two", "cs.CL (also cs.AI)", "Published 2025-05-28", "Comment: 12 pages",
+    assert message.blocks[0] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "*<https://arxiv.org/abs/2505.00007v1|Paper 7 on reasoning>*",
+                 "verbatim": True},
+    }  # fmt: skip
+    assert message.blocks[1]["elements"][0]["text"].startswith("arXiv:2505.00007 · A. One, B. Two")
+    for part in ("cs.CL (also cs.AI)", "Published 2025-05-28", "Comment: 12 pages",
                  "*TL;DR* Paper 7 finds a thing.", "• One.", "*Abstract (de)*", "Wir untersuchen Dinge.",
                  "fake-model", "machine-written"):  # fmt: skip
         assert part in shown, part
-    assert markup_tokens(message) == [
-        "<https://arxiv.org/abs/2505.00007v1|Abstract page>",
-        "<https://arxiv.org/pdf/2505.00007v1|PDF>",
+    assert markup_tokens(message) == ["<https://arxiv.org/abs/2505.00007v1|Paper 7 on reasoning>"]
+    assert buttons(message) == [
+        [
+            ("Abstract", "https://arxiv.org/abs/2505.00007v1"),
+            ("PDF", "https://arxiv.org/pdf/2505.00007v1"),
+            ("HTML", "https://arxiv.org/html/2505.00007v1"),
+        ]
     ]
     assert message.text == "Summary: Paper 7 on reasoning"
+    assert_within_limits(message)
+
+
+def test_code_link_from_the_abstract_is_a_button():
+    """A GitHub URL the abstract gives is a button after abstract, PDF and HTML; in text it stays inert."""
+    sp = paper(
+        8, abstract="Code: https://github.com/one/reasoning.", comment="Code at https://github.com/one/reasoning"
+    )
+    (message,) = batch_messages(SummaryBatch(papers=(sp,)))
+    assert buttons(message)[0][2:] == [
+        ("HTML", "https://arxiv.org/html/2505.00008v1"),
+        ("GitHub", "https://github.com/one/reasoning"),
+    ]
+    assert "Comment: Code at `https://github.com/one/reasoning`" in "\n".join(texts(message))
+    assert_within_limits(message)
+
+
+def test_hostile_urls_never_become_buttons_or_links():
+    """Disguised, http, userinfo and lookalike URLs in the abstract and comment: no button, no link, shown inert."""
+    hostile = ("<https://evil.example|https://github.com/a/b> http://github.com/a/b https://github.com@evil.example/x "
+               "https://github.com.evil.example/a https://gitlab.com/a|b")  # fmt: skip
+    sp = paper(9, abstract=hostile, comment=hostile, tldr=hostile)
+    (message,) = batch_messages(SummaryBatch(papers=(sp,)))
+    assert [text for text, _ in buttons(message)[0]] == ["Abstract", "PDF", "HTML"]
+    assert markup_tokens(message) == ["<https://arxiv.org/abs/2505.00009v1|Paper 9 on reasoning>"]
+    assert "`http://github.com/a/b`" in "\n".join(texts(message))
+
+
+def test_a_url_in_the_translation_stays_in_its_sentence_inert():
+    """The translated abstract keeps the paper's URL where it was, as plain text in a code span."""
+    sp = paper(10, abstract_translation="代码见 https://github.com/one/reasoning。", language="zh")
+    (message,) = batch_messages(SummaryBatch(papers=(sp,)))
+    assert "*Abstract (zh)*\n代码见 `https://github.com/one/reasoning`。" in texts(message)
 
 
 def test_hostile_text_is_escaped_everywhere_in_a_card():
@@ -125,8 +189,8 @@ def test_hostile_text_is_escaped_everywhere_in_a_card():
     for message in batch_messages(SummaryBatch(papers=(sp,), errors=(InputError(HOSTILE, HOSTILE),))):
         assert all(OUR_LINK.match(token) for token in markup_tokens(message)), markup_tokens(message)
         assert "&lt;!channel&gt;" in message.text or message.text.startswith("Summary")
-    header = batch_messages(SummaryBatch(papers=(sp,)))[0].blocks[0]["text"]["text"]
-    assert header.startswith("&lt;!channel&gt; &lt;!here&gt;")
+    (title,) = titles(batch_messages(SummaryBatch(papers=(sp,)))[0])
+    assert title.startswith("&lt;!channel&gt; &lt;!here&gt;")
 
 
 def test_enormous_papers_fit_slack_limits_across_messages():
@@ -136,8 +200,9 @@ def test_enormous_papers_fit_slack_limits_across_messages():
     for message in messages:
         assert_within_limits(message)
         assert all(OUR_LINK.match(token) for token in markup_tokens(message))
-    headers = [b["text"]["text"] for m in messages for b in m.blocks if b["type"] == "header"]
-    assert len(headers) == 5 and all(h.endswith("…") for h in headers)
+    shown = [t for m in messages for t in titles(m)]
+    assert len(shown) == 5 and all(t.endswith("…") for t in shown)
+    assert sum(len(buttons(m)) for m in messages) == 5
     assert "2 more references were left out." in texts(messages[-1])[-1]
 
 
@@ -162,12 +227,15 @@ def test_digest_parent_lists_papers_and_cards_follow():
     assert parent.blocks[0]["text"]["text"] == "nlp-daily: 2025-05-28"
     assert parent.text == "nlp-daily: 2025-05-28: 3 papers, summaries in the thread"
     listing = "\n".join(texts(parent))
-    assert "1. *<https://arxiv.org/abs/2505.00001v1|Paper 1 on reasoning>*: Paper 1 finds a thing." in listing
+    assert (
+        "1. *<https://arxiv.org/abs/2505.00001v1|Paper 1 on reasoning>* (arXiv:2505.00001): Paper 1 finds a thing."
+        in listing
+    )
     assert "Query: cat:cs.CL &amp; &lt;!here&gt;" in listing and "4 more papers matched and were omitted." in listing
     assert "Machine-written" in listing
     assert len(thread) == 1
-    headers = [b["text"]["text"] for b in thread[0].blocks if b["type"] == "header"]
-    assert headers == ["1. Paper 1 on reasoning", "2. Paper 2 on reasoning", "3. Paper 3 on reasoning"]
+    assert titles(thread[0]) == ["1. Paper 1 on reasoning", "2. Paper 2 on reasoning", "3. Paper 3 on reasoning"]
+    assert [row[0][1] for row in buttons(thread[0])] == [f"https://arxiv.org/abs/2505.0000{i}v1" for i in (1, 2, 3)]
 
 
 def test_sixty_paper_digest_splits_in_order_within_limits():
@@ -176,9 +244,8 @@ def test_sixty_paper_digest_splits_in_order_within_limits():
     assert len(messages) > 3
     for message in messages:
         assert_within_limits(message)
-    headers = [b["text"]["text"] for m in messages[1:] for b in m.blocks if b["type"] == "header"]
-    cards = [h for h in headers if h[0].isdigit()]
-    assert [int(h.split(".")[0]) for h in cards] == list(range(1, 61))
+    cards = [t for m in messages[1:] for t in titles(m)]
+    assert [int(t.split(".")[0]) for t in cards] == list(range(1, 61))
     listed = re.findall(r"^(\d+)\. \*<", "\n".join(t for m in messages for t in texts(m)), re.M)
     assert [int(n) for n in listed] == list(range(1, 61))
 

@@ -83,8 +83,18 @@ def texts(payload: dict) -> list[str]:
     return out
 
 
+CARD_TITLE = re.compile(r"\*(\d+\. )?<https://arxiv\.org/abs/[^|>]+\|([^<>]*)>\*")
+
+
 def headers(payload: dict) -> list[str]:
-    return [b["text"]["text"] for b in payload.get("blocks") or [] if b["type"] == "header"]
+    """Header texts and card titles (a bold section linking to the abstract page), in order."""
+    out = []
+    for block in payload.get("blocks") or []:
+        if block["type"] == "header":
+            out.append(block["text"]["text"])
+        elif block["type"] == "section" and (title := CARD_TITLE.fullmatch(block["text"]["text"])):
+            out.append((title[1] or "") + title[2])
+    return out
 
 
 def assert_safe_post(payload: dict) -> None:
@@ -122,6 +132,12 @@ async def test_http_pasted_links_get_one_threaded_reply(fake_slack, chat_stack, 
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, "1748460000.000100")
     assert_safe_post(post)
     assert [h.split(":")[0] for h in headers(post)] == [TITLE, "Sherlock"]
+    # The card's links are URL buttons: HTML, and the code URL the abstract gives.
+    first_buttons = next(b["elements"] for b in post["blocks"] if b["type"] == "actions")
+    assert [(e["text"]["text"], e["url"]) for e in first_buttons][2:] == [
+        ("HTML", "https://arxiv.org/html/2505.22653v1"),
+        ("GitHub", "https://github.com/trestad/Noisy-Rewards-in-Learning-to-Reason"),
+    ]
     ts = payload["event"]["ts"]
     assert fake_slack.reactions == [("add", CHANNEL, ts, "eyes"), ("remove", CHANNEL, ts, "eyes")]
     assert len(chat_stack.llm.calls) == 2
@@ -280,7 +296,7 @@ async def test_hostile_paper_and_injected_summary_reach_slack_inert(fake_slack, 
     assert_safe_post(post)
     shown = "\n".join(texts(post))
     assert headers(post)[0].startswith("&lt;!channel&gt; &lt;!here&gt; Pwn &lt;@U123&gt; &lt;!subteam^S1&gt;")
-    assert "&lt;@U123&gt; Mallory" in shown and "&lt;https://evil.example|see arxiv&gt; &amp; more" in shown
+    assert "&lt;@U123&gt; Mallory" in shown and "&lt;`https://evil.example`|see arxiv&gt; &amp; more" in shown
     summary = [t for t in texts(post) if t.startswith(("*TL;DR*", "*Key takeaways*"))]
     assert len(summary) == 2 and not any("evil" in t or "&lt;" in t or "@here" in t for t in summary), summary
 

@@ -20,9 +20,13 @@ from bot.core.sanitize import find_urls, one_line, url_host
 LinkKind = Literal["abs", "pdf", "html", "code", "project"]
 MAX_CODE_LINKS = 2
 CODE_HOSTS = {"github.com": "GitHub", "gitlab.com": "GitLab", "huggingface.co": "Hugging Face"}
-# "Project page: https://...", "our project website at https://...": the words shortly before the URL.
-_PROJECT_WORDS = re.compile(r"\bproject\s*(?:page|website|site|homepage)\b[^.;]{0,30}$", re.I)
-_PROJECT_LOOKBACK = 60
+# "Project page: https://...", "our project website is available at https://...": the words right before the URL.
+_PROJECT_WORDS = re.compile(
+    r"\bproject\s*(?:page|website|site|homepage)[\s:,(-]*(?:(?:is\s+)?(?:available|hosted|online)\s+)?"
+    r"(?:at|on|here)?[\s:(-]*$",
+    re.I,
+)
+_PROJECT_LOOKBACK = 80
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 ELLIPSIS = "…"
 _MAX_PASSES = 8  # after the first pass each pass only shrinks the text: a fixed point comes fast
@@ -152,23 +152,13 @@ def _strip_markup(s: str) -> str:
     return _STRAY_TAG_OPEN.sub("", s)
 
 
-def clean_generated(s: str, *, max_chars: int) -> str:
-    """What an LLM wrote, safe to show: clean_text, then no URLs, markdown images or links
-    (a link keeps its label), Slack or Discord mention tokens, mass mentions or HTML tags,
-    capped at max_chars on a word boundary. Idempotent on its own output."""
-    s = (s or "")[: 8 * max(max_chars, 0) + 4096]  # nothing past this could survive the cap
-
-    def step(text: str) -> str:
-        return truncate(_squash(_strip_markup(clean_text(text))), max_chars)
-
-    return _fixed_point(step, s)
-
-
 # URLs a paper gives for itself ("Code: https://github.com/a/b."): https only, a plain host name
 # (no userinfo, no port, no IP), then only characters that are safe in every surface's link syntax
 # (no `|`, `<`, `>`, quotes, backticks, braces, backslashes, `@` or whitespace); `%` only as an escape.
 MAX_URL_CHARS = 512  # Discord's limit for a link button; Slack allows 3000
-_URL_START = re.compile(r"(?<![a-z0-9+.-])https://", _AI)
+# A URL starts a word: after a space, an opening bracket or quote, or prose punctuation, never inside
+# another token ("javascript:x//https://...", "a|https://...").
+_URL_START = re.compile(r"(?<![a-z0-9+._~%@&=?#!$|^`>/\\-])https://", _AI)
 _URL_RUN = re.compile(r"[^\s\u0080-\U0010ffff]+")  # up to whitespace or non-ASCII, as chat clients do
 _STRICT_URL = re.compile(
     r"https://((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
@@ -181,33 +171,101 @@ _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 def _trim_url(run: str) -> str:
     """A URL as prose ends it: without the sentence's punctuation or a closing bracket it did not open."""
-    while run:
-        last = run[-1]
-        if last in _TRAILING or (last in _CLOSERS and run.count(last) > run.count(_CLOSERS[last])):
-            run = run[:-1]
-        else:
+    unopened = {close: run.count(close) - run.count(open_) for close, open_ in _CLOSERS.items()}
+    end = len(run)
+    while end:
+        last = run[end - 1]
+        if last in _CLOSERS and unopened[last] > 0:
+            unopened[last] -= 1
+        elif last not in _TRAILING:
             break
-    return run
+        end -= 1
+    return run[:end]
 
 
 def find_urls(text: str) -> list[tuple[int, int, str]]:
     """(start, end, url) of each strictly valid https URL in `text`, in order. A run that is not a
     whole valid URL once trailing punctuation is trimmed is not a URL at all (no prefix is taken)."""
     found: list[tuple[int, int, str]] = []
+    scanned = 0  # each run is looked at once, so "https://https://..." stays linear
     for start in _URL_START.finditer(text):
-        if found and start.start() < found[-1][1]:
+        if start.start() < scanned:
             continue
         run = _URL_RUN.match(text, start.start())
-        url = _trim_url(run.group() if run else "")
+        scanned = run.end() if run else start.end()
+        if run is None or len(run.group()) > MAX_URL_CHARS + 64:  # too long to be one, even with punctuation
+            continue
+        url = _trim_url(run.group())
         if len(url) <= MAX_URL_CHARS and _STRICT_URL.fullmatch(url):
             found.append((start.start(), start.start() + len(url), url))
     return found
+
+
+# What a chat client would turn into a link on its own (Discord links any scheme://, up to a space or `<`).
+# Surfaces show these pieces inert (in a code span). A backtick, `|` or `@` ends one, so the span stays
+# whole, and so does non-ASCII (CJK text often follows a URL): what is left has no scheme to link from.
+_LOOSE_URL = re.compile(r"(?<![a-z0-9+.-])[a-z0-9+.-]+://[^\s<>`|@\u0080-\U0010ffff]*", _AI)
+
+
+def split_urls(text: str) -> list[tuple[str, bool]]:
+    """`text` in order as (piece, is_url): every scheme://... run (without the sentence's trailing
+    punctuation) is its own piece, so a surface can show it as inert text rather than a live link."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for match in _LOOSE_URL.finditer(text):
+        url = _trim_url(match.group())
+        if match.start() > at:
+            pieces.append((text[at : match.start()], False))
+        pieces.append((url, True))
+        at = match.start() + len(url)
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
 
 
 def url_host(url: str) -> str:
     """The lower-cased host of a URL find_urls returned."""
     match = _STRICT_URL.fullmatch(url)
     return match.group(1).lower() if match else ""
+
+
+_SET_ASIDE = re.compile("[\ue100-\ue1ff]")  # private-use marks standing in for kept URLs while cleaning
+_MAX_KEPT = 0x100
+
+
+def _set_aside(text: str, keep: frozenset[str]) -> tuple[str, list[str]]:
+    """`text` with each URL in `keep` replaced by a private-use mark no markup pattern touches."""
+    kept: list[str] = []
+    out: list[str] = []
+    at = 0
+    for start, end, url in find_urls(text):
+        if url in keep and len(kept) < _MAX_KEPT:
+            out += [text[at:start], chr(0xE100 + len(kept))]
+            kept.append(url)
+            at = end
+    return "".join(out) + text[at:], kept
+
+
+def clean_generated(s: str, *, max_chars: int, keep_urls: Collection[str] = ()) -> str:
+    """What an LLM wrote, safe to show: clean_text, then no URLs, markdown images or links
+    (a link keeps its label), Slack or Discord mention tokens, mass mentions or HTML tags,
+    capped at max_chars on a word boundary. Idempotent on its own output.
+
+    The one exception is `keep_urls`: the URLs the paper itself gives in its abstract or comment
+    (card.paper_urls), kept where the LLM repeated one verbatim and as a whole (a translated
+    abstract keeps "code at https://github.com/a/b" whole). Such a URL stays plain text: never a
+    markdown or Slack link, and every surface shows it inert (sanitize.split_urls). Any other URL,
+    even one differing only in case or a trailing slash, is removed as before."""
+    s = (s or "")[: 8 * max(max_chars, 0) + 4096]  # nothing past this could survive the cap
+    keep = frozenset(keep_urls)
+
+    def step(text: str) -> str:
+        text, kept = _set_aside(_SET_ASIDE.sub("", clean_text(text)), keep)
+        text = _squash(_strip_markup(text))
+        text = _SET_ASIDE.sub(lambda m: kept[ord(m.group()) - 0xE100], text)
+        return truncate(text, max_chars)
+
+    return _fixed_point(step, s)
 
 
 def looks_like_injection(s: str) -> bool:

@@ -1,10 +1,14 @@
 """Core results -> Discord messages: pure functions, no I/O.
 
+A card lays out bot.core.card.CardView: one message per card, so its link buttons (an action row of
+link-style buttons, which need no interaction handling) sit right under it.
+
 Every untrusted string (titles, authors, abstracts, comments, what the LLM wrote, what a user
 typed) passes clean_text, is cut to fit, and only then is escaped (discord.utils.escape_markdown,
 then escape_mentions): cutting before escaping means a limit never splits an escape sequence.
-The only links are Paper.abs_url and Paper.pdf_url; messages carry embeds or plain text, and
-plain text is sent with link previews suppressed.
+A URL in such text is shown inert, in a code span (Discord would link it). The only links are the
+CardView's: the title's, and the buttons (built from the arXiv id, or strictly parsed code and project
+URLs the paper gives). Plain text is sent with link previews suppressed.
 """
 
 from __future__ import annotations
@@ -14,21 +18,19 @@ from collections.abc import Callable, Iterable, Sequence
 
 import discord
 
+from bot.core.card import CardLink, card_view
 from bot.core.models import Digest, InputError, SummarizedPaper, SummaryBatch
 from bot.core.render import (
     DISCLAIMER,
     categories_line,
     empty_line,
     error_line,
-    footer,
-    format_dates,
     left_out_line,
     omitted_line,
     short_authors,
-    translation_label,
     window_line,
 )
-from bot.core.sanitize import clean_text, one_line, truncate
+from bot.core.sanitize import clean_text, one_line, split_urls, truncate
 
 # Discord's limits (discord.py docs for Embed; Discord's "Embed Limits").
 TITLE_LIMIT = 256
@@ -41,6 +43,10 @@ EMBEDS_PER_MESSAGE = 10
 EMBED_TOTAL_LIMIT = 6000  # all embeds of one message together: titles, descriptions, fields, footers
 CONTENT_LIMIT = 2000
 THREAD_NAME_LIMIT = 100
+ROWS_PER_MESSAGE = 5  # action rows in one message
+BUTTONS_PER_ROW = 5
+BUTTON_LABEL_LIMIT = 80
+BUTTON_URL_LIMIT = 512
 
 # Our own budgets, well inside the limits, so one card is always < EMBED_TOTAL_LIMIT on its own
 # and a reader skims rather than scrolls.
@@ -55,12 +61,17 @@ CARD_COLOR = 0xB31B1B  # arXiv red
 NOTE_COLOR = 0x808080
 
 
-def escape(text: str) -> str:
-    """Untrusted text as Discord shows it literally: cleaned, markdown escaped, mentions defused."""
+def _escape_prose(text: str) -> str:
     # escape_markdown only prefixes a whole `[label](url)` match with one backslash, leaving the markdown
     # inside it (`||`, backticks, `*`) live; escaped piece by piece between "](", none can form.
-    parts = clean_text(text).split("](")
+    parts = text.split("](")
     return discord.utils.escape_mentions("\\](".join(discord.utils.escape_markdown(p) for p in parts))
+
+
+def escape(text: str) -> str:
+    """Untrusted text as Discord shows it literally: cleaned, markdown escaped, mentions defused, and each
+    URL in a code span, where Discord does not link it (split_urls ends a URL at a backtick or `@`)."""
+    return "".join(f"`{piece}`" if is_url else _escape_prose(piece) for piece, is_url in split_urls(clean_text(text)))
 
 
 def _cut(raw: str, limit: int, render: Callable[[str], str]) -> str:
@@ -84,16 +95,43 @@ def plain(text: str, limit: int) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Outgoing:
-    """One Discord message: plain text (sent with link previews suppressed) or embeds."""
+    """One Discord message: plain text (sent with link previews suppressed) or embeds, and rows of link
+    buttons under them (the publisher sends them as a discord.ui.View)."""
 
     content: str | None = None
     embeds: tuple[discord.Embed, ...] = ()
+    link_rows: tuple[tuple[CardLink, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.content is not None and len(self.content) > CONTENT_LIMIT:
             raise ValueError(f"message content over {CONTENT_LIMIT} characters")
         if len(self.embeds) > EMBEDS_PER_MESSAGE or embeds_length(self.embeds) > EMBED_TOTAL_LIMIT:
             raise ValueError(f"over {EMBEDS_PER_MESSAGE} embeds or {EMBED_TOTAL_LIMIT} embed characters")
+        if len(self.link_rows) > ROWS_PER_MESSAGE or any(not 0 < len(r) <= BUTTONS_PER_ROW for r in self.link_rows):
+            raise ValueError(f"over {ROWS_PER_MESSAGE} rows of 1 to {BUTTONS_PER_ROW} buttons")
+
+    def view(self) -> discord.ui.View | None:
+        """The buttons as discord.py sends them: link-style only, so nothing waits for an interaction.
+        Built when sending (a View wants the running event loop)."""
+        if not self.link_rows:
+            return None
+        view = discord.ui.View(timeout=None)
+        for row, links in enumerate(self.link_rows):
+            for link in links:
+                view.add_item(
+                    discord.ui.Button(style=discord.ButtonStyle.link, label=link.label, url=link.url, row=row)
+                )
+        return view
+
+
+def link_row(links: Sequence[CardLink]) -> tuple[CardLink, ...]:
+    """A card's links that fit one row of buttons (the CardView gives at most five)."""
+    fitting = [
+        dataclasses.replace(link, label=plain(link.label, BUTTON_LABEL_LIMIT))
+        for link in links
+        if len(link.url) <= BUTTON_URL_LIMIT
+    ]
+    return tuple(fitting[:BUTTONS_PER_ROW])
 
 
 def embeds_length(embeds: Iterable[discord.Embed]) -> int:
@@ -115,26 +153,32 @@ def _takeaways(items: Sequence[str]) -> str:
 
 
 def card_embed(sp: SummarizedPaper, *, number: int | None = None) -> discord.Embed:
-    """One paper: title (linking to the abstract page), authors, category, dates, comment, tl;dr,
-    takeaways, abstract translation when there is one, links, and how it was made."""
-    p, s = sp.paper, sp.summary
+    """One paper as its CardView: title (linking to the abstract page), authors, arXiv id, category, dates,
+    comment, tl;dr, takeaways, abstract translation when there is one, and how it was made. Its links
+    are buttons: see card_message."""
+    view = card_view(sp)
     prefix = f"{number}. " if number is not None else ""
-    title = prefix + fit(p.title, TITLE_LIMIT - len(prefix))
+    title = prefix + (fit(view.title, TITLE_LIMIT - len(prefix)) or view.id_label)
     lines = []
-    if authors := short_authors(p.authors):
+    if authors := short_authors(view.authors):
         lines.append(fit(authors, AUTHORS_CHARS))
-    lines.append(fit(f"{categories_line(p)} · {format_dates(p)}", META_CHARS))
-    if comment := one_line(p.comment or ""):
+    lines.append(fit(f"{view.id_label} · {categories_line(sp.paper)} · {view.dates}", META_CHARS))
+    if comment := one_line(view.comment or ""):
         lines.append(f"*Comment:* {fit(comment, COMMENT_CHARS)}")
-    lines += ["", f"**TL;DR** {fit(s.tldr, TLDR_CHARS) or '(no summary)'}"]
-    embed = discord.Embed(title=title, url=p.abs_url, description="\n".join(lines), color=CARD_COLOR)
-    if takeaways := _takeaways(s.takeaways):
+    lines += ["", f"**TL;DR** {fit(view.tldr, TLDR_CHARS) or '(no summary)'}"]
+    embed = discord.Embed(title=title, url=view.title_url, description="\n".join(lines), color=CARD_COLOR)
+    if takeaways := _takeaways(view.takeaways):
         embed.add_field(name="Key takeaways", value=takeaways, inline=False)
-    if translation := fit(s.abstract_translation or "", FIELD_VALUE_LIMIT, single_line=False):
-        embed.add_field(name=fit(translation_label(s), FIELD_NAME_LIMIT), value=translation, inline=False)
-    embed.add_field(name="Links", value=f"[Abstract]({p.abs_url}) · [PDF]({p.pdf_url})", inline=False)
-    embed.set_footer(text=plain(footer(s), FOOTER_CHARS))
+    if view.translation and (translation := fit(view.translation, FIELD_VALUE_LIMIT, single_line=False)):
+        embed.add_field(name=fit(view.translation_label or "", FIELD_NAME_LIMIT), value=translation, inline=False)
+    embed.set_footer(text=plain(view.footer, FOOTER_CHARS))
     return embed
+
+
+def card_message(sp: SummarizedPaper, *, number: int | None = None) -> Outgoing:
+    """One card per message, its link buttons right under it."""
+    row = link_row(card_view(sp).links)
+    return Outgoing(embeds=(card_embed(sp, number=number),), link_rows=(row,) if row else ())
 
 
 def notes_embed(errors: Sequence[InputError] = (), notes: Sequence[str] = ()) -> discord.Embed | None:
@@ -148,29 +192,23 @@ def notes_embed(errors: Sequence[InputError] = (), notes: Sequence[str] = ()) ->
     return discord.Embed(description="\n".join(lines), color=NOTE_COLOR)
 
 
-def chunk_embeds(embeds: Sequence[discord.Embed]) -> list[tuple[discord.Embed, ...]]:
-    """Embeds in order, grouped into messages of at most 10 embeds and 6000 embed characters."""
-    chunks: list[tuple[discord.Embed, ...]] = []
-    current: list[discord.Embed] = []
-    for embed in embeds:
-        if len(embed) > EMBED_TOTAL_LIMIT:
-            raise ValueError(f"one embed has {len(embed)} characters, over {EMBED_TOTAL_LIMIT}")
-        if current and (len(current) == EMBEDS_PER_MESSAGE or embeds_length(current) + len(embed) > EMBED_TOTAL_LIMIT):
-            chunks.append(tuple(current))
-            current = []
-        current.append(embed)
-    if current:
-        chunks.append(tuple(current))
-    return chunks
+def _with_notes(messages: list[Outgoing], notes: discord.Embed | None) -> list[Outgoing]:
+    """The notes under the last card when they fit in its message, else in a message of their own."""
+    if notes is None:
+        return messages
+    if messages:
+        last = messages[-1]
+        embeds = (*last.embeds, notes)
+        if len(embeds) <= EMBEDS_PER_MESSAGE and embeds_length(embeds) <= EMBED_TOTAL_LIMIT:
+            return [*messages[:-1], dataclasses.replace(last, embeds=embeds)]
+    return [*messages, Outgoing(embeds=(notes,))]
 
 
 def batch_messages(batch: SummaryBatch) -> list[Outgoing]:
-    """The reply to a pasted link: one embed per paper (then one for errors and left-out), chunked."""
-    embeds = [card_embed(sp) for sp in batch.papers]
+    """The reply to a pasted link: one message per paper (its card and link buttons), then the errors and
+    left-out count in a last, link-free embed."""
     notes = [f"{left_out_line(batch.left_out)}."] if batch.left_out else []
-    if extra := notes_embed(batch.errors, notes):
-        embeds.append(extra)
-    return [Outgoing(embeds=chunk) for chunk in chunk_embeds(embeds)]
+    return _with_notes([card_message(sp) for sp in batch.papers], notes_embed(batch.errors, notes))
 
 
 # Digests --------------------------------------------------------------------------------------
@@ -190,9 +228,8 @@ def digest_parent(digest: Digest) -> Outgoing:
 
 
 def digest_card_messages(digest: Digest) -> list[Outgoing]:
-    """The digest's cards, numbered, in order, chunked into messages within Discord's limits."""
-    embeds = [card_embed(sp, number=i) for i, sp in enumerate(digest.papers, 1)]
-    return [Outgoing(embeds=chunk) for chunk in chunk_embeds(embeds)]
+    """The digest's cards, numbered, in order, a message each (with its link buttons)."""
+    return [card_message(sp, number=i) for i, sp in enumerate(digest.papers, 1)]
 
 
 def thread_name(digest: Digest) -> str:

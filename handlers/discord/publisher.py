@@ -54,6 +54,8 @@ def _send_kwargs(out: Outgoing) -> dict[str, Any]:
         kwargs["content"] = out.content
         if not out.embeds:
             kwargs["suppress_embeds"] = True  # no link previews under plain text
+    if (view := out.view()) is not None:
+        kwargs["view"] = view  # link buttons only: discord.py keeps no state for them
     return kwargs
 
 

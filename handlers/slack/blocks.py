@@ -1,9 +1,13 @@
 """Core results as Slack messages: pure functions, no I/O.
 
+A card lays out bot.core.card.CardView: the title linked to the abstract page, the arXiv id, and the
+card's links as URL buttons in an actions block (the app needs no interactivity for them).
+
 Every untrusted string (titles, authors, comments, everything the LLM wrote, what a user typed)
 passes clean_text/one_line and then Slack's three escapes, so no `<!channel>`, `<@U1>` or
-`<https://evil|arxiv>` survives as markup. The only links are Paper.abs_url and Paper.pdf_url.
-Text is cut and split on the escaped string, never inside `&amp;`, `&lt;` or `&gt;`.
+`<https://evil|arxiv>` survives as markup; a URL in such text is shown inert, in a code span.
+The only links are the CardView's (built from the arXiv id, or strictly parsed code and project
+URLs the paper gives). Text is cut and split on the escaped string, never inside `&amp;`, `&lt;`, `&gt;`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core.card import CardView, card_view
 from bot.core.models import Digest, SummarizedPaper, SummaryBatch
 from bot.core.render import (
     DIGEST_AUTHORS,
@@ -20,24 +25,25 @@ from bot.core.render import (
     categories_line,
     empty_line,
     error_line,
-    footer,
-    format_dates,
     left_out_line,
     omitted_line,
     short_authors,
-    translation_label,
     window_line,
 )
-from bot.core.sanitize import ELLIPSIS, clean_text, one_line
+from bot.core.sanitize import ELLIPSIS, clean_text, one_line, split_urls
 
 # Slack's limits (docs.slack.dev, Block Kit reference), and our own budget per message.
 MAX_BLOCKS = 50  # blocks per message
 MAX_SECTION_CHARS = 3000  # a section's (or context element's) mrkdwn text
 MAX_HEADER_CHARS = 150  # a header's plain_text
+MAX_BUTTONS = 25  # elements in one actions block
+MAX_BUTTON_TEXT_CHARS = 75
+MAX_BUTTON_URL_CHARS = 3000
 MAX_MESSAGE_CHARS = 12_000  # all block text in one message; past ~13k Slack answers msg_too_long
 MAX_FALLBACK_CHARS = 500  # the `text` shown in notifications; the blocks carry the content
 MAX_TEXT_CHARS = 3000  # a plain text reply (help, errors, progress)
 CARD_AUTHORS = 3
+TITLE_CHARS = 500  # a card's linked title (a section: its 3000 would be a wall of text)
 LIST_TITLE_CHARS = 200  # a digest parent lists each paper on one line
 LIST_TLDR_CHARS = 140
 
@@ -64,14 +70,19 @@ def escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _inert(cleaned: str) -> str:
+    # verbatim already keeps Slack from linking a bare URL; the code span also shows it is not one.
+    return "".join(f"`{escape(piece)}`" if is_url else escape(piece) for piece, is_url in split_urls(cleaned))
+
+
 def mrkdwn(s: str) -> str:
-    """Untrusted text, cleaned and escaped (line breaks kept)."""
-    return escape(clean_text(s))
+    """Untrusted text, cleaned and escaped (line breaks kept), URLs inert."""
+    return _inert(clean_text(s))
 
 
 def mrkdwn_line(s: str) -> str:
-    """Untrusted text on one line, cleaned and escaped."""
-    return escape(one_line(s))
+    """Untrusted text on one line, cleaned and escaped, URLs inert."""
+    return _inert(one_line(s))
 
 
 def fit(escaped: str, limit: int) -> str:
@@ -128,32 +139,46 @@ DIVIDER: Block = {"type": "divider"}
 
 def block_chars(block: Block) -> int:
     """The text a block carries, as Slack counts it against a message."""
-    if block["type"] == "context":
-        return sum(len(e["text"]) for e in block["elements"])
+    if block["type"] in ("context", "actions"):
+        return sum(len(e["text"]) if block["type"] == "context" else len(e["text"]["text"]) for e in block["elements"])
     return len(block.get("text", {}).get("text", ""))
 
 
-def links(sp: SummarizedPaper) -> str:
-    # Built from the validated arXiv id: the only links we ever post.
-    return f"<{sp.paper.abs_url}|Abstract page> · <{sp.paper.pdf_url}|PDF>"
+def link_buttons(view: CardView) -> Block:
+    """The card's links as URL buttons (abstract, PDF, HTML, then code or project pages)."""
+    buttons = [
+        {"type": "button", "text": {"type": "plain_text", "text": fit(escape(link.label), MAX_BUTTON_TEXT_CHARS)},
+         "url": link.url}
+        for link in view.links
+        if len(link.url) <= MAX_BUTTON_URL_CHARS
+    ]  # fmt: skip
+    return {"type": "actions", "elements": buttons[:MAX_BUTTONS]}
+
+
+def title_block(view: CardView, number: int | None = None) -> Block:
+    """The title, bold and linked to the abstract page (a header block cannot hold a link)."""
+    title = fit(escape(one_line(view.title)), TITLE_CHARS) or escape(view.id_label)
+    prefix = f"{number}. " if number else ""
+    return {"type": "section", "text": _mrkdwn(f"*{prefix}<{view.title_url}|{title}>*")}
 
 
 def card_blocks(sp: SummarizedPaper, *, number: int | None = None, authors: int = CARD_AUTHORS) -> list[Block]:
-    """One paper: title, who/where/when, tl;dr, takeaways, translated abstract, links, how it was made."""
-    p, s = sp.paper, sp.summary
-    title = one_line(p.title) or p.arxiv_id
-    blocks = [header(escape(f"{number}. {title}" if number else title))]
-    meta = [short_authors(p.authors, authors), f"{categories_line(p)} · {format_dates(p)}"]
-    if comment := one_line(p.comment or ""):
-        meta.append(f"Comment: {comment}")
-    blocks.append(context(" · ".join(escape(m) for m in meta if m)))
-    blocks += sections(f"*TL;DR* {mrkdwn_line(s.tldr) or '(no summary)'}")
-    if takeaways := [t for t in (mrkdwn_line(t) for t in s.takeaways) if t]:
+    """One paper as its CardView: linked title; id, authors, category, dates, comment; tl;dr, takeaways,
+    translated abstract; link buttons; how it was made."""
+    view = card_view(sp)
+    blocks = [title_block(view, number)]
+    meta = [view.id_label, short_authors(view.authors, authors), f"{categories_line(sp.paper)} · {view.dates}"]
+    meta_text = " · ".join(escape(m) for m in meta if m)
+    if comment := one_line(view.comment or ""):
+        meta_text += f" · Comment: {mrkdwn_line(comment)}"
+    blocks.append(context(meta_text))
+    blocks += sections(f"*TL;DR* {mrkdwn_line(view.tldr) or '(no summary)'}")
+    if takeaways := [t for t in (mrkdwn_line(t) for t in view.takeaways) if t]:
         blocks += sections("*Key takeaways*\n" + "\n".join(f"• {t}" for t in takeaways))
-    if translation := mrkdwn(s.abstract_translation or ""):
-        blocks += sections(f"*{mrkdwn_line(translation_label(s))}*\n{translation}")
-    blocks += sections(links(sp))
-    blocks.append(context(mrkdwn_line(footer(s))))
+    if view.translation and (translation := mrkdwn(view.translation)):
+        blocks += sections(f"*{mrkdwn_line(view.translation_label or '')}*\n{translation}")
+    blocks.append(link_buttons(view))
+    blocks.append(context(mrkdwn_line(view.footer)))
     return blocks
 
 
@@ -216,9 +241,10 @@ def batch_messages(batch: SummaryBatch) -> list[SlackMessage]:
 
 
 def _list_line(i: int, sp: SummarizedPaper) -> str:
-    title = fit(mrkdwn_line(sp.paper.title) or sp.paper.arxiv_id, LIST_TITLE_CHARS)
-    tldr = fit(mrkdwn_line(sp.summary.tldr), LIST_TLDR_CHARS)
-    return f"{i}. *<{sp.paper.abs_url}|{title}>*" + (f": {tldr}" if tldr else "")
+    view = card_view(sp)
+    title = fit(escape(one_line(view.title)), LIST_TITLE_CHARS) or escape(view.id_label)
+    tldr = fit(mrkdwn_line(view.tldr), LIST_TLDR_CHARS)
+    return f"{i}. *<{view.title_url}|{title}>* ({escape(view.id_label)})" + (f": {tldr}" if tldr else "")
 
 
 def digest_messages(digest: Digest) -> list[SlackMessage]:

@@ -57,7 +57,7 @@ MESSAGE_CONTENT = 1 << 15  # the gateway intent bit
 GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19  # application flag: the toggle is on (unverified app)
 CREATE_PUBLIC_THREADS = 1 << 35
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | CREATE_PUBLIC_THREADS | (1 << 38)
-CONTENT_LIMIT, EMBED_TOTAL_LIMIT = 2000, 6000
+CONTENT_LIMIT, EMBED_TOTAL_LIMIT, MAX_ACTION_ROWS = 2000, 6000, 5
 DISCORD_EPOCH_MS = 1420070400000
 
 T = TypeVar("T")
@@ -127,7 +127,8 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
 
 
 def limit_errors(body: Any) -> list[str]:
-    """What Discord refuses that the schema cannot express: content over 2000, embeds over 6000 in total."""
+    """What Discord refuses that the schema cannot express: content over 2000, embeds over 6000 in total,
+    more than 5 action rows."""
     if not isinstance(body, dict):
         return []
     errors = []
@@ -136,6 +137,9 @@ def limit_errors(body: Any) -> list[str]:
     total = sum(embed_length(e) for e in body.get("embeds") or [])
     if total > EMBED_TOTAL_LIMIT:
         errors.append(f"embeds: {total} characters, over {EMBED_TOTAL_LIMIT}")
+    # The spec allows 40 components for the newer layout; a message of action rows takes at most 5.
+    if len(body.get("components") or []) > MAX_ACTION_ROWS:
+        errors.append(f"components: over {MAX_ACTION_ROWS} action rows")
     return errors
 
 

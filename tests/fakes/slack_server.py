@@ -41,6 +41,7 @@ CHANNEL, USER = "C0TEAMCHAN", "U0ALICE01"
 
 # Block Kit limits Slack enforces with invalid_blocks, and the top-level text limit.
 MAX_BLOCKS, MAX_SECTION, MAX_HEADER, MAX_CONTEXT_ELEMENTS, MAX_TEXT = 50, 3000, 150, 10, 40_000
+MAX_ACTIONS_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL = 25, 75, 3000
 
 
 @dataclasses.dataclass
@@ -449,7 +450,24 @@ def _message_error(args: dict[str, Any]) -> str | None:
             or any(len(e["text"]) > MAX_SECTION for e in block["elements"])
         ):
             return "invalid_blocks"
+        if kind == "actions" and not _valid_actions(block["elements"]):
+            return "invalid_blocks"
     return None
+
+
+def _valid_actions(elements: list[dict[str, Any]]) -> bool:
+    """1 to 25 elements; a button has plain_text of 1-75 characters and, if any, a url of at most 3000."""
+    if not 0 < len(elements) <= MAX_ACTIONS_ELEMENTS:
+        return False
+    for element in elements:
+        if element.get("type") != "button":
+            continue
+        text = element.get("text") or {}
+        if text.get("type") != "plain_text" or not 0 < len(text.get("text") or "") <= MAX_BUTTON_TEXT:
+            return False
+        if len(element.get("url") or "") > MAX_BUTTON_URL:
+            return False
+    return True
 
 
 @pytest_asyncio.fixture
