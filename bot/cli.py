@@ -137,7 +137,7 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
 
     from bot.core.models import InputError, SummaryBatch
     from bot.core.refs import parse_ref
-    from bot.core.render import render_batch
+    from bot.pages import render_batch
     from bot.wiring import open_services
 
     refs, errors = [], []
@@ -188,7 +188,7 @@ def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
 async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
-    from bot.core.render import render_digest
+    from bot.pages import render_digest
     from bot.wiring import open_services
 
     request = _digest_request(args, config)

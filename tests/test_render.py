@@ -1,4 +1,6 @@
-"""Platform-free renderers: cards, batches and digests as text, Markdown, JSON and HTML."""
+"""Core renderers: cards, batches and digests as text and JSON, and the helpers every surface shares.
+
+The Markdown and HTML pages are bot/pages (tests/test_pages.py)."""
 
 import datetime as dt
 import json
@@ -182,50 +184,7 @@ def test_render_digest_json_has_the_interface_keys():
     assert all(set(p) == PAPER_KEYS for p in out["papers"])
 
 
-# Markdown -----------------------------------------------------------------------------------------
-
-
-def test_markdown_batch_escapes_the_hostile_paper():
-    """Mentions, emphasis, code fences, spoilers and tags in a title render literally in Markdown."""
-    md = render_batch(SummaryBatch((hostile_sp(),)), "markdown")
-    assert "\\*bold\\*" in md and "\\`\\`\\`code" in md and "\\|\\|spoiler\\|\\|" in md
-    assert "\\<script\\>" in md and "\\<!channel\\>" in md and "\\<!here\\>" in md
-    assert unescaped(md, "<>`|&") == []
-    # Our emphasis markers are the only unescaped * and _; every link is one we built.
-    links = re.findall(r"(?<!\\)\]\(([^)]*)\)", md)
-    assert links == ["https://arxiv.org/abs/2505.22653v1", "https://arxiv.org/pdf/2505.22653v1"]
-
-
-def test_markdown_batch_says_how_many_were_left_out_and_skips_errors():
-    """Left-out references get a closing line; errors are left to stderr."""
-    batch = SummaryBatch((make_sp(),), (InputError("bad", "not an arXiv reference: 'bad'"),), left_out=1)
-    md = render_batch(batch, "markdown")
-    assert "1 more reference was left out" in md
-    assert "not an arXiv reference" not in md
-    assert "3 more references were left out" in render_batch(SummaryBatch((make_sp(),), left_out=3), "text")
-
-
-def test_markdown_digest_has_toc_papers_and_omitted_line():
-    """A 3-paper digest: disclaimer, a numbered contents list with tl;drs, each paper, the omitted count."""
-    md = render_digest(make_digest(3, omitted=5), "markdown")
-    assert md.startswith("# cs.CL daily: 2025-05-30")
-    assert "machine-written" in md.lower()
-    assert "## Contents" in md
-    for i in (1, 2, 3):
-        assert f"{i}. **Paper number {i}**: Finding {i} holds." in md
-        assert f"## {i}. Paper number {i}" in md
-    assert md.index("## Contents") < md.index("## 1. Paper number 1")
-    assert "5 more papers matched and were omitted" in md
-    assert "### Key takeaways" in md and "**Abstract.**" in md and "[PDF](https://arxiv.org/pdf/2505.22651v1)" in md
-
-
-def test_markdown_digest_escapes_hostile_titles_everywhere():
-    """A hostile title is escaped in the contents list and its section; the abstract's disguised link too."""
-    md = render_digest(make_digest(0, papers=(hostile_sp(),)), "markdown")
-    assert unescaped(md.replace("\n> ⚠️", "\n"), "<>`|&") == []  # our disclaimer is the only quote
-    assert md.count("\\<script\\>") == 2
-    assert "\\<https://evil\\|arxiv\\>" in md and "@everyone" in md  # shown literally, never a link
-    assert "\u202e" not in md
+# escape_markdown (the pages' Markdown and the Discord renderer use it) -------------------------------
 
 
 @given(st.text())
@@ -236,27 +195,12 @@ def test_escape_markdown_round_trips(s):
     assert unescaped(out, "\\`*_~[]<>|&") == []
 
 
-# HTML ---------------------------------------------------------------------------------------------
-
-
-def test_html_digest_is_self_contained_and_escaped():
-    """One page, utf-8, inline CSS, no scripts or external resources, hostile text escaped."""
-    page = render_digest(make_digest(0, papers=(hostile_sp(), make_sp())), "html")
-    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
-    assert "<script" not in page.lower() and "&lt;script&gt;" in page
-    assert "<link" not in page and "@import" not in page and "src=" not in page
-    assert "&lt;!channel&gt;" in page
-    hrefs = set(re.findall(r'href="([^"]*)"', page))
-    assert hrefs == {"#p1", "#p2", "https://arxiv.org/abs/2505.22653v1", "https://arxiv.org/pdf/2505.22653v1"}
-
-
 # Empty digests and formats -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
-def test_empty_digest_says_no_new_papers(fmt):
-    """An empty digest says so plainly, in every human format."""
-    out = render_digest(make_digest(0), fmt)
+def test_empty_digest_says_no_new_papers():
+    """An empty digest says so plainly."""
+    out = render_digest(make_digest(0), "text")
     assert "No new papers" in out
     assert "Contents" not in out
 
@@ -277,8 +221,9 @@ def test_text_digest_lists_contents_and_abstracts():
 
 
 def test_unknown_format_is_rejected():
-    """A format the renderer does not know raises ValueError naming the choices."""
-    with pytest.raises(ValueError, match="markdown"):
-        render_batch(SummaryBatch(()), "html")
-    with pytest.raises(ValueError, match="html"):
-        render_digest(make_digest(0), "yaml")
+    """A format the core does not render raises ValueError naming its choices (bot.pages renders the
+    Markdown and HTML pages)."""
+    with pytest.raises(ValueError, match="text, json"):
+        render_batch(SummaryBatch(()), "markdown")
+    with pytest.raises(ValueError, match="text, json"):
+        render_digest(make_digest(0), "html")

@@ -1,14 +1,15 @@
-"""Platform-free renderers over the core models: plain text, Markdown, JSON and HTML.
+"""Platform-free renderers over the core models: plain text (the console) and JSON.
 
-Every untrusted string passes clean_text, then its surface's escaping. The only links are
-Paper.abs_url and Paper.pdf_url, built from the validated arXiv id. The small public helpers
-(short_authors, format_dates, footer, escape_markdown) are shared with the Slack and Discord renderers.
+The pages people read, the digest as HTML and Markdown, are templates outside the core (bot.pages,
+which also takes every format through one render_digest). Every untrusted string passes clean_text,
+then its surface's escaping. The only links are Paper.abs_url and Paper.pdf_url, built from the
+validated arXiv id. The small public helpers (short_authors, format_dates, footer, escape_markdown)
+are shared with the Slack and Discord renderers and the pages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import re
 from collections.abc import Sequence
@@ -18,8 +19,8 @@ from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary,
 from bot.core.sanitize import clean_text, one_line, truncate
 from bot.core.textwidth import wrap
 
-BATCH_FORMATS = ("text", "markdown", "json")
-DIGEST_FORMATS = ("text", "markdown", "json", "html")
+BATCH_FORMATS = ("text", "json")  # bot.pages adds markdown
+DIGEST_FORMATS = ("text", "json")  # bot.pages adds markdown and html
 TEXT_WIDTH = 88
 TOC_TLDR_CHARS = 200
 DIGEST_AUTHORS = 10  # a digest lists more authors than a card, but not a 300-name consortium
@@ -117,10 +118,6 @@ def escape_markdown(s: str) -> str:
     return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", s)
 
 
-def _md(s: str) -> str:
-    return escape_markdown(one_line(s))
-
-
 def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
     # By display width: a line of Chinese is as wide on screen as a line of English.
     lines = wrap(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent)
@@ -215,139 +212,17 @@ def _digest_text(d: Digest) -> str:
     return "\n".join(out) + "\n"
 
 
-# Markdown -------------------------------------------------------------------------------------
-
-
-def _md_body(sp: SummarizedPaper, *, authors_limit: int, abstract: bool, heading: str) -> list[str]:
-    p, s = sp.paper, sp.summary
-    out: list[str] = []
-    if authors := short_authors(p.authors, authors_limit):
-        out += [f"**Authors:** {escape_markdown(authors)}", ""]
-    meta = f"{escape_markdown(categories_line(p))} · {escape_markdown(format_dates(p))}"
-    if comment := one_line(p.comment or ""):
-        meta += f" · **Comment:** {escape_markdown(comment)}"
-    out += [meta, "", f"**Links:** [abstract]({p.abs_url}) · [PDF]({p.pdf_url})", ""]
-    if abstract and (text := _md(p.abstract)):
-        out += [f"**Abstract.** {text}", ""]
-    if translation := _md(s.abstract_translation or ""):
-        out += [f"**{escape_markdown(translation_label(s))}.** {translation}", ""]
-    out += [f"{heading} Summary", "", _md(s.tldr) or "\\(no summary\\)", ""]
-    if takeaways := [t for t in (_md(t) for t in s.takeaways) if t]:
-        out += [f"{heading} Key takeaways", "", *(f"- {t}" for t in takeaways), ""]
-    return out + [f"*{escape_markdown(footer(s))}*"]
-
-
-def card_markdown(sp: SummarizedPaper) -> str:
-    """One paper as a Markdown card (no abstract: the tl;dr and takeaways are the point)."""
-    return "\n".join([f"### {_md(sp.paper.title)}", "", *_md_body(sp, authors_limit=3, abstract=False, heading="####")])
-
-
-def _digest_markdown(d: Digest) -> str:
-    out = [f"# {_md(d.title)}: {d.date.isoformat()}", "", f"> ⚠️ {escape_markdown(DISCLAIMER)}", ""]
-    out += [f"**Query:** {_md(d.query)}", "", escape_markdown(window_line(d)), ""]
-    if not d.papers:
-        out += [f"**{escape_markdown(empty_line(d))}**", ""]
-    else:
-        out += ["## Contents", ""]
-        for i, sp in enumerate(d.papers, 1):
-            tldr = escape_markdown(truncate(one_line(sp.summary.tldr), TOC_TLDR_CHARS))
-            out.append(f"{i}. **{_md(sp.paper.title)}**: {tldr}")
-        for i, sp in enumerate(d.papers, 1):
-            out += ["", "---", "", f"## {i}. {_md(sp.paper.title)}", ""]
-            out += _md_body(sp, authors_limit=DIGEST_AUTHORS, abstract=True, heading="###")
-        out.append("")
-    if d.omitted:
-        out += ["---", "", f"*{omitted_line(d.omitted)}.*", ""]
-    return "\n".join(out)
-
-
-# HTML -----------------------------------------------------------------------------------------
-
-_CSS = """
-body{font:16px/1.55 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:46rem;margin:2rem auto;
-padding:0 1rem;color:#1b1b1b;background:#fff}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem}h3{font-size:1rem;margin:1rem 0 .3rem}
-.note{background:#fff6d6;border-left:4px solid #e0b400;padding:.5rem .8rem}
-.meta,.foot{color:#555;font-size:.9rem}article{border-top:1px solid #ddd}
-nav li{margin:.3rem 0}nav .tldr{color:#444}.empty{font-weight:600}
-@media (prefers-color-scheme:dark){body{background:#161616;color:#e6e6e6}.note{background:#3a3210}
-.meta,.foot,nav .tldr{color:#aaa}a{color:#8ab4f8}}
-"""
-
-
-def _h(s: str) -> str:
-    return html.escape(one_line(s))
-
-
-def _html_paper(i: int, sp: SummarizedPaper) -> list[str]:
-    p, s = sp.paper, sp.summary
-    out = [f'<article id="p{i}">', f"<h2>{i}. {_h(p.title)}</h2>"]
-    if authors := short_authors(p.authors, DIGEST_AUTHORS):
-        out.append(f'<p class="meta">{html.escape(authors)}</p>')
-    meta = f"{html.escape(categories_line(p))} · {html.escape(format_dates(p))}"
-    if comment := one_line(p.comment or ""):
-        meta += f" · Comment: {html.escape(comment)}"
-    out.append(f'<p class="meta">{meta}</p>')
-    abs_url, pdf_url = html.escape(p.abs_url), html.escape(p.pdf_url)
-    out.append(f'<p><a href="{abs_url}">Abstract page</a> · <a href="{pdf_url}">PDF</a></p>')
-    out += ["<h3>Summary</h3>", f"<p>{_h(s.tldr)}</p>"]
-    if takeaways := [t for t in (one_line(t) for t in s.takeaways) if t]:
-        out += ["<h3>Key takeaways</h3>", "<ul>", *(f"<li>{html.escape(t)}</li>" for t in takeaways), "</ul>"]
-    if text := _h(p.abstract):
-        out += ["<h3>Abstract</h3>", f"<p>{text}</p>"]
-    if translation := _h(s.abstract_translation or ""):
-        out += [f"<h3>{html.escape(translation_label(s))}</h3>", f"<p>{translation}</p>"]
-    return out + [f'<p class="foot">{html.escape(footer(s))}</p>', "</article>"]
-
-
-def _digest_html(d: Digest) -> str:
-    title = f"{one_line(d.title)}: {d.date.isoformat()}"
-    lang = one_line(d.language) if re.fullmatch(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*", d.language) else "en"
-    out = [
-        "<!DOCTYPE html>",
-        f'<html lang="{html.escape(lang)}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        # Nothing to load and nothing to run: the page stands alone.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="referrer" content="no-referrer">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<header>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="note">⚠️ {html.escape(DISCLAIMER)}</p>',
-        f'<p class="meta">Query: {_h(d.query)}<br>{html.escape(window_line(d))}</p>',
-        "</header>",
-    ]
-    if not d.papers:
-        out.append(f'<p class="empty">{html.escape(empty_line(d))}</p>')
-    else:
-        out += ["<nav>", "<h2>Contents</h2>", "<ol>"]
-        for i, sp in enumerate(d.papers, 1):
-            tldr = html.escape(truncate(one_line(sp.summary.tldr), TOC_TLDR_CHARS))
-            out.append(f'<li><a href="#p{i}">{_h(sp.paper.title)}</a><br><span class="tldr">{tldr}</span></li>')
-        out += ["</ol>", "</nav>"]
-        for i, sp in enumerate(d.papers, 1):
-            out += _html_paper(i, sp)
-    if d.omitted:
-        out.append(f'<p class="meta">{html.escape(omitted_line(d.omitted))}.</p>')
-    return "\n".join([*out, "</body>", "</html>", ""])
-
-
 # Entry points ---------------------------------------------------------------------------------
 
 
-def _check(fmt: str, allowed: tuple[str, ...]) -> None:
+def check_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if fmt not in allowed:
         raise ValueError(f"unknown format {fmt!r} (use one of: {', '.join(allowed)})")
 
 
 def render_batch(batch: SummaryBatch, fmt: str) -> str:
-    """Summary cards as text, markdown or json. Errors appear only in json (the CLI prints them to stderr)."""
-    _check(fmt, BATCH_FORMATS)
+    """Summary cards as text or json. Errors appear only in json (the CLI prints them to stderr)."""
+    check_format(fmt, BATCH_FORMATS)
     if fmt == "json":
         return _dumps(
             {
@@ -356,17 +231,15 @@ def render_batch(batch: SummaryBatch, fmt: str) -> str:
                 "left_out": batch.left_out,
             }
         )
-    card, rule = (card_text, "-" * TEXT_WIDTH) if fmt == "text" else (card_markdown, "---")
-    parts = [card(sp) for sp in batch.papers]
+    parts = [card_text(sp) for sp in batch.papers]
     if batch.left_out:
-        line = f"{left_out_line(batch.left_out)}."
-        parts.append(line if fmt == "text" else f"*{line}*")
-    return f"\n\n{rule}\n\n".join(parts) + "\n" if parts else ""
+        parts.append(f"{left_out_line(batch.left_out)}.")
+    return f"\n\n{'-' * TEXT_WIDTH}\n\n".join(parts) + "\n" if parts else ""
 
 
 def render_digest(digest: Digest, fmt: str) -> str:
-    """A digest as text, markdown, json or a self-contained html page."""
-    _check(fmt, DIGEST_FORMATS)
+    """A digest as text or json."""
+    check_format(fmt, DIGEST_FORMATS)
     if fmt == "json":
         return _dumps(
             {
@@ -380,4 +253,4 @@ def render_digest(digest: Digest, fmt: str) -> str:
                 "errors": _errors_json(digest.errors),
             }
         )
-    return {"text": _digest_text, "markdown": _digest_markdown, "html": _digest_html}[fmt](digest)
+    return _digest_text(digest)
