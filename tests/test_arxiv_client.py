@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.clients.arxiv import ArxivClient, parse_feed
+from bot.clients.arxiv import ArxivClient, parse_feed, tex_to_text
 from bot.core.errors import ArxivRateLimited, ArxivUnavailable, BadQuery
 from bot.core.models import ArxivRef
 from storage.lanes import MemoryRequestLanes
@@ -181,6 +181,40 @@ async def test_paper_conversion_cleans_text(fake_arxiv):
     assert paper.published == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
+async def test_tex_in_titles_and_abstracts_is_shown_as_text(fake_arxiv):
+    """TeX as authors type it becomes readable text; a bare %, ~ or & and a URL stay exactly as written."""
+    fake_arxiv.add_papers(
+        [
+            {
+                "id": "2601.00003",
+                "title": "From ``Noise'' to Signal: Rewards $\\rightarrow$ Reasoning in R$^2$ Na\\\"ive Models",
+                "abstract": "We gain 5% (\\textasciitilde{}2x, ~3x at AT&T) with $\\alpha$ -- see "
+                "\\url{https://github.com/a/b_c%20d} and \\ourmodel.",
+                "comment": "Project page: https://a.github.io/x~y/",
+                "categories": ["cs.CL"],
+                "published": "2026-01-02T03:04:05Z",
+            }
+        ]
+    )
+    async with make_client(fake_arxiv) as client:
+        paper = (await client.fetch([ArxivRef("2601.00003")]))[ArxivRef("2601.00003")]
+    assert paper.title == "From “Noise” to Signal: Rewards → Reasoning in R^2 Naïve Models"
+    assert paper.abstract == ("We gain 5% (~2x, ~3x at AT&T) with α – see https://github.com/a/b_c%20d and \\ourmodel.")
+    assert paper.comment == "Project page: https://a.github.io/x~y/"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain text, 5% better", "costs $5", "\\href{https://x.org}{here", "{unbalanced", "a\ue200b"],
+)
+def test_tex_conversion_never_loses_text_it_cannot_read(text):
+    """No TeX, an odd $, pylatexenc's own failures: the words stay (a lone brace or private-use mark may go)."""
+    out = tex_to_text(text)
+    assert [w for w in out.replace("\ue200", "").split() if w.isalpha()] == [
+        w for w in text.replace("\ue200", "").split() if w.isalpha()
+    ]
+
+
 async def test_unknown_id_is_absent_once_a_known_paper_proves_arxiv_well(fake_arxiv):
     """The recorded empty feed for 0000.0000, then a control request that returns 0704.0001: absent, in 2 requests."""
     async with make_client(fake_arxiv, max_tries=3) as client:
@@ -275,7 +309,7 @@ async def test_truncated_xml_is_retried(fake_arxiv):
     fake_arxiv.script("truncated")
     async with make_client(fake_arxiv) as client:
         papers = await client.fetch([ArxivRef("2505.22653")])
-    assert papers[ArxivRef("2505.22653")].abstract == " ".join(CORPUS[0]["abstract"].split())
+    assert papers[ArxivRef("2505.22653")].abstract == " ".join(tex_to_text(CORPUS[0]["abstract"]).split())
     assert len(fake_arxiv.requests) == 2
 
 

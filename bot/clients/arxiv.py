@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
@@ -27,6 +28,7 @@ from bot.core.ports import RequestLane
 
 if TYPE_CHECKING:
     from arxiv import Result, _feed
+    from pylatexenc.latex2text import LatexNodes2Text
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,8 @@ class ArxivClient:
                 # is unwell (retried, then ArxivUnavailable), never "no such paper".
                 control = _params("", ",".join([*ids, KNOWN_ID]), "relevance", 0, self._page_size)
                 feed = await self._get(control, empty="fail")
-            papers = [p for p in _to_papers(feed.results) if p.arxiv_id != KNOWN_ID or KNOWN_ID in ids]
+            converted = await asyncio.to_thread(_to_papers, feed.results)  # TeX conversion: ~1 ms a paper
+            papers = [p for p in converted if p.arxiv_id != KNOWN_ID or KNOWN_ID in ids]
             for ref in chunk:
                 # Versioned: that version; unversioned: the newest arXiv returned.
                 matches = [p for p in papers if p.arxiv_id == ref.arxiv_id and ref.version in (None, p.version)]
@@ -157,7 +160,7 @@ class ArxivClient:
             if not feed.results:
                 break
             offset += len(feed.results)
-            page = _to_papers(feed.results)
+            page = await asyncio.to_thread(_to_papers, feed.results)
             for paper in page:
                 # arXiv's window is by the minute; hold it to the exact one asked.
                 if start <= paper.published <= end:
@@ -340,6 +343,7 @@ def parse_feed(body: bytes) -> _feed.ParsedFeed:
 
 
 def _to_papers(results: Sequence[Result]) -> list[Paper]:
+    """Feed entries as Papers, TeX in titles and abstracts shown as text. Blocking: call it in a thread."""
     papers = []
     for result in results:
         match = _ENTRY_ID.match(result.entry_id.strip())
@@ -350,10 +354,10 @@ def _to_papers(results: Sequence[Result]) -> list[Paper]:
             Paper(
                 arxiv_id=match["id"],
                 version=int(match["version"]),
-                title=_clean(result.title),
+                title=_clean(tex_to_text(result.title)),
                 authors=tuple(_clean(a.name) for a in result.authors),
-                abstract=_clean(result.summary),
-                comment=_clean(result.comment) or None,
+                abstract=_clean(tex_to_text(result.summary)),
+                comment=_clean(tex_to_text(result.comment or "")) or None,
                 journal_ref=_clean(result.journal_ref) or None,
                 primary_category=result.primary_category or (result.categories or [""])[0],
                 categories=tuple(result.categories),
@@ -362,6 +366,58 @@ def _to_papers(results: Sequence[Result]) -> list[Paper]:
             )
         )
     return papers
+
+
+# arXiv metadata is what authors typed: TeX-ish, not compiled TeX. Only text with a TeX marker is converted,
+# and what TeX would misread there is set aside and put back verbatim: URLs, a bare %, &, # or ~ (authors
+# mean "5%" and "~10x", not a comment and a space) and every $ when they do not pair up.
+_TEX_MARKERS = ("\\", "$", "``", "''", "--")
+_TEX_LINK = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}(?:\s*\{([^{}]*)\})?")
+_TEX_URL = re.compile(r"https?://[^\s{}\\$<>\"]+")
+_TEX_LITERAL = re.compile(r"(?<!\\)[%&#~]")
+_TEX_DOLLAR = re.compile(r"(?<!\\)\$")
+_SET_ASIDE = re.compile("[\ue200-\ue2ff]")
+
+
+def tex_to_text(text: str) -> str:
+    """`$\\rightarrow$` -> →, ``` ``quotes'' ``` -> “quotes”, `\\'e` -> é, by pylatexenc; the text as it was when
+    it has no TeX or pylatexenc cannot read it. Blocking (and imports pylatexenc once): call it in a thread."""
+    if not any(marker in text for marker in _TEX_MARKERS):
+        return text
+    kept: list[str] = []
+
+    def set_aside(match: re.Match[str]) -> str:
+        kept.append(match.group())
+        return chr(0xE200 + len(kept) - 1)
+
+    source = _SET_ASIDE.sub("", text)
+    source = _TEX_LINK.sub(lambda m: f"{m[2]} ({m[1]})" if m[2] else m[1], source)
+    source = _TEX_LITERAL.sub(set_aside, _TEX_URL.sub(set_aside, source))
+    if len(_TEX_DOLLAR.findall(source)) % 2:
+        source = _TEX_DOLLAR.sub(set_aside, source)
+    if len(kept) > 0x100:
+        return text
+    try:
+        converted = _latex_converter().latex_to_text(source)
+    except Exception:  # pylatexenc has bugs on odd input (\href without a brace): keep the text as it came
+        return text
+    return _SET_ASIDE.sub(lambda m: kept[ord(m.group()) - 0xE200], converted)
+
+
+@functools.cache
+def _latex_converter() -> LatexNodes2Text:
+    # Imported on first use, in the parsing thread: no start-up cost for commands that never parse a feed.
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+    def unknown_macro(node: Any) -> str:
+        # An author's own macro (\ourmodel) names something: keep it as arXiv shows it, unless it is a
+        # command with an argument (\foo{bar}), whose argument is the text.
+        after = node.parsing_state.s[node.pos + node.len :]
+        return "" if after.startswith("{") and not after.startswith("{}") else f"\\{node.macroname}"
+
+    context = get_default_latex_context_db()  # a new one each call: ours to change
+    context.set_unknown_macro_spec(MacroTextSpec("", simplify_repl=unknown_macro))
+    return LatexNodes2Text(latex_context=context, math_mode="text", strict_latex_spaces=False)
 
 
 def _params(search_query: str, id_list: str, sort_by: str, start: int, max_results: int) -> dict[str, str]:
