@@ -92,6 +92,21 @@ async def test_chinese_summary_carries_the_abstract_translation(summarizer, fake
     assert "Simplified Chinese" in fake_llm.calls[0]["messages"][0]["content"]
 
 
+async def test_the_translation_keeps_only_the_papers_own_url_as_plain_text(summarizer, fake_llm):
+    """A URL the abstract gives stays in the translated sentence, whole and verbatim; any other URL is cut,
+    and the tl;dr keeps none (the card's buttons carry the paper's links)."""
+    paper = make_paper(abstract="We study sparse attention. Code: https://github.com/ada/sparse.")
+    fake_llm.script(
+        answer(
+            tldr="Sparse attention works; code at https://github.com/ada/sparse.",
+            translation="我们研究稀疏注意力。代码：https://github.com/ada/sparse 与 [镜像](https://evil.example/x)。",
+        )
+    )
+    s = (await summarizer.summarize(paper, "zh")).summary
+    assert s.abstract_translation == "我们研究稀疏注意力。代码:https://github.com/ada/sparse 与 镜像。"
+    assert "http" not in s.tldr
+
+
 async def test_english_drops_a_translation_the_model_wrote_anyway(summarizer, fake_llm):
     """For English the translation is forced to None whatever the model says."""
     fake_llm.script(answer(translation="Une traduction."))

@@ -31,6 +31,7 @@ from bot.clients.prompts import (
     build_messages,
     is_english,
 )
+from bot.core.card import paper_urls
 from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
 from bot.core.models import LLMOutput, Paper, Summary
 from bot.core.sanitize import looks_like_injection
@@ -154,7 +155,7 @@ class OpenAISummarizer:
                     tokens=tokens,
                 )
             try:
-                parsed = self._parse(content)
+                parsed = self._parse(content, keep_urls=paper_urls(paper))
             except _InvalidAnswer as exc:
                 problem = str(exc)
                 log.warning("paper %s: unusable LLM answer (%s), attempt %d", paper.arxiv_id, problem, attempt)
@@ -178,11 +179,11 @@ class OpenAISummarizer:
         )
 
     @staticmethod
-    def _parse(content: str | None) -> LLMSummary:
+    def _parse(content: str | None, *, keep_urls: tuple[str, ...] = ()) -> LLMSummary:
         if not content:
             raise _InvalidAnswer("empty answer")
         try:
-            return LLMSummary.model_validate(extract_json_object(content))
+            return LLMSummary.model_validate(extract_json_object(content), context={"keep_urls": keep_urls})
         except ValidationError as exc:
             # Field names only: the input values are the model's words.
             fields = sorted({str(e["loc"][0]) if e["loc"] else "root" for e in exc.errors()})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from bot.core.models import Language, Paper
 from bot.core.sanitize import clean_generated, clean_text, one_line
@@ -201,7 +201,10 @@ class LLMSummary(BaseModel):
 
     @field_validator("abstract_translation")
     @classmethod
-    def _translation(cls, value: str | None) -> str | None:
+    def _translation(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        return clean_generated(value, max_chars=TRANSLATION_MAX_CHARS) or None
+        # The translated abstract keeps the URLs the paper itself gives (context "keep_urls": card.paper_urls),
+        # as plain text; the tl;dr and takeaways keep none (the card's buttons carry them).
+        keep = (info.context or {}).get("keep_urls", ())
+        return clean_generated(value, max_chars=TRANSLATION_MAX_CHARS, keep_urls=keep) or None
