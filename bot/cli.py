@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot.core.errors import ConfigError, InvalidReference, PaperboyError, UsageError
 from bot.logs import RedactingFormatter, setup_logging
@@ -25,9 +25,41 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Descriptions and examples keep their line breaks.
+        super().__init__(*args, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         # One line, not argparse's usage block.
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def package_version() -> str:
+    """The installed package's version; from a checkout that was never installed, pyproject.toml's."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("paperboy")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))
+        return f"{project['project']['version']} (not installed)"
+    except (OSError, ValueError, KeyError):
+        return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked: importlib.metadata would cost `paperboy --help` 0.1 s."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -73,6 +105,66 @@ def _language(text: str) -> str:
     return Language.parse(text)
 
 
+DESCRIPTION = """\
+arXiv papers summarized for your team's chat: paste a link, get a card; a digest of new papers
+every morning. In a terminal, summarize and digest print what the bot would post."""
+EPILOG = """\
+examples:
+  paperboy summarize https://arxiv.org/abs/2505.22653
+  paperboy digest --query 'cat:cs.CL AND abs:reasoning' --format html --out digest.html
+  paperboy run
+
+`paperboy COMMAND --help` describes each command. Exit status: 0 done, 1 some input not served
+(the rest was printed), 2 usage or configuration error. Errors and progress go to standard error."""
+
+# Each command's (description, examples) for its --help.
+HELP = {
+    "summarize": (
+        "Summarize arXiv papers and print a card for each: title, authors, a tl;dr, key takeaways, the\n"
+        "abstract translated when --language differs, links. Nothing is posted. A REF is anything a\n"
+        "person pastes: an arXiv, alphaxiv, ar5iv or huggingface.co/papers link, arXiv:ID, a bare or\n"
+        "old-style id, or an arXiv DOI. A reference that cannot be served is one line on standard\n"
+        "error (exit 1); the others are still printed.",
+        "  paperboy summarize https://arxiv.org/abs/2505.22653\n"
+        "  paperboy summarize 2505.22653 hep-th/9901001 --language zh\n"
+        "  paperboy summarize arXiv:2505.22653 --format json > cards.json",
+    ),
+    "digest": (
+        "Build a digest of the papers matching a [[subscriptions]] entry or an arXiv search query,\n"
+        "ranked and summarized, and print it or write it to a file. Nothing is posted anywhere.\n"
+        "It covers arXiv's latest announcement (20:00 US Eastern, Sunday to Thursday: what was\n"
+        "submitted since the previous one closed at 14:00 Eastern). --date or --days ask for whole\n"
+        "UTC days instead: papers first submitted on those days, whether announced yet or not.",
+        "  paperboy digest --query 'cat:cs.CL AND abs:reasoning'\n"
+        "  paperboy digest --subscription nlp-daily --format html --out digest.html\n"
+        "  paperboy digest --query cat:cs.CV --date 2025-05-28 --days 3 --max 10 --format markdown",
+    ),
+    "chat": (
+        "The console platform: each line typed (or piped in) is a chat message, answered on standard\n"
+        "output as the bot would answer in Slack or Discord. Ctrl-D (end of input) quits.",
+        "  paperboy chat                       then paste a link, or type /digest help\n"
+        "  paperboy chat < links.txt           answers every line, exits 0",
+    ),
+    "post": (
+        "Post a subscription's digest to its channels now, through the same once-only claim as the\n"
+        "schedule: running it twice, or while `paperboy run` posts it, posts it once.",
+        "  paperboy post nlp-daily\n  paperboy post nlp-daily --date 2025-05-30",
+    ),
+    "run": (
+        "Run the bot: the chat platforms enabled in the configuration, the digest schedule and\n"
+        "/healthz, until SIGINT or SIGTERM (a digest being posted finishes its current message).",
+        "  paperboy run\n"
+        "  paperboy run --config /etc/paperboy/config.toml\n"
+        "  PAPERBOY_SLACK__ENABLED=true paperboy run",
+    ),
+    "db": (
+        "Database maintenance. `upgrade` creates or migrates the schema of storage.url (`run` does it\n"
+        "too at every start; several processes starting at once is safe).",
+        "  paperboy db upgrade\n  PAPERBOY_STORAGE__URL=postgresql+asyncpg://paperboy@db/paperboy paperboy db upgrade",
+    ),
+}
+
+
 def build_parser() -> Parser:
     # The common options work before or after the command; SUPPRESS keeps a subcommand's parser from
     # overwriting what was given before it with its default.
@@ -86,15 +178,23 @@ def build_parser() -> Parser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging, tracebacks on errors"
     )
-    parser = Parser(prog="paperboy", description="arXiv papers summarized for your team's chat.", parents=[common])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    parser = Parser(prog="paperboy", description=DESCRIPTION, epilog=EPILOG, parents=[common])
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    # Not required: `paperboy` alone prints this help (main), not argparse's one-line complaint.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    summarize = commands.add_parser("summarize", parents=[common], help="summarize papers by link or id")
+    def command(name: str, summary: str, description: str, examples: str) -> Parser:
+        parser: Parser = commands.add_parser(
+            name, parents=[common], help=summary, description=description, epilog=f"examples:\n{examples}"
+        )
+        return parser
+
+    summarize = command("summarize", "summarize papers by link or id", *HELP["summarize"])
     summarize.add_argument("refs", nargs="+", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
     summarize.add_argument("--language", type=_language, help="language of the summary (default: summary.language)")
     summarize.add_argument("--format", choices=["text", "markdown", "json"], default="text")
 
-    digest = commands.add_parser("digest", parents=[common], help="build a digest and print it (posts nothing)")
+    digest = command("digest", "build a digest and print it (posts nothing)", *HELP["digest"])
     source = digest.add_mutually_exclusive_group(required=True)
     source.add_argument("--subscription", metavar="NAME", help="a [[subscriptions]] entry of the configuration")
     source.add_argument("--query", metavar="Q", help="arXiv search syntax, e.g. 'cat:cs.CL AND abs:reasoning'")
@@ -105,21 +205,72 @@ def build_parser() -> Parser:
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
-    commands.add_parser("chat", parents=[common], help="the console platform: chat with the bot in a terminal")
-    post = commands.add_parser("post", parents=[common], help="post a subscription's digest now, at most once")
+    command("chat", "the console platform: chat with the bot in a terminal", *HELP["chat"])
+    post = command("post", "post a subscription's digest now, at most once", *HELP["post"])
     post.add_argument("name", metavar="NAME", help="the subscription")
     post.add_argument("--date", type=_date, help="its local date (default: today in its timezone)")
-    commands.add_parser("run", parents=[common], help="the bot, until SIGINT/SIGTERM")
-    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    command("run", "the bot, until SIGINT/SIGTERM", *HELP["run"])
+    db = command("db", "database maintenance", *HELP["db"])
     db.add_argument("action", choices=["upgrade"], help="upgrade: create or migrate the schema")
     return parser
 
 
-def _progress_to_stderr() -> Callable[[str], Awaitable[None]]:
-    async def progress(message: str) -> None:
-        print(f"… {message}", file=sys.stderr, flush=True)
+class ProgressLine:
+    """Progress notes for a person: on a terminal one line rewritten in place (carriage return, then
+    clear to the end of the line); in a file, a pipe or CI, or with -v among the debug logs, one plain
+    line per note. done() ends an in-place line, so what follows starts on a line of its own."""
 
-    return progress
+    def __init__(self, stream: TextIO, *, plain: bool = False) -> None:
+        self._stream = stream
+        self._in_place = not plain and _is_terminal(stream)
+        self._showing = False
+
+    async def __call__(self, message: str) -> None:
+        self.show(message)
+
+    def show(self, message: str) -> None:
+        note = f"… {message}"
+        if not self._in_place:
+            print(note, file=self._stream, flush=True)
+            return
+        from bot.core.textwidth import truncate_to_width
+
+        # A note wider than the terminal would wrap, and \r returns only to the start of its last row.
+        self._stream.write(f"\r{truncate_to_width(note, _columns(self._stream) - 1)}\x1b[K")
+        self._stream.flush()
+        self._showing = True
+
+    def done(self) -> None:
+        if self._showing:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._showing = False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def _columns(stream: TextIO) -> int:
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _written(path: str, papers: int, size: int) -> str:
+    """`wrote digest.html (12 papers, 48 KB)`: what --out left, for the person who asked."""
+    count = f"{papers} paper" if papers == 1 else f"{papers} papers"
+    if size < 1024:
+        amount = f"{size} bytes"
+    else:
+        amount = f"{size / 1024:.0f} KB" if size < 1024**2 else f"{size / 1024**2:.1f} MB"
+    return f"wrote {path} ({count}, {amount})"
 
 
 def _report(errors: list[InputError], llm_errors: list[str]) -> int:
@@ -150,9 +301,13 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
     batch = SummaryBatch(papers=())
     llm_errors: list[str] = []
     if refs:
-        async with open_services(config) as services:
-            batch = await services.summaries.summarize_refs(refs, language=language, progress=_progress_to_stderr())
-            llm_errors = services.summaries.llm_errors
+        progress = ProgressLine(sys.stderr, plain=args.verbose)
+        try:
+            async with open_services(config) as services:
+                batch = await services.summaries.summarize_refs(refs, language=language, progress=progress)
+                llm_errors = services.summaries.llm_errors
+        finally:
+            progress.done()
     batch = dataclasses.replace(batch, errors=(*errors, *batch.errors))
     print(render_batch(batch, args.format))
     return _report(list(batch.errors), llm_errors)
@@ -192,12 +347,18 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     from bot.wiring import open_services
 
     request = _digest_request(args, config)
-    async with open_services(config) as services:
-        digest = await services.digests.build(request, progress=_progress_to_stderr())
-        llm_errors = services.summaries.llm_errors
+    progress = ProgressLine(sys.stderr, plain=args.verbose)
+    try:
+        async with open_services(config) as services:
+            digest = await services.digests.build(request, progress=progress)
+            llm_errors = services.summaries.llm_errors
+    finally:
+        progress.done()
     output = render_digest(digest, args.format)
     if args.out:
-        await asyncio.to_thread(Path(args.out).write_text, output + "\n", encoding="utf-8")
+        data = (output + "\n").encode("utf-8")
+        await asyncio.to_thread(Path(args.out).write_bytes, data)
+        print(_written(args.out, len(digest.papers), len(data)), file=sys.stderr)
     else:
         print(output)
     return _report([], llm_errors)
@@ -247,7 +408,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv, argparse.Namespace(config=None, verbose=False))
+    parser = build_parser()
+    args = parser.parse_args(argv, argparse.Namespace(config=None, verbose=False))
+    if args.command is None:
+        # `paperboy` alone: the help a person needs, as the usage error it is (argparse's exit 2).
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "out", None) and not Path(args.out).resolve().parent.is_dir():
         # Checked before the digest is built (and the LLM paid), not after.
         print(f"paperboy: --out {args.out}: that folder does not exist", file=sys.stderr)

@@ -336,7 +336,7 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
     if env.get("PAPERBOY_CONFIG"):
         return Path(env["PAPERBOY_CONFIG"])
     default = Path("config.toml")
-    return default if default.is_file() else None
+    return default if default.exists() else None  # a directory there is an error, not "no file"
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -373,6 +373,11 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
     source = "built-in defaults"
     if path is not None:
         source = str(path)
+        if path.is_dir():
+            raise ConfigError(
+                f"configuration file {path} is a directory (Docker creates one when the file to mount is "
+                "missing): create config.toml beside docker-compose.yml, or pass --config FILE"
+            )
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -272,3 +273,145 @@ async def test_ids_that_cannot_exist_never_reach_arxiv(env, tmp_path, fake_arxiv
     assert code == 1 and len(lines) == len(impossible)
     assert all("not an arXiv reference" in line for line in lines)
     assert fake_arxiv.requests == []
+
+
+# The command line a person expects (issue 12 item 5) ------------------------------------------
+
+
+@pytest.fixture
+def bare_env(tmp_path):
+    """No fakes needed: the command stops before any service."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    return {**base, "PYTHONPATH": REPO, "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{tmp_path}/paperboy.db"}
+
+
+async def test_paperboy_alone_prints_the_help(bare_env, tmp_path):
+    """No command: the whole help (commands, examples), not argparse's one-line complaint; exit 2."""
+    code, out, err = await paperboy(env=bare_env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err.startswith("usage: paperboy") and "required" not in err
+    assert all(name in err for name in ("summarize", "digest", "chat", "post", "run", "db", "examples:"))
+
+
+async def test_version_comes_from_the_package_metadata(bare_env, tmp_path):
+    from bot.cli import package_version
+
+    code, out, err = await paperboy("--version", env=bare_env, cwd=tmp_path)
+    assert (code, err) == (0, "") and out == f"paperboy {package_version()}\n"
+    assert re.fullmatch(r"paperboy \d+\.\d+\.\d+\S*( \(not installed\))?\n", out)
+
+
+def test_version_of_a_checkout_never_installed(monkeypatch):
+    """Without package metadata (a checkout on PYTHONPATH), pyproject.toml's version, marked as such."""
+    import importlib.metadata
+    import tomllib
+
+    from bot.cli import package_version
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        version = tomllib.load(f)["project"]["version"]
+    assert package_version() == f"{version} (not installed)"
+
+
+@pytest.mark.parametrize("command", ["summarize", "digest", "chat", "post", "run", "db"])
+def test_every_command_has_a_description_and_examples(command, capsys):
+    from bot.cli import build_parser
+
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args([command, "--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0
+    description, examples = out.split("\n\n", 2)[1], out.split("examples:\n", 1)[1]
+    assert len(description) > 60 and not description.startswith(("positional", "options"))
+    assert examples.startswith(f"  paperboy {command}") or examples.startswith("  PAPERBOY_")
+
+
+async def test_out_says_what_it_wrote(env, tmp_path):
+    """--out FILE: one stderr line naming the file, the papers in it and its size; nothing on stdout."""
+    target = tmp_path / "digest.html"
+    args = ["digest", "--query", "cat:cs.CL", "--date", "2025-05-28", "--max", "2", "--format", "html"]
+    code, out, err = await paperboy(*args, "--out", str(target), env=env, cwd=tmp_path)
+    assert (code, out) == (0, ""), err
+    size = target.stat().st_size
+    assert size > 1024  # a page is kilobytes: the line says KB
+    assert err.splitlines()[-1] == f"wrote {target} (2 papers, {size / 1024:.0f} KB)"
+
+
+def test_written_counts_papers_and_sizes():
+    from bot.cli import _written
+
+    assert _written("d.md", 1, 812) == "wrote d.md (1 paper, 812 bytes)"
+    assert _written("digest.html", 12, 48 * 1024 + 100) == "wrote digest.html (12 papers, 48 KB)"
+    assert _written("big.html", 200, 3 * 1024**2) == "wrote big.html (200 papers, 3.0 MB)"
+
+
+@pytest.mark.parametrize("how", ["PAPERBOY_CONFIG", "--config", "./config.toml"])
+async def test_a_config_path_that_is_a_directory_says_so(bare_env, tmp_path, how):
+    """What Docker leaves when config.toml was missing at `docker compose up`: a directory. One clear line,
+    exit 2, even for ./config.toml (a directory there is not "no configuration file")."""
+    (tmp_path / "config.toml").mkdir()
+    args = ["db", "upgrade"]
+    if how == "PAPERBOY_CONFIG":
+        bare_env["PAPERBOY_CONFIG"] = str(tmp_path / "config.toml")
+    elif how == "--config":
+        args += ["--config", str(tmp_path / "config.toml")]
+    code, out, err = await paperboy(*args, env=bare_env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    (line,) = err.strip().splitlines()
+    assert "config.toml is a directory" in line and "Docker" in line
+    assert "create config.toml beside docker-compose.yml" in line
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_progress_on_a_terminal_is_one_line_updated_in_place():
+    from bot.cli import ProgressLine
+
+    stream = FakeTerminal()
+    progress = ProgressLine(stream)
+    await progress("Reading 3 papers")
+    await progress("Summarized 3/3 papers")
+    assert stream.getvalue() == "\r… Reading 3 papers\x1b[K\r… Summarized 3/3 papers\x1b[K"
+    progress.done()
+    progress.done()  # once: what follows starts on its own line, with no blank line
+    assert stream.getvalue().endswith("papers\x1b[K\n") and stream.getvalue().count("\n") == 1
+
+
+async def test_progress_elsewhere_is_plain_lines():
+    """A pipe or file (not a terminal), or -v with its log lines: one line per note, nothing to end."""
+    from bot.cli import ProgressLine
+
+    for stream, plain in ((io.StringIO(), False), (FakeTerminal(), True)):
+        progress = ProgressLine(stream, plain=plain)
+        await progress("Reading 3 papers")
+        await progress("Summarized 3/3 papers")
+        progress.done()
+        assert stream.getvalue() == "… Reading 3 papers\n… Summarized 3/3 papers\n"
+
+
+async def test_progress_wider_than_the_terminal_is_cut_to_its_width():
+    """A note that wrapped would leave its first rows behind: \\r goes back only to the start of the last."""
+    from bot.cli import ProgressLine
+    from bot.core.textwidth import display_width
+
+    stream = FakeTerminal()  # no real terminal behind it: 80 columns
+    await ProgressLine(stream)("正在总结论文 " * 20)
+    shown = stream.getvalue().removeprefix("\r").removesuffix("\x1b[K")
+    assert display_width(shown) <= 79 and shown.endswith("…")
+
+
+async def test_an_llm_that_times_out_says_to_raise_the_timeout(env, tmp_path, fake_llm):
+    """The card falls back to extractive and stderr says what to do: raise llm.timeout_seconds."""
+    fake_llm.hang = True
+    env["PAPERBOY_LLM__TIMEOUT_SECONDS"] = "0.5"
+    code, out, err = await paperboy("summarize", "2505.22653", env=env, cwd=tmp_path)
+    assert code == 1 and "Extractive summary" in out
+    (line,) = [line for line in err.splitlines() if "LLM" in line]
+    assert "did not answer within 0.5 s" in line and "Raise llm.timeout_seconds" in line
