@@ -201,6 +201,7 @@ async def test_tex_in_titles_and_abstracts_is_shown_as_text(fake_arxiv):
     assert paper.title == "From “Noise” to Signal: Rewards → Reasoning in R^2 Naïve Models"
     assert paper.abstract == ("We gain 5% (~2x, ~3x at AT&T) with α – see https://github.com/a/b_c%20d and \\ourmodel.")
     assert paper.comment == "Project page: https://a.github.io/x~y/"
+    assert tex_to_text("```code``` is a fence, ``this'' a quote") == "```code``` is a fence, “this” a quote"
 
 
 @pytest.mark.parametrize(

@@ -370,11 +370,12 @@ def _to_papers(results: Sequence[Result]) -> list[Paper]:
 
 # arXiv metadata is what authors typed: TeX-ish, not compiled TeX. Only text with a TeX marker is converted,
 # and what TeX would misread there is set aside and put back verbatim: URLs, a bare %, &, # or ~ (authors
-# mean "5%" and "~10x", not a comment and a space) and every $ when they do not pair up.
+# mean "5%" and "~10x", not a comment and a space), a run of three or more backticks (a code fence, not
+# an opening quote) and every $ when they do not pair up.
 _TEX_MARKERS = ("\\", "$", "``", "''", "--")
 _TEX_LINK = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}(?:\s*\{([^{}]*)\})?")
 _TEX_URL = re.compile(r"https?://[^\s{}\\$<>\"]+")
-_TEX_LITERAL = re.compile(r"(?<!\\)[%&#~]")
+_TEX_LITERAL = re.compile(r"(?<!\\)[%&#~]|`{3,}")
 _TEX_DOLLAR = re.compile(r"(?<!\\)\$")
 _SET_ASIDE = re.compile("[\ue200-\ue2ff]")
 
