@@ -1,15 +1,20 @@
-"""Digests: a query over a UTC window, include/exclude, ranked, top N summarized concurrently."""
+"""Digests: a query over an announcement or whole UTC days, include/exclude, ranked, top N summarized
+concurrently; an empty digest says why."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
 from bot.clients.arxiv import ArxivClient
-from bot.core.digest import DigestService, query_terms, rank, window
+from bot.core.digest import DigestService, empty_reasons, latest_announcement_request, query_terms, rank
 from bot.core.models import DigestRequest
+from bot.core.render import empty_line, window_line
+from bot.core.schedule import announced_window, utc_days
 from bot.core.summaries import SummaryService
+from tests.fakes.arxiv_server import CORPUS
 from tests.fakes.summarizer import RecordingSummarizer
 
 DAY = dt.date(2025, 5, 28)
@@ -23,13 +28,6 @@ async def services(fake_arxiv, store):
             source=arxiv, store=store, summarizer=llm, daily_token_budget=10**9, max_concurrency=4, cache_hours=24
         )
         yield DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100), llm
-
-
-def test_window_is_whole_utc_days_ending_on_the_date():
-    """--days 3 --date 2025-05-30 covers May 28 00:00 to May 30 23:59:59 UTC."""
-    start, end = window(dt.date(2025, 5, 30), 3)
-    assert start == dt.datetime(2025, 5, 28, tzinfo=dt.UTC)
-    assert end == dt.datetime(2025, 5, 30, 23, 59, 59, tzinfo=dt.UTC)
 
 
 def test_query_terms_skip_categories_operators_and_dates():
@@ -71,10 +69,66 @@ async def test_include_and_exclude_keywords(services):
 
 
 async def test_a_day_without_papers_is_an_empty_digest(services):
-    """No matching papers: an empty digest, nothing summarized, nothing omitted."""
+    """No matching papers: an empty digest, nothing summarized, nothing omitted; it covered the UTC day asked
+    for and says what to try."""
     digests, llm = services
     digest = await digests.build(DigestRequest(query="cat:cs.CL", date=dt.date(2025, 6, 2)))
     assert (digest.papers, digest.omitted, llm.calls) == ((), 0, [])
+    assert digest.window == utc_days(dt.date(2025, 6, 2), 1)
+    assert window_line(digest) == "Papers first submitted on 2025-06-02 (UTC)"
+    assert empty_line(digest) == (
+        "No new papers matched “cat:cs.CL” in this window. Nothing matching it was submitted in this window: "
+        "try a broader query, or more days (--days 7: the last 7 whole UTC days)."
+    )
+
+
+async def test_the_latest_announcement_is_what_arxiv_has_made_public(fake_arxiv, store):
+    """Thursday 29 May 02:00 ET, on a fake arXiv where papers appear at their announcement: the latest
+    announcement (Wednesday 20:00 ET) has the corpus's cs.CL papers, and the header says so. "Today (UTC)",
+    the old default, has none: what was submitted on the 29th is not out yet, and the digest says when it is."""
+    now = dt.datetime(2025, 5, 29, 6, 0, tzinfo=dt.UTC)
+    fake_arxiv.clock = lambda: now
+    fake_arxiv.add_papers([{"id": "2505.23001", "title": "Submitted after the cutoff", "categories": ["cs.CL"],
+                            "published": "2025-05-28T19:00:00Z"}])  # fmt: skip
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        summaries = SummaryService(source=arxiv, store=store, summarizer=RecordingSummarizer(), cache_hours=24,
+                                   daily_token_budget=10**9, max_concurrency=4, now=lambda: now)  # fmt: skip
+        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100, now=lambda: now)
+        request = latest_announcement_request(DigestRequest(query="cat:cs.CL", date=now.date(), max_papers=1), now)
+        assert (request.date, request.window) == (dt.date(2025, 5, 28), announced_window(now))
+        digest = await digests.build(request)
+        today = await digests.build(DigestRequest(query="cat:cs.CL", date=now.date()))
+    found = [p.paper.arxiv_id for p in digest.papers] + [p.arxiv_id for p in digest.omitted_papers]
+    assert sorted(found) == sorted(r["id"] for r in json.loads(CORPUS.read_text()) if "cs.CL" in r["categories"])
+    assert digest.window == announced_window(now) and digest.empty_reasons == ()
+    assert window_line(digest) == "Announced Wed 28 May 20:00 ET: submitted Tue 27 May 14:00 – Wed 28 May 14:00 ET"
+    assert today.papers == () and today.empty_reasons == (
+        "arXiv has not announced anything submitted in this window yet: its next announcement is Thu 29 May 20:00 ET.",
+    )
+
+
+def test_an_empty_digest_names_an_unknown_category():
+    """cat:zz.XX is no arXiv category (and the window is not the reason); a wrong case gets the right spelling;
+    wildcards over an archive and quoted categories are fine."""
+    now = dt.datetime(2025, 12, 9, 14, 0, tzinfo=dt.UTC)
+    window = announced_window(now)
+    assert empty_reasons("cat:zz.XX AND abs:reasoning", window, now) == (
+        "cat:zz.XX is not an arXiv category; the list is at https://arxiv.org/category_taxonomy.",
+    )
+    assert empty_reasons("cat:cs.cl OR cat:zz.XX OR cat:cs.cl", window, now) == (
+        "cat:cs.cl is not an arXiv category; did you mean cat:cs.CL?",
+        "cat:zz.XX is not an arXiv category; the list is at https://arxiv.org/category_taxonomy.",
+    )
+    for fine in ('cat:"cs.CL"', "cat:cs.*", "cat:hep-th", "cat:cond-mat.str-el", "(cat:q-fin.TR)", "cat:cmp-lg"):
+        assert not empty_reasons(fine, window, now)[0].startswith("cat:"), fine
+
+
+def test_an_empty_digest_says_its_papers_were_already_posted():
+    """A scheduled digest whose matches were all sent to this channel before says so, not "nothing matched"."""
+    now = dt.datetime(2025, 12, 9, 14, 0, tzinfo=dt.UTC)
+    assert empty_reasons("cat:cs.CL", announced_window(now), now, already_sent=2) == (
+        "2 matching papers were already posted in this channel.",
+    )
 
 
 def test_rank_prefers_title_hits_then_newer_papers():

@@ -13,6 +13,7 @@ from bot.clients.arxiv import ArxivClient
 from bot.core.digest import DigestService
 from bot.core.models import Subscription
 from bot.core.posting import DigestPoster, PostTimes
+from bot.core.render import window_line
 from bot.core.summaries import SummaryService
 from tests.fakes.publisher import RecordingPublisher
 from tests.fakes.summarizer import RecordingSummarizer
@@ -189,6 +190,38 @@ async def test_a_day_without_new_papers(world, post_when_empty, expected):
     assert [text for _, _, text in publisher.sent] == expected
     states = sorted(r.state for r in await world[1].recent_runs())
     assert states == sorted(["sent", "sent" if post_when_empty else "empty"])
+
+
+class KeepingPublisher(RecordingPublisher):
+    """Also keeps each digest it was given, to read its header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.digests: list = []
+
+    async def post_digest(self, channel, digest, **kwargs):
+        self.digests.append(digest)
+        return await super().post_digest(channel, digest, **kwargs)
+
+
+async def test_a_posted_digest_states_the_announcement_it_covered(world):
+    """Thursday's post covers Wednesday's announcement and its header says so (not a UTC day computed from the
+    date); Friday's covers Thursday's; Saturday's has no announcement since, and says when the next one is."""
+    clock, publisher = Clock(DUE), KeepingPublisher()
+    poster, _, _ = make_poster(world, [nlp(channels=("slack:C1",), weekdays=tuple(range(7)))], clock=clock,
+                               publisher=publisher)  # fmt: skip
+    for _ in range(3):  # Thursday, Friday, Saturday
+        await poster.tick()
+        clock.now += dt.timedelta(days=1)
+    thursday, friday, saturday = publisher.digests
+    assert window_line(thursday) == "Announced Wed 28 May 20:00 ET: submitted Tue 27 May 14:00 – Wed 28 May 14:00 ET"
+    assert len(thursday.papers) == 3 and thursday.empty_reasons == ()
+    assert window_line(friday) == "Announced Thu 29 May 20:00 ET: submitted Wed 28 May 14:00 – Thu 29 May 14:00 ET"
+    assert friday.papers == () and saturday.papers == ()
+    assert window_line(saturday) == "Nothing new: no arXiv announcement since Thu 29 May 20:00 ET"
+    assert saturday.empty_reasons == (
+        "arXiv has announced nothing since the last digest; its next announcement is Sun 1 Jun 20:00 ET.",
+    )
 
 
 async def test_each_paper_reaches_a_channel_once(world):

@@ -1,24 +1,47 @@
-"""A digest: the papers matching a query in a window of UTC days, filtered, ranked, summarized."""
+"""A digest: the papers matching a query in a window (an arXiv announcement, or whole UTC days), filtered,
+ranked, summarized; an empty one says why."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 
+from bot.core.categories import unknown_categories, unknown_category_line
 from bot.core.models import Digest, DigestRequest, Paper
 from bot.core.ports import PaperSource, Progress, Store
+from bot.core.schedule import Window, announced_window, latest_announcement, unannounced_note, utc_days
 from bot.core.summaries import SummaryService, report_progress, utc_now
 
 _FIELD_TERM = re.compile(r'(?:(ti|abs|all|au|cat|co|jr|rn|id|submittedDate):)?("[^"]+"|\[[^\]]*\]|[^\s()"]+)')
 _OPERATORS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
 
 
-def window(date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
-    """The `days` UTC days ending on `date`, inclusive, as an aware [start, end] pair."""
-    start = dt.datetime.combine(date - dt.timedelta(days=days - 1), dt.time.min, dt.UTC)
-    end = dt.datetime.combine(date, dt.time(23, 59, 59), dt.UTC)
-    return start, end
+def latest_announcement_request(request: DigestRequest, now: dt.datetime) -> DigestRequest:
+    """`request` over arXiv's most recent announcement at `now`: what an ad-hoc digest covers unless a date
+    or a number of days is asked for (arXiv makes papers public only when it announces them)."""
+    return dataclasses.replace(request, date=latest_announcement(now).date(), days=1, window=announced_window(now))
+
+
+def request_window(request: DigestRequest) -> Window:
+    return request.window or utc_days(request.date, request.days)
+
+
+def empty_reasons(query: str, window: Window, now: dt.datetime, *, already_sent: int = 0) -> tuple[str, ...]:
+    """Why a digest of `query` over `window` found nothing, and what to try: one sentence each."""
+    reasons = [unknown_category_line(value) for value in unknown_categories(query)]
+    if already_sent:
+        were = "paper was" if already_sent == 1 else "papers were"
+        reasons.append(f"{already_sent} matching {were} already posted in this channel.")
+    if (note := unannounced_note(window, now)) is not None:
+        reasons.append(note)
+    if not reasons:
+        reasons.append(
+            "Nothing matching it was submitted in this window: try a broader query, "
+            "or more days (--days 7: the last 7 whole UTC days)."
+        )
+    return tuple(reasons)
 
 
 def query_terms(query: str) -> list[str]:
@@ -77,7 +100,7 @@ class DigestService:
 
     async def candidates(self, request: DigestRequest, progress: Progress | None = None) -> list[Paper]:
         """The papers in the request's window matching its query and keywords, most relevant first."""
-        start, end = request.window or window(request.date, request.days)
+        start, end = request_window(request)
         await report_progress(progress, f"Searching arXiv for {request.query} ({start:%Y-%m-%d} to {end:%Y-%m-%d})")
         found = await self._source.search(request.query, start, end, limit=self._search_limit)
         await self._store.save_papers(found, fetched_at=self._now())
@@ -95,6 +118,8 @@ class DigestService:
         if chosen:
             await report_progress(progress, f"Found {len(matching)} papers; summarizing the top {len(chosen)}")
         summarized = await self._summaries.summarize_papers(chosen, language=request.language, progress=progress)
+        window = request_window(request)
+        reasons = () if chosen else empty_reasons(request.query, window, self._now(), already_sent=len(candidates))
         return Digest(
             title=request.title or f"arXiv digest: {request.query}",
             date=request.date,
@@ -104,4 +129,6 @@ class DigestService:
             omitted_papers=tuple(matching[len(chosen) :]),
             language=request.language,
             days=request.days,
+            window=window,
+            empty_reasons=reasons,
         )

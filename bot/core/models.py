@@ -241,7 +241,8 @@ class SummaryBatch:
 
 @dataclass(frozen=True)
 class DigestRequest:
-    """Which papers a digest covers: a query over a window of UTC days ending on `date`."""
+    """Which papers a digest covers: a query over `window` (an arXiv announcement's submission times, as
+    bot.core.schedule gives them) or, without one, over `days` whole UTC days ending on `date`."""
 
     query: str
     date: dt.date
@@ -269,6 +270,10 @@ class Digest:
     errors: tuple[InputError, ...] = ()
     # The matching papers past max_papers, best first (a digest lists them one line each).
     omitted_papers: tuple[Paper, ...] = ()
+    # The submission window it really covered ([start, end], UTC; None: `days` UTC days ending on `date`).
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    # When it has no papers: why, and what to try (one sentence each).
+    empty_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

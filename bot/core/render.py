@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.sanitize import clean_text, one_line, truncate
+from bot.core.schedule import describe_window, utc_days
 from bot.core.textwidth import wrap
 
 BATCH_FORMATS = ("text", "json")  # bot.pages adds markdown
@@ -95,15 +96,14 @@ def omitted_line(n: int) -> str:
 
 
 def window_line(digest: Digest) -> str:
-    """The UTC days the digest covers."""
-    if digest.days <= 1:
-        return f"Papers first submitted on {digest.date.isoformat()} (UTC)"
-    start = digest.date - dt.timedelta(days=digest.days - 1)
-    return f"Papers first submitted from {start.isoformat()} to {digest.date.isoformat()} (UTC)"
+    """What the digest really covered, for every renderer's header: the arXiv announcement(s) and their
+    submission times, or the whole UTC days asked for."""
+    return describe_window(digest.window or utc_days(digest.date, digest.days))
 
 
 def empty_line(digest: Digest) -> str:
-    return f"No new papers matched “{one_line(digest.query)}” in this window."
+    """An empty digest: nothing matched, why, and what to try."""
+    return " ".join([f"No new papers matched “{one_line(digest.query)}” in this window.", *digest.empty_reasons])
 
 
 _MD_INLINE = re.compile(r"([\\`*_~\[\]<>|&])")

@@ -10,6 +10,9 @@ Search evaluator (small but honest): AND, OR, ANDNOT (AND/ANDNOT bind tighter th
 adjacent terms are ANDed), parentheses, field:term with ti, au, abs, co, jr, cat (exact or
 `cs.*` prefix, any listed category), id, all, bare terms and "quoted phrases" (case-insensitive
 substring), and submittedDate/lastUpdatedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM].
+
+With `clock` set, a paper exists only from its announcement on (announced_at: arXiv's schedule,
+written here independently of bot.core.schedule so each checks the other).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 import json
 import re
 import time
+import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -89,6 +93,7 @@ class FakeArxiv:
         self.max_in_flight = 0
         self.drip_interval = 1.0
         self.latency = 0.0  # seconds each answer waits, so unserialized clients would overlap
+        self.clock: Callable[[], dt.datetime] | None = None  # when set, papers appear at their announcement
         self._in_flight = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -202,6 +207,9 @@ class FakeArxiv:
             records = [r for r in self._latest() if matches(r)]
         else:
             records = []
+        if self.clock is not None:
+            now = self.clock()
+            records = [r for r in records if announced_at(r["published"]) <= now]
         if matches is not None:
             records = [r for r in records if matches(r)]
         sort_by = query.get("sortBy", "relevance")
@@ -220,6 +228,19 @@ class FakeArxiv:
 
     def _latest(self) -> list[Record]:
         return [r for r in map(self._lookup, dict.fromkeys(i for i, _ in self._papers)) if r is not None]
+
+
+def announced_at(submitted: dt.datetime) -> dt.datetime:
+    """When arXiv announces a paper submitted at `submitted`: at 20:00 US Eastern after the first 14:00
+    Eastern cutoff of a working day (Monday to Friday) at or after it; Friday's cutoff is announced Sunday."""
+    eastern = zoneinfo.ZoneInfo("America/New_York")
+    local = submitted.astimezone(eastern)
+    day = local.date() if local.time() < dt.time(14) else local.date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:  # submitted over the weekend: Monday's cutoff
+        day += dt.timedelta(days=1)
+    if day.weekday() == 4:
+        day += dt.timedelta(days=2)
+    return dt.datetime.combine(day, dt.time(20), eastern)
 
 
 # ---- the search_query evaluator
