@@ -198,8 +198,12 @@ def build_parser() -> Parser:
     source = digest.add_mutually_exclusive_group(required=True)
     source.add_argument("--subscription", metavar="NAME", help="a [[subscriptions]] entry of the configuration")
     source.add_argument("--query", metavar="Q", help="arXiv search syntax, e.g. 'cat:cs.CL AND abs:reasoning'")
-    digest.add_argument("--date", type=_date, help="last UTC day of the window (default: today)")
-    digest.add_argument("--days", type=_days, help="days in the window, 1-31 (default: digest.days)")
+    digest.add_argument(
+        "--date", type=_date, help="whole UTC days ending on DATE (default: arXiv's latest announcement)"
+    )
+    digest.add_argument(
+        "--days", type=_days, help="that many UTC days, 1-31, ending on --date or today (default: digest.days)"
+    )
     digest.add_argument("--max", type=_max_papers, help="papers in the digest, 1-200 (default: digest.max_papers)")
     digest.add_argument("--language", type=_language, help="language of the summaries")
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
@@ -313,13 +317,15 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
     return _report(list(batch.errors), llm_errors)
 
 
-def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
+def _digest_request(args: argparse.Namespace, config: Config, now: dt.datetime) -> DigestRequest:
+    """Whole UTC days when --date or --days is given, else arXiv's latest announcement at `now`."""
     import dataclasses
 
+    from bot.core.digest import latest_announcement_request
     from bot.core.models import DigestRequest
 
     settings = config.settings
-    date = args.date or dt.datetime.now(dt.UTC).date()
+    date = args.date or now.astimezone(dt.UTC).date()
     days = args.days or settings.digest.days
     if args.subscription:
         subs = {sub.name: sub for sub in settings.subscription_models()}
@@ -335,21 +341,24 @@ def _digest_request(args: argparse.Namespace, config: Config) -> DigestRequest:
             max_papers=settings.digest.max_papers,
             language=settings.summary.language,
         )
-    return dataclasses.replace(
+    request = dataclasses.replace(
         request, max_papers=args.max or request.max_papers, language=args.language or request.language
     )
+    return request if args.date or args.days else latest_announcement_request(request, now)
 
 
 async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     import asyncio
+    import os
 
     from bot.pages import render_digest
-    from bot.wiring import open_services
+    from bot.wiring import make_clock, open_services
 
-    request = _digest_request(args, config)
+    now = make_clock(os.environ)  # PAPERBOY_CLOCK_START: which announcement is the latest, for tests and demos
+    request = _digest_request(args, config, now())
     progress = ProgressLine(sys.stderr, plain=args.verbose)
     try:
-        async with open_services(config) as services:
+        async with open_services(config, now=now) as services:
             digest = await services.digests.build(request, progress=progress)
             llm_errors = services.summaries.llm_errors
     finally:
@@ -365,10 +374,12 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
-    from bot.wiring import open_services
+    import os
+
+    from bot.wiring import make_clock, open_services
     from handlers.console import run_console
 
-    async with open_services(config) as services:
+    async with open_services(config, now=make_clock(os.environ)) as services:
         return await run_console(services.chat, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
 
 
@@ -427,11 +438,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"paperboy: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    setup_logging(
+    # `run` chats on the console when no chat platform is enabled: with a person, when it is a terminal.
+    chat_platform = config.settings.slack.enabled or config.settings.discord.enabled
+    log_file = setup_logging(
         verbose=args.verbose,
         secrets=config.secrets.values(),
         quiet=args.command in {"summarize", "digest", "db", "post"},
+        console=args.command == "chat" or (args.command == "run" and not chat_platform and _is_terminal(sys.stdin)),
     )
+    if log_file is not None:
+        print(f"paperboy: the debug log goes to {log_file}", file=sys.stderr)
     redact = RedactingFormatter("%(message)s", config.secrets.values()).redact
     try:
         return asyncio.run(COMMANDS[args.command](args, config))

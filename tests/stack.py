@@ -19,8 +19,9 @@ from bot.core.digest import DigestService
 from bot.core.models import Subscription
 from bot.core.summaries import SummaryService
 
-# The corpus papers were submitted on 2025-05-28 (UTC); "now" is that evening, so /digest finds them.
-CORPUS_NOW = dt.datetime(2025, 5, 28, 22, 0, tzinfo=dt.UTC)
+# The corpus papers were submitted on 2025-05-28 before 14:00 US Eastern, so arXiv announced them at 20:00 ET
+# that day; "now" is the next morning, so /digest (arXiv's latest announcement) finds them.
+CORPUS_NOW = dt.datetime(2025, 5, 29, 6, 0, tzinfo=dt.UTC)
 
 
 @dataclasses.dataclass

@@ -16,6 +16,7 @@ from bot.core.digest import DigestService
 from bot.core.errors import StorageUnavailable
 from bot.core.models import Digest, IncomingMessage, Subscription, SummaryBatch
 from bot.core.ratelimit import SlidingWindow
+from bot.core.render import error_line
 from bot.core.summaries import SummaryService
 from handlers.console import run_console
 from storage.engine import make_engine
@@ -24,6 +25,10 @@ from storage.repository import SqlStore
 from storage.tables import chat_events
 from tests import test_run
 from tests.fakes.summarizer import RecordingSummarizer
+
+# Thursday 29 May 2025, 02:00 US Eastern: arXiv announced the corpus (submitted on the 28th before 14:00 ET)
+# at 20:00 ET on the 28th, so /digest, which covers the latest announcement, finds it.
+NOW = dt.datetime(2025, 5, 29, 6, 0, tzinfo=dt.UTC)
 
 
 class RecordingResponder:
@@ -75,7 +80,7 @@ async def chat(fake_arxiv, store, clock, limits):
         summaries = SummaryService(
             source=arxiv, store=store, summarizer=llm, daily_token_budget=10**9, max_concurrency=4, cache_hours=24
         )
-        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100)
+        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100, now=lambda: NOW)
         subscription = Subscription(name="nlp", query="cat:cs.CL", channels=("console",), max_papers=2)
         yield ChatBot(
             summaries=summaries,
@@ -86,7 +91,7 @@ async def chat(fake_arxiv, store, clock, limits):
             max_papers_per_message=2,
             digest_defaults=DigestDefaults(max_papers=3, days=1),
             limits=limits,
-            now=lambda: dt.datetime(2025, 5, 28, 22, 0, tzinfo=dt.UTC),
+            now=lambda: NOW,
             clock=clock,
         )
 
@@ -104,12 +109,18 @@ async def test_a_pasted_link_gets_one_reply_with_a_card(chat):
     assert [p.paper.arxiv_id for p in batch.papers] == ["2505.22653"]
 
 
-async def test_too_many_links_are_capped_with_a_count(chat):
-    """Three links with a cap of two: two cards and one left out."""
+async def test_too_many_links_name_the_ones_left_out(chat, fake_arxiv):
+    """Four links with a cap of two: two cards, and a note naming the other two and how to have them read;
+    they are never asked of arXiv."""
     reply = RecordingResponder()
-    await chat.handle_message(say("2505.22653 2505.22651 arXiv:2505.22648"), reply)
+    await chat.handle_message(say("2505.22653 2505.22651 arXiv:2505.22648v1 https://arxiv.org/abs/2505.22552"), reply)
     batch = reply.events[-1][1]
-    assert (len(batch.papers), batch.left_out) == (2, 1)
+    assert [p.paper.arxiv_id for p in batch.papers] == ["2505.22653", "2505.22651"]
+    (note,) = [error_line(e) for e in batch.errors]
+    assert note == (
+        "Left out, as I read at most 2 links per message: 2505.22648v1, 2505.22552. Paste them again in a new message."
+    )
+    assert not any("2505.22648" in path or "2505.22552" in path for path in fake_arxiv.paths)
 
 
 async def test_plain_chatter_gets_no_answer_and_a_fake_host_gets_a_warning(chat, fake_arxiv):
@@ -123,7 +134,8 @@ async def test_plain_chatter_gets_no_answer_and_a_fake_host_gets_a_warning(chat,
 
 
 async def test_digest_command_builds_the_channel_subscription(chat):
-    """/digest with no argument builds the channel's subscription for its local today."""
+    """/digest with no argument builds the channel's subscription over arXiv's latest announcement (dated
+    by that announcement: Wednesday 28 May)."""
     reply = RecordingResponder()
     await chat.handle_message(say("/digest"), reply)
     assert reply.kinds()[0] == "progress" and reply.kinds()[-1] == "digest"
@@ -137,6 +149,24 @@ async def test_adhoc_digest_with_options(chat):
     await chat.handle_message(say("/digest cat:cs.CV --max 1 --language zh_cn"), reply)
     digest = reply.events[-1][1]
     assert (digest.query, len(digest.papers), digest.language) == ("cat:cs.CV", 1, "zh-CN")
+
+
+async def test_console_digest_lists_the_latest_announcement_and_an_empty_one_says_why(chat, fake_arxiv):
+    """In the console, on a fake arXiv where papers appear only at their announcement: /digest cat:cs.CL
+    lists Wednesday evening's papers under a header saying so (the old default, today in UTC, had none);
+    --days 1 (today, UTC) is empty and says when arXiv announces it; cat:zz.XX is named as no category."""
+    fake_arxiv.clock = lambda: NOW
+    fake_arxiv.add_papers([{"id": "2505.23001", "title": "After the cutoff", "categories": ["cs.CL"],
+                            "published": "2025-05-29T01:00:00Z"}])  # fmt: skip
+    lines = "/digest cat:cs.CL --max 1\n/digest cat:cs.CL --days 1\n/digest cat:zz.XX\n"
+    out, err = io.StringIO(), io.StringIO()
+    assert await run_console(chat, stdin=io.StringIO(lines), stdout=out, stderr=err) == 0
+    listed, today, unknown = out.getvalue().split("Machine-written")[1:]
+    assert "Announced Wed 28 May 20:00 ET: submitted Tue 27 May 14:00 – Wed 28 May 14:00 ET" in listed
+    assert "1. " in listed and "15 more papers matched" in listed and "After the cutoff" not in out.getvalue()
+    assert "Papers first submitted on 2025-05-29 (UTC)" in today and "No new papers matched" in today
+    assert "its next announcement is Thu 29 May 20:00 ET" in " ".join(today.split())
+    assert "cat:zz.XX is not an arXiv category" in " ".join(unknown.split())
 
 
 @pytest.mark.parametrize(

@@ -27,12 +27,14 @@ from bot.core.commands import (
     parse_command,
     usage_reply,
 )
-from bot.core.digest import DigestService
+from bot.core.digest import DigestService, latest_announcement_request
 from bot.core.errors import PaperboyError, StorageUnavailable, UsageError
 from bot.core.models import (
     MAX_CHAT_DIGEST_PAPERS,
+    ArxivRef,
     DigestRequest,
     IncomingMessage,
+    InputError,
     Language,
     Subscription,
     check_days,
@@ -49,15 +51,19 @@ T = TypeVar("T")
 
 HELP = """\
 Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
-/digest                  this channel's subscription digest for today
-/digest QUERY            an ad-hoc digest, arXiv search syntax: /digest cat:cs.CL AND abs:reasoning
+/digest                  this channel's subscriptions, over arXiv's latest announcement
+/digest QUERY            an ad-hoc digest of the latest announcement, arXiv search syntax: /digest cat:cs.CL
     options: --days N  --max N  --language L   (e.g. /digest cat:cs.LG --days 3 --max 5)
+    --days N: papers first submitted in the last N whole UTC days, whether arXiv announced them yet or not
 /digest list             this channel's subscriptions
 /digest subscribe NAME QUERY   subscribe this channel to a standing digest
     options: --time 08:30  --timezone Europe/Berlin  --weekdays mon,wed,fri  --max 10  --language en
 /digest unsubscribe NAME stop it
 /digest help             this help"""
 
+# The answer to an @mention with no reference and no command: what the bot does, in one line.
+SHORT_HELP = "Paste an arXiv link (or arXiv:ID) and I reply with a summary card; /digest help lists the rest."
+MAX_NAMED_LEFT_OUT = 10  # references past chat.max_papers_per_message named in the reply, at most
 NOT_ARXIV = "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, or an id like 2505.22653."
 # The database stayed unreachable past the store's retries: nothing was recorded, so asking again is safe.
 COULD_NOT_RECORD = "I could not record this; try again in a minute."
@@ -141,13 +147,15 @@ class ChatBot:
                 await reply.text(NOT_ARXIV)
                 return True
             return False
-        shown = refs[: self._max_papers]
+        shown, left_out = refs[: self._max_papers], refs[self._max_papers :]
         if not await self._papers_allowed(user, message.channel, len(shown), reply):
             return True
         try:
             await reply.progress(f"Reading {len(shown)} paper{'s' if len(shown) > 1 else ''}…")
             batch = await self._summaries.summarize_refs(shown, language=self._language)
-            await reply.cards(dataclasses.replace(batch, left_out=len(refs) - len(shown)))
+            if left_out:
+                batch = dataclasses.replace(batch, errors=(*batch.errors, self._left_out(left_out)))
+            await reply.cards(batch)
         except StorageUnavailable as exc:
             await could_not_record(exc, reply)
         except PaperboyError as exc:
@@ -156,6 +164,16 @@ class ChatBot:
             log.exception("summarizing %s failed", ", ".join(map(str, shown)))
             await reply.text(SORRY.format(what="summarizing"))
         return True
+
+    def _left_out(self, refs: Sequence[ArxivRef]) -> InputError:
+        """The references past the per-message limit, by id, and how to have them read."""
+        named = ", ".join(map(str, refs[:MAX_NAMED_LEFT_OUT]))
+        more = f" and {len(refs) - MAX_NAMED_LEFT_OUT} more" if len(refs) > MAX_NAMED_LEFT_OUT else ""
+        return InputError(
+            named,
+            f"Left out, as I read at most {self._max_papers} links per message: {named}{more}. "
+            "Paste them again in a new message.",
+        )
 
     async def handle_text_command(self, text: str, channel: str, reply: Responder, *, user: str = "") -> None:
         """`/digest ...` as typed on a text platform (console, a message, Slack's command text)."""
@@ -186,7 +204,8 @@ class ChatBot:
                 if not subs:
                     await reply.text("This channel has no subscription. Try /digest cat:cs.CL, or /digest help.")
                 for sub in subs:
-                    await self._digest(sub.request_for(self._today(sub.timezone)), reply)
+                    request = sub.request_for(self._today(sub.timezone))
+                    await self._digest(latest_announcement_request(request, self._now()), reply)
             else:
                 await self._digest(self._adhoc_request(command), reply)
         except UsageError as exc:
@@ -268,13 +287,15 @@ class ChatBot:
         return self._now().astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
     def _adhoc_request(self, command: AdhocDigest) -> DigestRequest:
-        return DigestRequest(
+        """--days N: whole UTC days ending today; without it, what arXiv announced last."""
+        request = DigestRequest(
             query=check_query(command.query),
             date=self._today(),
-            days=self._defaults.days if command.days is None else check_days(command.days),
+            days=1 if command.days is None else check_days(command.days),
             max_papers=_given(_chat_papers(command.max_papers), self._defaults.max_papers),
             language=_given(command.language, self._language),
         )
+        return request if command.days is not None else latest_announcement_request(request, self._now())
 
     async def _digest(self, request: DigestRequest, reply: Responder) -> None:
         try:

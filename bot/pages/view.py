@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from bot.core.card import CardLink, CardView, card_view
 from bot.core.models import Digest, Paper, SummarizedPaper, SummaryBatch
-from bot.core.render import DIGEST_AUTHORS, short_authors
+from bot.core.render import DIGEST_AUTHORS, short_authors, window_line
+from bot.core.schedule import utc_days
 from bot.pages.labels import Labels, labels_for
 
 PAPER_LANGUAGE = "en"  # arXiv's titles and abstracts; the summaries are in the digest's language
@@ -85,13 +86,17 @@ def digest_page(digest: Digest) -> DigestPage:
         paper_lang=PAPER_LANGUAGE,
         heading=labels.title.format(title=digest.title, date=labels.long_date(digest.date)),
         query=digest.query,
-        window=labels.window(digest.date, digest.days),
+        window=(
+            labels.window(digest.date, digest.days)
+            if digest.window in (None, utc_days(digest.date, digest.days))
+            else window_line(digest)  # an arXiv announcement: worded once, in core, for every renderer
+        ),
         count=labels.count(labels.papers, len(digest.papers)),
         entries=tuple(entry(n, item, labels) for n, item in enumerate(digest.papers, 1)),
         omitted_heading=labels.count(labels.omitted, digest.omitted) if digest.omitted > 0 else "",
         omitted=tuple(_omitted_line(p) for p in named),
         omitted_more=labels.omitted_more.format(n=unnamed) if named and unnamed > 0 else "",
-        empty=labels.empty.format(query=digest.query),
+        empty=" ".join([labels.empty.format(query=digest.query), *digest.empty_reasons]),
     )
 
 
