@@ -1,10 +1,12 @@
-"""Logging to stderr with secrets redacted, whatever the level (RELIABILITY row 37)."""
+"""Logging to stderr (or, for a console session at -v, to paperboy.log) with secrets redacted, whatever the
+level (RELIABILITY row 37)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 # Token shapes we know, redacted even when they are not our own secrets.
 # Each starts at a word boundary ("task-specific" is not an OpenAI key).
@@ -50,18 +52,36 @@ def _is_library(name: str) -> bool:
     return any(name == library or name.startswith(library + ".") for library in QUIET_LIBRARIES)
 
 
-def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False) -> None:
-    """quiet: one-shot commands report failures themselves, one line each; only errors are logged."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
-    handler.addFilter(QuietLibraries())
+LOG_FILE = "paperboy.log"  # a console session's -v log, in the current directory
+LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(*, verbose: bool, secrets: Iterable[str], quiet: bool = False, console: bool = False) -> Path | None:
+    """quiet: one-shot commands report failures themselves, one line each; only errors are logged.
+    console: a conversation on the terminal (`chat`, `run` chatting on the console): only warnings reach
+    the terminal, so no log line lands between a question and its answer; with -v every line goes to
+    LOG_FILE instead, whose path is returned."""
+    secrets = list(secrets)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_handler(logging.StreamHandler(), secrets)]
+    log_file = None
+    if console:
+        root.handlers[0].setLevel(logging.WARNING)
+        if verbose:
+            log_file = Path(LOG_FILE).resolve()
+            root.handlers.append(_handler(logging.FileHandler(log_file, encoding="utf-8"), secrets))
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
-    if not verbose and not quiet:
+    if not verbose and not quiet and not console:
         # A long-running bot tells its operator what it does; libraries only when something is wrong.
         for ours in ("bot", "handlers", "storage", "paperboy"):
             logging.getLogger(ours).setLevel(logging.INFO)
     if verbose:
         for library in QUIET_LIBRARIES:  # not even built (the filter is what guarantees it)
             logging.getLogger(library).setLevel(logging.INFO)
+    return log_file
+
+
+def _handler(handler: logging.Handler, secrets: Iterable[str]) -> logging.Handler:
+    handler.setFormatter(RedactingFormatter(LINE_FORMAT, secrets))
+    handler.addFilter(QuietLibraries())
+    return handler

@@ -1,4 +1,5 @@
-"""Each input line is a chat message; replies go to stdout, progress to stderr."""
+"""Each input line is a chat message; replies go to stdout, progress to stderr (log lines stay out of the
+conversation: bot.logs.setup_logging(console=True)). On a terminal, start-up prints one line, the banner."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
-from bot.core.chat import ChatBot
+from bot.core.chat import SHORT_HELP, ChatBot
 from bot.core.models import Digest, IncomingMessage, SummaryBatch
 from bot.core.render import card_text, error_line, left_out_line, render_digest
 from bot.core.sanitize import clean_text
@@ -67,8 +68,8 @@ async def run_console(chat: ChatBot, *, stdin: TextIO, stdout: TextIO, stderr: T
             continue
         message = IncomingMessage(platform="console", channel=CHANNEL, text=text, user="you")
         answered = await chat.handle_message(message, responder)
-        if not answered and interactive:
-            await responder.text("(no arXiv reference there; /digest help lists what I do)")
+        if not answered and interactive:  # everything typed here is addressed to the bot, as a mention is
+            await responder.text(SHORT_HELP)
     return 0
 
 
