@@ -192,6 +192,33 @@ async def test_a_day_without_new_papers(world, post_when_empty, expected):
     assert states == sorted(["sent", "sent" if post_when_empty else "empty"])
 
 
+def missed_lines(caplog) -> list[str]:
+    return sorted(r.getMessage() for r in caplog.records if "was missed" in r.getMessage())
+
+
+async def test_a_new_subscription_has_missed_nothing(world, caplog):
+    """The first tick of a subscription added today posts today's digest and warns about none of the week's
+    earlier weekdays: they came before it, they were not missed (issue 12 item 2)."""
+    poster, publisher, _ = make_poster(world, [nlp()], clock=Clock(DUE + dt.timedelta(seconds=20)))
+    await poster.tick()
+    assert sorted(parents(publisher)) == [("C1", "nlp: 3 papers"), ("C2", "nlp: 3 papers")]
+    assert missed_lines(caplog) == []
+
+
+async def test_days_the_bot_was_down_after_a_digest_are_reported_missed_once(world, caplog):
+    """Posted on Monday, down Tuesday and Wednesday, back on Thursday: one warning for each of those two days
+    and each channel; none for the days before Monday's digest; none again at the next tick."""
+    clock = Clock(DUE - dt.timedelta(days=3) + dt.timedelta(seconds=20))  # Monday 26 May, 08:30 in Berlin
+    poster, publisher, _ = make_poster(world, [nlp()], clock=clock)
+    await poster.tick()
+    assert len(parents(publisher)) == 2 and missed_lines(caplog) == []
+    clock.now = DUE + dt.timedelta(seconds=20)
+    await poster.tick()
+    await poster.tick()
+    down = [f"digest nlp for slack:{c} on 2025-05-{d} was missed" for c in ("C1", "C2") for d in (27, 28)]
+    assert [line.split(" (")[0] for line in missed_lines(caplog)] == sorted(down)
+
+
 class KeepingPublisher(RecordingPublisher):
     """Also keeps each digest it was given, to read its header."""
 

@@ -151,14 +151,20 @@ class DigestPoster:
         self._troubles[sub.name] = why
 
     async def _report_missed(self, sub: Subscription, now: dt.datetime) -> None:
-        """One log line per digest that was due longer ago than the grace window and never posted."""
+        """One log line per digest that was due longer ago than the grace window and never posted, in a channel
+        that had this subscription's digest before that date. The days before a channel's first digest were not
+        missed: the subscription did not exist yet, or was just added (the schema keeps no creation time, and
+        a run is the first trace of it). A channel whose every earlier day was empty and unposted has no such
+        trace either, and is not warned about."""
         for local_date in missed_dates(sub, now, grace=self._times.grace):
             for channel in sub.channels:
                 key = (sub.name, channel, local_date)
                 if key in self._reported_missed:
                     continue
                 self._reported_missed.add(key)
-                if not await self._ledger.has_run(sub.name, channel, local_date):
+                if await self._ledger.has_run(sub.name, channel, local_date):
+                    continue
+                if await self._ledger.last_window_end(sub.name, channel, before=local_date) is not None:
                     log.warning(
                         "digest %s for %s on %s was missed (the bot was down past the %s grace window); skipped",
                         sub.name, channel, local_date, self._times.grace,
