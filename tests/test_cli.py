@@ -62,7 +62,10 @@ async def test_summarize_json_then_cached_with_zero_calls(env, tmp_path, fake_ar
     (paper,) = result["papers"]
     assert set(paper) >= PAPER_KEYS and set(paper["summary"]) >= SUMMARY_KEYS and result["errors"] == []
     assert (paper["arxiv_id"], paper["version"], paper["published"]) == ("2505.22653", 1, "2025-05-28T17:00:00Z")
-    assert paper["links"] == {"abs": "https://arxiv.org/abs/2505.22653v1", "pdf": "https://arxiv.org/pdf/2505.22653v1"}
+    assert paper["links"]["abs"] == "https://arxiv.org/abs/2505.22653v1"
+    assert paper["links"]["pdf"] == "https://arxiv.org/pdf/2505.22653v1"
+    # The corpus's abstract names its code on GitHub: the card's code link, in JSON too.
+    assert paper["code_links"][0]["url"].startswith("https://github.com/")
     summary = paper["summary"]
     assert (summary["generator"], summary["language"], summary["cached"]) == ("llm", "zh", False)
     assert summary["abstract_translation"] and 3 <= len(summary["takeaways"]) <= 7

@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.card import dates_line, footer_line
 from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.render import (
     card_text,
     escape_markdown,
-    footer,
-    format_dates,
     paper_json,
     render_batch,
     render_digest,
@@ -104,16 +103,16 @@ def test_short_authors_adds_et_al_past_the_limit():
 
 def test_format_dates_shows_the_update_only_when_on_another_day():
     """A same-day version shows one date; a later version shows both, in UTC."""
-    assert format_dates(make_paper()) == "Published 2025-05-28"
+    assert dates_line(make_paper()) == "Published 2025-05-28"
     later = make_paper(version=2, updated=dt.datetime(2025, 5, 31, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))))
-    assert format_dates(later) == "Published 2025-05-28, updated 2025-05-30 (v2)"
+    assert dates_line(later) == "Published 2025-05-28, updated 2025-05-30 (v2)"
 
 
 def test_footer_names_the_model_or_the_extractive_reason():
     """The footer says which model wrote it, or that it is extractive and why."""
-    assert footer(make_summary()) == "Summary by gpt-4o-mini from the abstract; machine-written, check the paper."
+    assert footer_line(make_summary()) == "Summary by gpt-4o-mini from the abstract; machine-written, check the paper."
     extractive = make_summary(generator="extractive", model=None, note="daily token budget spent")
-    assert footer(extractive) == (
+    assert footer_line(extractive) == (
         "Extractive summary (sentences from the abstract; daily token budget spent); machine-written, check the paper."
     )
 
@@ -159,7 +158,12 @@ def test_paper_json_has_exactly_the_interface_keys():
     assert SUMMARY_KEYS <= set(obj["summary"]) <= SUMMARY_KEYS | SUMMARY_EXTRA_KEYS
     assert obj["published"] == "2025-05-28T17:00:00Z"
     assert obj["title"] == "The Climb Carves Wisdom Deeper Than the Summit"
-    assert obj["links"] == {"abs": "https://arxiv.org/abs/2505.22653v1", "pdf": "https://arxiv.org/pdf/2505.22653v1"}
+    assert obj["links"] == {
+        "abs": "https://arxiv.org/abs/2505.22653v1",
+        "pdf": "https://arxiv.org/pdf/2505.22653v1",
+        "html": "https://arxiv.org/html/2505.22653v1",
+    }
+    assert obj["code_links"] == []
     assert obj["summary"]["generator"] == "llm" and obj["summary"]["cached"] is False
 
 

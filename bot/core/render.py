@@ -2,9 +2,9 @@
 
 The pages people read, the digest as HTML and Markdown, are templates outside the core (bot.pages,
 which also takes every format through one render_digest). Every untrusted string passes clean_text,
-then its surface's escaping. The only links are Paper.abs_url and Paper.pdf_url, built from the
-validated arXiv id. The small public helpers (short_authors, format_dates, footer, escape_markdown)
-are shared with the Slack and Discord renderers and the pages.
+then its surface's escaping. bot.core.card decides a card's content and links (built from the validated
+arXiv id, plus the code pages the paper itself names). The small public helpers (short_authors,
+categories_line, escape_markdown) are shared with the Slack and Discord renderers and the pages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.models import Digest, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
+from bot.core.card import card_view, code_links, html_url
+from bot.core.models import Digest, InputError, Paper, SummarizedPaper, SummaryBatch
 from bot.core.sanitize import clean_text, one_line, truncate
 from bot.core.schedule import describe_window, utc_days
 from bot.core.textwidth import wrap
@@ -41,35 +42,9 @@ def short_authors(authors: Sequence[str], limit: int = 3) -> str:
     return f"{shown} et al." if len(names) > limit else shown
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-
-
 def iso_utc(t: dt.datetime) -> str:
     """`YYYY-MM-DDTHH:MM:SSZ`, as in the JSON output."""
-    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_dates(paper: Paper) -> str:
-    """`Published 2025-05-28`, plus `, updated 2025-05-30 (v2)` when this version is from another day."""
-    published, updated = _utc(paper.published).date(), _utc(paper.updated).date()
-    if published == updated:
-        return f"Published {published.isoformat()}"
-    return f"Published {published.isoformat()}, updated {updated.isoformat()} (v{paper.version})"
-
-
-def footer(summary: Summary) -> str:
-    """How the summary was made, with the reminder that a machine wrote it."""
-    if summary.generator == "extractive":
-        note = one_line(summary.note or "")
-        why = f"sentences from the abstract; {note}" if note else "sentences from the abstract"
-        return f"Extractive summary ({why}); machine-written, check the paper."
-    model = one_line(summary.model or "") or "a language model"
-    return f"Summary by {model} from the abstract; machine-written, check the paper."
-
-
-def translation_label(summary: Summary) -> str:
-    return f"Abstract ({one_line(summary.language) or 'translated'})"
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def categories_line(paper: Paper) -> str:
@@ -142,7 +117,9 @@ def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
         "categories": [c for c in (one_line(c) for c in p.categories) if c],
         "published": iso_utc(p.published),
         "updated": iso_utc(p.updated),
-        "links": {"abs": p.abs_url, "pdf": p.pdf_url},
+        # abs and pdf as INTERFACE.md has them; html and the code/project pages the paper names, as on the card.
+        "links": {"abs": p.abs_url, "pdf": p.pdf_url, "html": html_url(p)},
+        "code_links": [{"kind": link.kind, "label": link.label, "url": link.url} for link in code_links(p)],
         "summary": {
             "language": one_line(s.language),
             "tldr": clean_text(s.tldr),
@@ -169,24 +146,24 @@ def _dumps(obj: object) -> str:
 
 
 def _text_body(sp: SummarizedPaper, *, authors_limit: int, abstract: bool, indent: str = "") -> list[str]:
-    p, s = sp.paper, sp.summary
+    view = card_view(sp)
     lines: list[str] = []
-    if authors := short_authors(p.authors, authors_limit):
+    if authors := short_authors(view.authors, authors_limit):
         lines += _wrap(authors, indent)
-    lines += _wrap(f"{categories_line(p)} · {format_dates(p)}", indent)
-    if comment := one_line(p.comment or ""):
+    lines += _wrap(f"{view.id_label} · {categories_line(sp.paper)} · {view.dates}", indent)
+    if comment := one_line(view.comment or ""):
         lines += _wrap(f"Comment: {comment}", indent)
-    lines += [""] + _wrap(f"TL;DR: {one_line(s.tldr)}", indent)
-    if takeaways := [t for t in (one_line(t) for t in s.takeaways) if t]:
+    lines += [""] + _wrap(f"TL;DR: {one_line(view.tldr)}", indent)
+    if takeaways := [t for t in (one_line(t) for t in view.takeaways) if t]:
         lines += [f"{indent}Key takeaways:"]
         for t in takeaways:
             lines += _wrap(t, indent + "    ", indent + "  - ")
-    if abstract and (text := one_line(p.abstract)):
+    if abstract and (text := one_line(sp.paper.abstract)):
         lines += [""] + _wrap(f"Abstract: {text}", indent)
-    if translation := one_line(s.abstract_translation or ""):
-        lines += [""] + _wrap(f"{translation_label(s)}: {translation}", indent)
-    lines += ["", f"{indent}Abstract page: {p.abs_url}", f"{indent}PDF: {p.pdf_url}"]
-    return lines + _wrap(footer(s), indent)
+    if translation := one_line(view.translation or ""):
+        lines += [""] + _wrap(f"{view.translation_label}: {translation}", indent)
+    lines += [""] + [f"{indent}{link.label}: {link.url}" for link in view.links]
+    return lines + _wrap(view.footer, indent)
 
 
 def card_text(sp: SummarizedPaper) -> str:
@@ -250,6 +227,8 @@ def render_digest(digest: Digest, fmt: str) -> str:
                 "language": one_line(digest.language),
                 "papers": [paper_json(sp) for sp in digest.papers],
                 "omitted": digest.omitted,
+                "window": window_line(digest),
+                "empty_reasons": list(digest.empty_reasons),
                 "errors": _errors_json(digest.errors),
             }
         )
