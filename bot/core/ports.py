@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from bot.core.fulltext import FullText
 from bot.core.models import (
     ArxivRef,
     Digest,
@@ -203,4 +204,25 @@ class RequestLane(Protocol):
 
     async def hold(self, lane: str, seconds: float) -> None:
         """No turn on `lane`, on any process, for the next `seconds` (a 429's or 503's Retry-After)."""
+        ...
+
+
+class PaperReader(Protocol):
+    """Reads a paper itself: arXiv's HTML rendering, else the PDF, else only the abstract."""
+
+    async def read(self, paper: Paper) -> FullText:
+        """The paper's full text, fetched once per (id, version) ever (stored), politely paced.
+
+        Never raises for a paper that cannot be read: returns FullText.abstract_only with a note saying why.
+        """
+        ...
+
+
+class FullTextStore(Protocol):
+    """Full texts read before, by (id, version): a paper is fetched from arxiv.org once, ever."""
+
+    async def get_full_text(self, arxiv_id: str, version: int) -> FullText | None: ...
+
+    async def save_full_text(self, text: FullText) -> None:
+        """Only html and pdf texts are stored; an abstract-only stand-in is retried next time."""
         ...
