@@ -19,10 +19,10 @@ import pytest
 
 from bot.clients.arxiv import ArxivClient
 from bot.clients.prompts import PROMPT_VERSION
-from bot.core.chat import COULD_NOT_RECORD
+from bot.core.chat import COULD_NOT_RECORD, HELP, SHORT_HELP
 from bot.core.errors import PlatformStartError, PublishError
 from handlers.slack import SlackPlatform, SlackPublisher
-from handlers.slack.blocks import digest_messages, text_message
+from handlers.slack.blocks import digest_messages, escape, text_message
 from handlers.slack.platform import web_client
 from storage.engine import make_engine
 from storage.migrations import upgrade
@@ -38,7 +38,7 @@ from tests.fakes.slack_server import (
     FakeSlack,
 )
 from tests.stack import ChatStack, build_chat
-from tests.test_slack_blocks import digest
+from tests.test_slack_blocks import digest, enormous
 
 LINK = "https://arxiv.org/abs/2505.22653"
 TITLE = "The Climb Carves Wisdom Deeper Than the Summit"  # 2505.22653's title starts so
@@ -178,9 +178,16 @@ async def test_http_retried_event_is_answered_once(fake_slack, chat_stack):
     assert len(fake_slack.posts()) == 1 and len(chat_stack.llm.calls) == 1
 
 
+def top_level(fake: FakeSlack) -> list[dict]:
+    """The channel's own messages (not thread replies), each as it reads now (its last edit)."""
+    edits = {u["ts"]: u for u in fake.updated}
+    return [{**post, **edits.get(post["ts"], {})} for post in fake.posts() if "thread_ts" not in post]
+
+
 @sqlite_only
 async def test_slash_digest_acks_at_once_then_shows_progress_and_posts(fake_slack, chat_stack):
-    """Row 4: /digest with a 10 s LLM is acked in under 1 s; a progress message is edited; the digest follows."""
+    """Row 4: /digest with a 10 s LLM is acked in under 1 s; a progress message is edited, then becomes the
+    digest's parent: the channel gets one message, the cards go in its thread."""
     chat_stack.llm.delay = 10
     async with running(fake_slack, chat_stack, "http", min_interval=0.2) as platform:
         delivery = await fake_slack.deliver(events_url(platform), fake_slack.command("cat:cs.CL --max 1"))
@@ -188,15 +195,80 @@ async def test_slash_digest_acks_at_once_then_shows_progress_and_posts(fake_slac
         await fake_slack.wait_for(lambda: fake_slack.posted, what="the progress message")
         progress = fake_slack.posts()[0]
         assert progress["text"].startswith("⏳ Searching arXiv for cat:cs.CL") and "thread_ts" not in progress
-        await fake_slack.wait_for(lambda: any("✅" in u["text"] for u in fake_slack.updated), 30, "the digest")
+        await fake_slack.wait_for(lambda: len(fake_slack.posts()) > 1, 30, "the digest's cards")
     progress_edits = [u["text"] for u in fake_slack.updated if u["ts"] == progress["ts"]]
-    assert progress_edits[0].startswith("⏳ Found") and progress_edits[-1].startswith("✅")
-    parent, *thread = fake_slack.posts()[1:]
-    assert "thread_ts" not in parent and headers(parent)[0].endswith(": 2025-05-28")
+    assert progress_edits[0].startswith("⏳ Found")
+    (parent,) = top_level(fake_slack)
+    assert parent["ts"] == progress["ts"] and headers(parent)[0].endswith(": 2025-05-28")
+    assert parent["text"] == "arXiv digest: cat:cs.CL: 2025-05-28: 1 paper, summaries in the thread"
+    thread = fake_slack.posts()[1:]
     assert thread and all(p["thread_ts"] == parent["ts"] for p in thread)
     assert headers(thread[0])[0].startswith("1. ")
     for post in fake_slack.posts():
         assert_safe_post(post)
+    assert fake_slack.responses == []
+
+
+@sqlite_only
+async def test_a_failed_slash_digest_shows_the_error_in_place_of_its_progress(fake_slack, chat_stack):
+    """arXiv answers 503 to every try: the progress message becomes the error, for the channel to read; nothing
+    is left saying it is working, nothing else is posted."""
+    chat_stack.arxiv.script("503", "503", "503", "503")
+    async with running(fake_slack, chat_stack, "socket"):
+        await fake_slack.send_envelope("slash_commands", fake_slack.command("cat:cs.CL"))
+        await fake_slack.wait_for(lambda: any("⚠️" in u["text"] for u in fake_slack.updated), what="the error")
+    (shown,) = top_level(fake_slack)
+    assert shown["text"].startswith("⚠️ arXiv") and "try again" in shown["text"]
+    assert len(fake_slack.posts()) == 1 and fake_slack.responses == []
+
+
+@sqlite_only
+async def test_a_mention_without_a_link_gets_the_short_help(fake_slack, chat_stack):
+    """'@Paperboy hi' gets the short help in its thread; '@Paperboy /digest help' is the command; plain chatter
+    gets nothing."""
+    async with running(fake_slack, chat_stack, "socket"):
+        await fake_slack.send_envelope("events_api", fake_slack.message_event("good morning team"))
+        mention = fake_slack.message_event(f"<@{BOT_USER_ID}> hi, what can you do?")
+        await fake_slack.send_envelope("events_api", mention)
+        await fake_slack.wait_for(lambda: fake_slack.posted, what="the short help")
+        command = fake_slack.message_event(f"<@{BOT_USER_ID}> /digest help")
+        await fake_slack.send_envelope("events_api", command)
+        await fake_slack.wait_for(lambda: len(fake_slack.posted) == 2, what="the help")
+    short, full = fake_slack.posts()
+    assert (short["text"], short["thread_ts"]) == (SHORT_HELP, mention["event"]["ts"])
+    assert full["thread_ts"] == command["event"]["ts"] and "/digest QUERY" in full["text"]
+    assert chat_stack.llm.calls == []
+
+
+@sqlite_only
+async def test_seven_links_get_five_cards_and_the_other_two_named(fake_slack, chat_stack):
+    """Seven links, more than chat.max_papers_per_message (5): one reply with five cards and a note naming the
+    two left out and saying to paste them again; neither is read."""
+    ids = ["2505.22653", "2505.22651", "2505.22648", "2505.22552", "2505.22537", "2505.22501", "2505.22453"]
+    async with running(fake_slack, chat_stack, "socket"):
+        await fake_slack.send_envelope("events_api", fake_slack.message_event(" ".join(ids)))
+        await fake_slack.wait_for(lambda: fake_slack.posted, what="the reply")
+    (reply,) = fake_slack.posts()
+    assert len(headers(reply)) == 5 and len(chat_stack.llm.calls) == 5
+    assert texts(reply)[-1] == (
+        "⚠️ Left out, as I read at most 5 links per message: 2505.22501, 2505.22453. Paste them again in a new message."
+    )
+    assert_safe_post(reply)
+
+
+@sqlite_only
+async def test_replies_name_what_they_hold_and_help_keeps_its_columns(fake_slack, chat_stack):
+    """A reply with no card (an id arXiv does not have) is notified by its error, not '(continued)'; /digest help
+    comes as a code block whose lines are the help's, spaces and all."""
+    async with running(fake_slack, chat_stack, "socket"):
+        await fake_slack.send_envelope("events_api", fake_slack.message_event("arXiv:2512.99999"))
+        await fake_slack.send_envelope("slash_commands", fake_slack.command("help"))
+        await fake_slack.wait_for(lambda: fake_slack.posted and fake_slack.responses, what="both answers")
+    (reply,) = fake_slack.posts()
+    assert reply["text"].startswith("⚠️ ") and "2512.99999" in reply["text"]
+    (help_,) = fake_slack.responses
+    assert help_["text"] == f"```\n{escape(HELP)}\n```"
+    assert "/digest list             this channel's subscriptions" in help_["text"]
 
 
 # -- Socket Mode -----------------------------------------------------------------------------
@@ -407,6 +479,18 @@ async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fak
     assert len(expected) > 3 and len(posts) == len(expected) and recorded[2:] == rest
     assert [tuple(p["blocks"]) for p in posts] == expected  # every chunk once, in order
     assert "thread_ts" not in posts[0] and all(p["thread_ts"] == posts[0]["ts"] for p in posts[1:])
+
+
+async def test_every_message_of_a_huge_digest_names_what_it_holds(fake_slack):
+    """Forty enormous papers: the parent's list goes on in the thread and each card is split across messages;
+    each message's notification text names the digest or its card, never a bare '(continued)'."""
+    publisher = SlackPublisher(web_client(BOT_TOKEN, fake_slack.api_url), min_interval=0)
+    await publisher.post_digest(CHANNEL, digest(0, papers=tuple(enormous(i) for i in range(1, 41))))
+    parent_text = "nlp-daily: 2025-05-28: 40 papers, summaries in the thread"
+    parent, contents, *cards = fake_slack.posts()
+    assert (parent["text"], contents["text"]) == (parent_text, f"{parent_text} (continued)")
+    numbers = [int(m[1]) for p in cards if (m := re.match(r"(\d+)\. Title &amp; &lt;b&gt;tags", p["text"]))]
+    assert len(numbers) == len(cards) > 40 and sorted(numbers) == numbers and set(numbers) == set(range(1, 41))
 
 
 # -- PostgreSQL unreachable during a chat answer (row 44) --------------------------------------------------------

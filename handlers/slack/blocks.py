@@ -49,6 +49,8 @@ LIST_TLDR_CHARS = 140
 
 Block = dict[str, Any]
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+_COLUMNS = re.compile(r"\S {2,}\S")  # words two or more spaces apart: text laid out in columns
+_GAP = re.compile(r"( {2,})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,24 +219,27 @@ def _pack(units: Sequence[_Unit], *, divider: bool, text: str | None = None) -> 
         for block in unit_blocks:
             if blocks and (len(blocks) >= MAX_BLOCKS or chars + block_chars(block) > MAX_MESSAGE_CHARS):
                 flush()
+                labels.append(f"{unit.label} (continued)" if unit.label else "")
             blocks.append(block)
             chars += block_chars(block)
     flush()
     out = []
     for i, (names, msg_blocks) in enumerate(messages):
+        # The notification text says what the message holds, never a bare "(continued)".
         fallback = text if i == 0 and text else "; ".join(dict.fromkeys(n for n in names if n))
-        out.append(SlackMessage(text=fit(fallback or "(continued)", MAX_FALLBACK_CHARS), blocks=tuple(msg_blocks)))
+        fallback = fallback or f"{text or 'arXiv papers'} (continued)"
+        out.append(SlackMessage(text=fit(fallback, MAX_FALLBACK_CHARS), blocks=tuple(msg_blocks)))
     return out
 
 
 def batch_messages(batch: SummaryBatch) -> list[SlackMessage]:
     """The reply to a message with references: a card per paper, then what failed or was left out."""
     units = [_Unit(mrkdwn_line(sp.paper.title), card_blocks(sp)) for sp in batch.papers]
-    notes = [context(f"⚠️ {mrkdwn_line(error_line(e))}") for e in batch.errors]
+    notes = [f"⚠️ {mrkdwn_line(error_line(e))}" for e in batch.errors]
     if batch.left_out:
-        notes.append(context(escape(left_out_line(batch.left_out)) + "."))
+        notes.append(escape(left_out_line(batch.left_out)) + ".")
     if notes:
-        units.append(_Unit("", notes))
+        units.append(_Unit(" ".join(notes), [context(note) for note in notes]))
     n = len(batch.papers)
     first = f"Summary: {units[0].label}" if n == 1 else f"Summaries of {n} papers" if n else None
     return _pack(units, divider=True, text=first) or [text_message("No paper could be summarized.")]
@@ -266,7 +271,7 @@ def digest_messages(digest: Digest) -> list[SlackMessage]:
     n = len(digest.papers)
     counted = f"{n} paper{'s' if n != 1 else ''}, summaries in the thread" if n else "no new papers"
     parent_text = escape(f"{title}: {digest.date.isoformat()}: {counted}")
-    parent = _pack([_Unit("Contents (continued)", [b]) for b in head + tail], divider=False, text=parent_text)
+    parent = _pack([_Unit("", [b]) for b in head + tail], divider=False, text=parent_text)
     cards = [
         _Unit(escape(f"{i}. ") + mrkdwn_line(sp.paper.title), card_blocks(sp, number=i, authors=DIGEST_AUTHORS))
         for i, sp in enumerate(digest.papers, 1)
@@ -275,19 +280,22 @@ def digest_messages(digest: Digest) -> list[SlackMessage]:
 
 
 def text_message(message: str) -> SlackMessage:
-    """A plain reply (help, an error, a confirmation): escaped, no blocks."""
+    """A plain reply (help, an error, a confirmation): escaped, no blocks. Text laid out in columns (the help)
+    is a code block, where Slack keeps its spaces and a fixed-width font lines them up."""
+    if _COLUMNS.search(message) and "```" not in message:
+        return SlackMessage(text=f"```\n{fit(escape(_clean_columns(message)), MAX_TEXT_CHARS - 8)}\n```")
     return SlackMessage(text=fit(mrkdwn(message), MAX_TEXT_CHARS))
+
+
+def _clean_columns(text: str) -> str:
+    """clean_text on each run of words, keeping the line breaks, each line's indent and the gaps between
+    columns (clean_text collapses spaces)."""
+    lines = text.strip("\n").split("\n")
+    return "\n".join("".join(p if p.isspace() else clean_text(p) for p in _GAP.split(line)) for line in lines)
 
 
 def progress_message(message: str) -> SlackMessage:
     return SlackMessage(text=fit(f"⏳ {mrkdwn_line(message)}", MAX_TEXT_CHARS))
-
-
-def done_message(digest: Digest) -> SlackMessage:
-    """What the progress message of /digest says once the digest is posted."""
-    n = len(digest.papers)
-    what = f"{n} paper{'s' if n != 1 else ''}" if n else "no new papers"
-    return SlackMessage(text=fit(f"✅ {mrkdwn_line(digest.title)}: {what}, posted below.", MAX_TEXT_CHARS))
 
 
 def _mrkdwn(escaped: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The Slack platform: a bolt AsyncApp over Socket Mode or HTTP (Events API), sharing the bot's event loop.
 
 Translate in: a channel message with arXiv references -> ChatBot.handle_message, answered in its
-thread; `/digest ...` -> ChatBot.handle_text_command (parsed there, once). Everything Slack
+thread (an @mention with nothing to do gets the short help); `/digest ...` -> ChatBot.handle_text_command
+(parsed there, once). Everything Slack
 delivers is acknowledged first and worked on in a task; each delivery is claimed by its event_id
 in the database before any work, so Slack's retries and Socket Mode redeliveries never answer twice.
 """
@@ -31,7 +32,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import ChatBot, could_not_record, is_for_the_bot
+from bot.core.chat import SHORT_HELP, ChatBot, could_not_record, is_for_the_bot
 from bot.core.errors import PaperboyError, PlatformStartError, StorageUnavailable
 from bot.core.models import IncomingMessage
 from bot.core.ports import EventLog, Responder
@@ -342,24 +343,36 @@ class SlackPlatform:
             return False
         if not event.get("user") or event.get("user") == self._bot_user_id or not event.get("channel"):
             return False
-        text = slack_unescape(str(event.get("text") or ""))
-        return is_for_the_bot(text)
+        text, addressed = self._read(event)
+        return addressed or is_for_the_bot(text)
+
+    def _read(self, event: dict[str, Any]) -> tuple[str, bool]:
+        """The message as the person typed it, without our @mention (so `@Paperboy /digest ...` is a command),
+        and whether it was addressed to us: an @mention, or a direct message."""
+        text = str(event.get("text") or "")
+        mentioned = False
+        if self._bot_user_id:
+            text, mentions = re.subn(rf"<@{re.escape(self._bot_user_id)}(\|[^>]*)?>", " ", text)
+            mentioned = mentions > 0
+        return slack_unescape(text).strip(), mentioned or event.get("channel_type") == "im"
 
     async def _answer(self, event: dict[str, Any], event_id: str) -> None:
         channel, ts = str(event["channel"]), str(event["ts"])
         if not self.publisher.sending:
             return
         reply = ThreadResponder(self.publisher, channel=channel, ts=ts, thread_ts=str(event.get("thread_ts") or ts))
+        text, addressed = self._read(event)
         message = IncomingMessage(
             platform="slack",
             channel=f"slack:{channel}",
-            text=slack_unescape(str(event.get("text") or "")),
+            text=text,
             user=str(event.get("user") or ""),
             extra={"ts": ts, "thread_ts": str(event.get("thread_ts") or "")},
         )
         try:
             if await self._claimed(f"slack:{event_id or f'msg:{channel}:{ts}'}", reply):
-                await self._chat.handle_message(message, reply)
+                if not await self._chat.handle_message(message, reply) and addressed:
+                    await reply.text(SHORT_HELP)  # an @mention with no link and no command
         except PaperboyError as exc:
             log.error("Slack: could not answer a message in %s: %s", channel, exc)
         finally:

@@ -20,13 +20,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.chat import SORRY
 from bot.core.errors import PaperboyError, PublishError
 from bot.core.models import Digest, SummaryBatch
 from handlers.slack.blocks import (
     SlackMessage,
     batch_messages,
     digest_messages,
-    done_message,
     progress_message,
     text_message,
 )
@@ -98,11 +98,13 @@ class SlackPublisher:
         *,
         already_sent: Sequence[str] = (),
         on_sent: OnSent | None = None,
+        parent_ts: str | None = None,
     ) -> list[str]:
         """The parent message, then its thread; returns the ts of each message sent, in order.
 
         `already_sent` (an interrupted run's messages) are skipped; the rest continue the thread under
-        the first of them, the parent.
+        the first of them, the parent. `parent_ts`, a message of ours (the progress message of /digest),
+        is edited into the parent, so the channel gets one message, not two.
         """
         channel = channel.removeprefix("slack:")
         messages = digest_messages(digest)
@@ -111,7 +113,10 @@ class SlackPublisher:
         for i, message in enumerate(messages):
             if i < len(already_sent):
                 continue
-            ts = await self.post(channel, message, thread_ts=thread_ts if i else None)
+            if i == 0 and parent_ts is not None:
+                ts = await self._edit_or_post(channel, parent_ts, message)
+            else:
+                ts = await self.post(channel, message, thread_ts=thread_ts if i else None)
             if i == 0:
                 thread_ts = ts
             sent.append(ts)
@@ -132,6 +137,15 @@ class SlackPublisher:
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._call("chat_update", channel, paced=True, channel=channel, ts=ts, **message.payload())
+
+    async def _edit_or_post(self, channel: str, ts: str, message: SlackMessage) -> str:
+        """Message `ts` edited into `message`; if Slack refuses (someone deleted it), `message` posted anew."""
+        try:
+            await self.update(channel, ts, message)
+        except PaperboyError as exc:
+            log.debug("Slack: could not edit %s in %s (%s); posting instead", ts, channel, exc)
+            return await self.post(channel, message)
+        return ts
 
     async def react(self, channel: str, ts: str, name: str = WORKING_REACTION, *, add: bool = True) -> bool:
         """Add (or remove) a reaction; cosmetic, so any failure but a rejected token is only logged."""
@@ -232,11 +246,12 @@ Respond = Callable[..., Awaitable[Any]]
 class CommandResponder:
     """Answers /digest: text privately through the command's response_url; a digest's progress as one
     channel message edited in place (at most once a PROGRESS_INTERVAL, always ending on the latest
-    note); the digest itself through the publisher."""
+    note), which then becomes the digest's parent message, or the error when the digest fails: it is
+    never left saying "working"."""
 
     def __init__(self, publisher: SlackPublisher, *, channel: str, respond: Respond) -> None:
         self._publisher, self._channel, self._respond = publisher, channel, respond
-        self._progress_ts: str | None = None
+        self._progress_ts: str | None = None  # the progress message while a digest is under way
         self._last_edit = float("-inf")
         self._latest: str | None = None
         self._editor: asyncio.Task[None] | None = None
@@ -258,21 +273,25 @@ class CommandResponder:
         while self._latest is not None:
             await asyncio.sleep(max(0.0, self._last_edit + PROGRESS_INTERVAL_SECONDS - time.monotonic()))
             message, self._latest = self._latest, None
-            if message is not None:
+            if message is not None and self._progress_ts is not None:
                 self._last_edit = time.monotonic()
-                await self._edit(progress_message(message))
+                await self._edit(self._progress_ts, progress_message(message))
 
     async def cards(self, batch: SummaryBatch) -> None:
-        await self.finish()
+        await self._stop_progress()
         for message in batch_messages(batch):
             await self._publisher.post(self._channel, message)
 
     async def digest(self, digest: Digest) -> None:
-        await self.finish()
-        await self._publisher.post_digest(self._channel, digest)
-        await self._edit(done_message(digest))
+        progress_ts = await self._stop_progress()
+        await self._publisher.post_digest(self._channel, digest, parent_ts=progress_ts)
 
     async def text(self, message: str) -> None:
+        """While a digest is under way, its progress message becomes this (what went wrong), for all to see;
+        otherwise the person alone reads it."""
+        progress_ts = await self._stop_progress()
+        if progress_ts is not None and await self._edit(progress_ts, text_message(f"⚠️ {message}")):
+            return
         try:
             await self._respond(
                 text=text_message(message).text, response_type="ephemeral", unfurl_links=False, unfurl_media=False
@@ -281,16 +300,24 @@ class CommandResponder:
             log.warning("Slack: could not answer /digest in %s through its response_url (%s)", self._channel, exc)
 
     async def finish(self) -> None:
-        """No more progress edits (the digest, or an answer, is what the person sees next)."""
+        """The command is over: a progress message still showing (the work ended without an answer) says so."""
+        progress_ts = await self._stop_progress()
+        if progress_ts is not None:
+            await self._edit(progress_ts, text_message(f"⚠️ {SORRY.format(what='building the digest')}"))
+
+    async def _stop_progress(self) -> str | None:
+        """No more progress edits; the progress message's ts, handed over to whatever replaces it."""
         self._latest = None
         if self._editor is not None and not self._editor.done():
             self._editor.cancel()
             await asyncio.gather(self._editor, return_exceptions=True)
+        progress_ts, self._progress_ts = self._progress_ts, None
+        return progress_ts
 
-    async def _edit(self, message: SlackMessage) -> None:
-        if self._progress_ts is None:
-            return
+    async def _edit(self, ts: str, message: SlackMessage) -> bool:
         try:
-            await self._publisher.update(self._channel, self._progress_ts, message)
-        except PaperboyError as exc:  # progress is cosmetic: the digest still goes out
-            log.debug("Slack: progress update in %s failed: %s", self._channel, exc)
+            await self._publisher.update(self._channel, ts, message)
+        except PaperboyError as exc:
+            log.debug("Slack: could not edit the /digest message in %s: %s", self._channel, exc)
+            return False
+        return True
