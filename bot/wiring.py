@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clients.prompts import PROMPT_VERSION
 from bot.config import ArxivSettings, Config, Secret
@@ -26,6 +25,8 @@ from storage.migrations import upgrade
 from storage.repository import SqlStore
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from bot.clients.arxiv import ArxivClient
     from bot.clients.llm import OpenAISummarizer
     from bot.core.posting import DigestPoster

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_URL = "sqlite+aiosqlite:///paperboy.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -28,8 +35,54 @@ _DRIVERS = {
 WRITE = {"paperboy_write": True}
 
 
+_ASYNCIO = "sqlalchemy.ext.asyncio"
+# What we take from it; any other name it exports loads the rest of it (see below).
+_ASYNCIO_ENGINE_NAMES = ("AsyncConnection", "AsyncEngine", "create_async_engine")
+
+
+def _register_asyncio_without_orm() -> None:
+    """Make `sqlalchemy.ext.asyncio` importable without the ORM.
+
+    The package's __init__ also imports AsyncSession and with it all of sqlalchemy.orm: a tenth of a second
+    of every command's start-up, for a program that uses Core only. So the package is registered here
+    without running its __init__, and its engine module is imported. The first use of any other name
+    (AsyncSession, ...) runs the real __init__ after all (a module __getattr__, PEP 562), so whatever
+    else in the process wants the ORM still gets the whole package.
+    """
+    if _ASYNCIO in sys.modules:
+        return  # imported already, whole
+    spec = importlib.util.find_spec(_ASYNCIO)
+    if spec is None or spec.loader is None:
+        return
+    loader = spec.loader
+    package = importlib.util.module_from_spec(spec)
+
+    def load_the_rest(name: str) -> object:
+        if name.startswith("__") or importlib.util.find_spec(f"{_ASYNCIO}.{name}") is not None:
+            # A dunder, or a submodule (`from . import exc`) for the import system to load: not a reason to.
+            raise AttributeError(name)
+        del package.__getattr__
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = load_the_rest  # type: ignore[method-assign]
+    sys.modules[_ASYNCIO] = package
+    try:
+        engine = importlib.import_module(f"{_ASYNCIO}.engine")
+        for name in _ASYNCIO_ENGINE_NAMES:
+            setattr(package, name, getattr(engine, name))
+    except BaseException:
+        del sys.modules[_ASYNCIO]  # an unexpected SQLAlchemy: the next import runs the real __init__
+        raise
+
+
+_register_asyncio_without_orm()
+
+
 def make_engine(url: str = DEFAULT_URL) -> AsyncEngine:
     """An AsyncEngine for a sqlite+aiosqlite or postgresql+asyncpg URL; ConfigError for anything else."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     parsed = _parse(url)
     if parsed.drivername == "sqlite+aiosqlite":
         engine = create_async_engine(parsed)
@@ -38,6 +91,18 @@ def make_engine(url: str = DEFAULT_URL) -> AsyncEngine:
     return create_async_engine(
         parsed, pool_size=5, max_overflow=10, pool_timeout=30, pool_pre_ping=True, pool_recycle=1800
     )
+
+
+def dialect_insert(engine: AsyncEngine, user: str) -> Callable[[Table], Any]:
+    """The insert() of the engine's dialect, for ON CONFLICT. Imported here, not at the top: a SQLite user
+    would pay ~50 ms at every start for PostgreSQL's dialect (create_engine has loaded the one in use)."""
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise ValueError(f"{user} supports SQLite and PostgreSQL, not {engine.dialect.name}")
+    return insert
 
 
 def _parse(url: str) -> URL:

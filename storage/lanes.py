@@ -14,20 +14,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, cast, extract, func, literal
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement, case
 
-from storage.engine import WRITE
+from storage.engine import WRITE, dialect_insert
 from storage.tables import request_lanes
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-_INSERTS: dict[str, Callable[..., Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+log = logging.getLogger(__name__)
 
 
 class MemoryRequestLanes:
@@ -54,10 +53,8 @@ class SqlRequestLanes:
     (MemoryRequestLanes) rather than failing the request: a warning says so, once per outage."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        if engine.dialect.name not in _INSERTS:
-            raise ValueError(f"SqlRequestLanes supports SQLite and PostgreSQL, not {engine.dialect.name}")
+        self._insert = dialect_insert(engine, "SqlRequestLanes")
         self._writer = engine.execution_options(**WRITE)
-        self._insert = _INSERTS[engine.dialect.name]
         self._postgres = engine.dialect.name == "postgresql"
         self._alone = MemoryRequestLanes()
         self._unreachable = False

@@ -13,12 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from storage.engine import WRITE
 from storage.tables import schema_version
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +171,10 @@ assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration step
 async def upgrade(engine: AsyncEngine, *, target: int = LATEST) -> int:
     """Apply the pending steps up to `target` and return the schema version. Safe to run again, or in
     two processes at once."""
+    # Every command starts here: a database already up to date is one plain read, no lock taken.
+    current = await _read_version(engine)
+    if current is not None and _next_step(current, target) is None:
+        return _checked(current)
     # BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL: one upgrader at a time, and each
     # re-reads the version under the lock, so a step another process applied is skipped.
     writer = engine.execution_options(**WRITE)
@@ -176,11 +184,36 @@ async def upgrade(engine: AsyncEngine, *, target: int = LATEST) -> int:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             await conn.exec_driver_sql(_spelled(_SCHEMA_VERSION, conn.dialect.name))
             current = (await conn.execute(select(func.max(schema_version.c.version)))).scalar_one() or 0
-            step = next((s for s in STEPS if current < s.version <= target), None)
+            step = _next_step(current, target)
             if step is None:
-                if current > LATEST:
-                    log.warning("database schema %d is newer than this program's %d", current, LATEST)
-                return current
+                return _checked(current)
             await step.apply(conn)
             await conn.execute(insert(schema_version).values(version=step.version, applied_at=dt.datetime.now(dt.UTC)))
             log.info("database schema upgraded to version %d (%s)", step.version, step.description)
+
+
+async def _read_version(engine: AsyncEngine) -> int | None:
+    """The recorded schema version, or None when there is no schema_version table yet (a new database)."""
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(func.max(schema_version.c.version)))).scalar_one() or 0
+    except (OperationalError, ProgrammingError) as exc:
+        if _no_such_table(exc):
+            return None
+        raise
+
+
+def _no_such_table(error: OperationalError | ProgrammingError) -> bool:
+    # PostgreSQL's undefined_table, on asyncpg's error or the adapter's; SQLite has only its message.
+    errors = (error.orig, getattr(error.orig, "__cause__", None))
+    return any(getattr(e, "sqlstate", None) == "42P01" for e in errors) or "no such table" in str(error.orig)
+
+
+def _next_step(current: int, target: int) -> Step | None:
+    return next((s for s in STEPS if current < s.version <= target), None)
+
+
+def _checked(current: int) -> int:
+    if current > LATEST:
+        log.warning("database schema %d is newer than this program's %d", current, LATEST)
+    return current

@@ -7,19 +7,20 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Table, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import LostClaim
 from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
-from storage.engine import WRITE
+from storage.engine import WRITE, dialect_insert
 from storage.retry import PATIENCE_SECONDS, retry_database
 from storage.tables import chat_events, digest_runs, posted_papers, summaries, token_usage
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 _MICROSECOND = dt.timedelta(microseconds=1)  # what both databases' timestamps resolve
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
@@ -54,11 +55,7 @@ class SqlStore:
         self.patience_seconds = patience_seconds
         self._last_claimed_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._writer = engine.execution_options(**WRITE)
-        # The dialects' own insert(), for ON CONFLICT.
-        inserts: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-        if engine.dialect.name not in inserts:
-            raise ValueError(f"SqlStore supports SQLite and PostgreSQL, not {engine.dialect.name}")
-        self._insert = inserts[engine.dialect.name]
+        self._insert = dialect_insert(engine, "SqlStore")  # the dialect's own insert(), for ON CONFLICT
 
     # -- papers
 

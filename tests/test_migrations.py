@@ -14,12 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from bot.core.models import ArxivRef, DigestRun, Subscription
-from storage.engine import make_engine
-from storage.migrations import LATEST, upgrade
+from storage.engine import WRITE, make_engine
+from storage.migrations import _PG_LOCK_KEY, LATEST, upgrade
 from storage.repository import SqlStore
 from storage.tables import metadata, schema_version
 from tests.db import PostgresServer
@@ -225,3 +225,21 @@ async def test_two_db_upgrade_commands_at_once(db_url, tmp_path) -> None:
         assert proc.returncode == 0, err.decode()
         assert out.decode().strip() == f"database schema is at version {LATEST} (postgresql+asyncpg)"
     assert await recorded_versions(db_url) == list(range(1, LATEST + 1))
+
+
+async def test_an_up_to_date_database_opens_without_waiting_for_the_lock(db_url) -> None:
+    """Every command runs upgrade at start: with nothing to apply it only reads, so it does not queue behind
+    another process's write (SQLite's write lock, waited for up to busy_timeout, 10 s) or upgrade (the
+    PostgreSQL advisory lock)."""
+    assert await upgraded(db_url) == LATEST
+    holder, opener = make_engine(db_url), make_engine(db_url)
+    try:
+        async with holder.execution_options(**WRITE).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            await conn.exec_driver_sql("DELETE FROM request_lanes")  # holds SQLite's write lock
+            async with asyncio.timeout(5):
+                assert await upgrade(opener) == LATEST
+    finally:
+        await opener.dispose()
+        await holder.dispose()

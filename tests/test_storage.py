@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -65,6 +70,40 @@ def test_unsupported_url_scheme_is_a_one_line_config_error() -> None:
     assert "hunter2" not in message and "\n" not in message
     with pytest.raises(ConfigError, match=r"^storage\.url: not a database URL"):
         make_engine("paperboy.db")
+
+
+def test_storage_loads_neither_the_orm_nor_an_unused_dialect(tmp_path) -> None:
+    """Start-up: storage uses SQLAlchemy Core, so building its engine and store imports neither sqlalchemy.orm
+    (sqlalchemy.ext.asyncio's __init__ would) nor PostgreSQL's dialect on SQLite; the rest of
+    sqlalchemy.ext.asyncio still comes when asked for."""
+    code = textwrap.dedent("""
+        import asyncio, datetime, sys
+        import bot.wiring
+        from storage.engine import make_engine
+        from storage.lanes import SqlRequestLanes
+        from storage.migrations import upgrade
+        from storage.repository import SqlStore
+
+        async def main():
+            engine = make_engine("sqlite+aiosqlite:///p.db")
+            try:
+                assert await upgrade(engine) > 0
+                SqlRequestLanes(engine)
+                assert await SqlStore(engine).tokens_used(datetime.date(2025, 5, 30)) == 0
+            finally:
+                await engine.dispose()
+
+        asyncio.run(main())
+        loaded = [m for m in ("sqlalchemy.orm", "sqlalchemy.dialects.postgresql") if m in sys.modules]
+        assert not loaded, loaded
+        from sqlalchemy.ext import asyncio as sa_asyncio
+        from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+        assert "sqlalchemy.orm" in sys.modules and AsyncSession.__module__ == "sqlalchemy.ext.asyncio.session"
+        assert sa_asyncio.AsyncEngine is AsyncEngine and sa_asyncio.async_sessionmaker is not None
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path) -> None:
