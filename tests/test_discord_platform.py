@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import time
@@ -23,12 +24,15 @@ from bot.core.commands import AdhocDigest, ChannelDigest, Subscribe
 from bot.core.errors import PlatformStartError, PublishError, StorageUnavailable
 from bot.core.models import Language
 from handlers.discord import DiscordPlatform
-from handlers.discord.platform import HELP, digest_command, typed
+from handlers.discord.embeds import escape
+from handlers.discord.platform import HELP, MENTION_HELP, digest_command, typed
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
     EMBED_TOTAL_LIMIT,
+    EPHEMERAL,
     GUILD_ID,
+    LOADING,
     MESSAGE_CONTENT,
     OTHER_BOT_ID,
     PLAIN_CHANNEL_ID,
@@ -336,55 +340,109 @@ async def test_hostile_paper_reaches_discord_escaped_and_pinging_nobody(bot, fak
     assert embed["url"] == "https://arxiv.org/abs/2505.99001v1"
 
 
+async def test_a_mention_without_a_link_gets_the_short_help(bot, fake_discord, chat_stack):
+    """'@Paperboy hi' gets the short help as a reply; plain chatter gets nothing."""
+    await fake_discord.send_message("good morning team")
+    mention = await fake_discord.send_message(f"<@{BOT_ID}> hi, what can you do?", mention_bot=True)
+    (reply,) = await fake_discord.wait_calls("POST", MESSAGES)
+    assert reply.body["content"] == escape(MENTION_HELP)
+    assert reply.body["message_reference"]["message_id"] == int(mention["id"]) and chat_stack.llm.calls == []
+
+
+async def test_seven_links_get_five_cards_and_the_other_two_named(bot, fake_discord, chat_stack):
+    """Seven links, more than chat.max_papers_per_message (5): five cards, then a note naming the two left out
+    and saying to paste them again; neither is read."""
+    ids = ["2505.22653", "2505.22651", "2505.22648", "2505.22552", "2505.22537", "2505.22501", "2505.22453"]
+    await fake_discord.send_message(" ".join(ids))
+    replies = await fake_discord.wait_calls("POST", MESSAGES, 5, timeout=20)
+    assert sum(len(c.body["embeds"]) for c in replies) == 6  # five cards, a message each, and the note
+    note = replies[-1].body["embeds"][-1]["description"]
+    assert note == (
+        "⚠ Left out, as I read at most 5 links per message: 2505.22501, 2505.22453. Paste them again in a new message."
+    )
+    assert len(chat_stack.llm.calls) == 5 and fake_discord.schema_errors == []
+
+
 # ---- slash commands
 
 
-async def test_digest_command_defers_at_once_then_follows_up_with_a_thread(bot, fake_discord, chat_stack):
-    """/digest: the deferred callback (type 5) comes before any work, progress edits it, the parent is a
-    follow-up, the cards go in a thread started from it, and the progress line is closed (row 14)."""
+def public(fake: FakeDiscord, channel_id: int = CHANNEL_ID) -> list[dict]:
+    """What the bot made that everyone in the channel sees: its messages and interaction responses, not the
+    ephemeral ones (nor thread messages: a thread is a channel of its own)."""
+    return [m for m in fake.messages.values() if m["channel_id"] == str(channel_id)
+            and m["author"]["id"] == str(BOT_ID) and not m["flags"] & EPHEMERAL]  # fmt: skip
+
+
+async def final_answer(fake: FakeDiscord, interaction: dict, timeout: float = 20) -> dict:
+    """The interaction's deferred response once it holds an answer: not thinking, not a progress note."""
+
+    def answered() -> dict | None:
+        response = fake.originals.get(interaction["token"])
+        if response is None or response["flags"] & LOADING or response["content"].startswith("⏳"):
+            return None
+        return response
+
+    return await fake.wait_for(answered, timeout)
+
+
+async def test_digest_command_defers_at_once_then_posts_the_digest_in_the_channel(bot, fake_discord, chat_stack):
+    """/digest: the deferred callback (type 5, ephemeral) comes before any work; progress edits it for the asker
+    alone; the bot posts the digest's parent in the channel, the cards in a thread from it, and the deferred
+    response ends saying so (row 14). The channel gets one message."""
     chat_stack.llm.delay = 0.3  # the work takes a while; the acknowledgement must not wait for it
     interaction_sent = time.monotonic()
     interaction = await fake_discord.send_command("digest", query="cat:cs.CL", max=3)
     (callback,) = await fake_discord.wait_calls("POST", CALLBACK)
     assert callback.path == f"/interactions/{interaction['id']}/{interaction['token']}/callback"
-    assert callback.body["type"] == 5
-    threads = await fake_discord.wait_calls("POST", rf"/channels/{CHANNEL_ID}/messages/\d+/threads", timeout=20)
-    (parent,) = fake_discord.find("POST", FOLLOWUP)
-    assert parent.query.get("wait") in ("true", "1")
-    assert parent.body["embeds"][0]["title"] == "arXiv digest: cat:cs.CL: 2025-05-28"
-    assert "**3 papers**" in parent.body["embeds"][0]["description"]
-    (thread,) = threads
-    cards = await fake_discord.wait_calls("POST", rf"/channels/{thread.path.split('/')[4]}/messages", 3)
-    assert card_numbers(cards) == [1, 2, 3]
-    edits = await fake_discord.wait_for(
-        lambda: [c for c in fake_discord.find("PATCH", ORIGINAL) if "✅" in c.body["content"]]
-    )
+    assert callback.body["type"] == 5 and callback.body["data"]["flags"] == EPHEMERAL
+    answer = await final_answer(fake_discord, interaction)
+    assert answer["content"] == "✅ Digest posted here: 3 papers." and answer["flags"] == EPHEMERAL
     progress = [c.body["content"] for c in fake_discord.find("PATCH", ORIGINAL)]
-    assert progress[0].startswith("⏳") and edits[-1].body["content"] == "✅ Done: 3 papers in the thread."
-    for call in [parent, *cards, *fake_discord.find("PATCH", ORIGINAL)]:
+    assert progress[0].startswith("⏳") and progress[-1] == answer["content"]
+    (parent,) = public(fake_discord)
+    assert parent["embeds"][0]["title"] == "arXiv digest: cat:cs.CL: 2025-05-28"
+    assert "**3 papers**" in parent["embeds"][0]["description"]
+    assert fake_discord.find("POST", rf"/channels/{CHANNEL_ID}/messages/{parent['id']}/threads")
+    cards = fake_discord.find("POST", rf"/channels/{parent['id']}/messages")  # the thread has the parent's id
+    assert card_numbers(cards) == [1, 2, 3] and fake_discord.find("POST", FOLLOWUP) == []
+    for call in [*fake_discord.find("POST", MESSAGES), *fake_discord.find("PATCH", ORIGINAL)]:
         assert call.body["allowed_mentions"]["parse"] == []
+    # discord.py's random nonce, not the digest's stable one: asked for twice, a digest is posted twice.
+    assert not re.fullmatch(r"[0-9a-f]{25}", str(fake_discord.find("POST", MESSAGES)[0].body.get("nonce")))
     # Acknowledged before any work: the first arXiv request came after the callback.
     assert callback.at < chat_stack.arxiv.requests[0][0] and callback.at - interaction_sent < 1.0
 
 
+async def test_a_failed_digest_is_told_to_the_asker_alone_and_never_done(bot, fake_discord, chat_stack):
+    """arXiv answers 503 to every try: the deferred response, seen by the asker alone, ends on what went wrong;
+    the channel gets nothing, and nothing says "Done"."""
+    chat_stack.arxiv.script("503", "503", "503", "503")
+    interaction = await fake_discord.send_command("digest", query="cat:cs.CL")
+    answer = await final_answer(fake_discord, interaction)
+    assert answer["content"].startswith("arXiv") and "try again" in answer["content"]
+    assert answer["flags"] == EPHEMERAL and public(fake_discord) == []
+    assert not any("✅" in json.dumps(c.body, ensure_ascii=False) for c in fake_discord.calls if c.body)
+
+
 async def test_subscriptions_add_list_remove(bot, fake_discord, chat_stack):
-    """/subscriptions add, list and remove manage this channel's subscription in the store."""
-    await fake_discord.send_command(
+    """/subscriptions add, list and remove manage this channel's subscription in the store; each answer is
+    the asker's alone."""
+    added = await fake_discord.send_command(
         "subscriptions", "add", name="rl", query="cat:cs.LG AND abs:reward", time="07:15", timezone="Europe/Berlin"
     )
-    (added,) = await fake_discord.wait_calls("POST", FOLLOWUP)
-    assert "Subscribed this channel: rl: cat:cs.LG AND abs:reward at 07:15 Europe/Berlin" in added.body["content"]
-    assert added.body["flags"] & 4 and added.body["allowed_mentions"] == NONE  # no link previews, no pings
+    answer = await final_answer(fake_discord, added)
+    assert "Subscribed this channel: rl: cat:cs.LG AND abs:reward at 07:15 Europe/Berlin" in answer["content"]
     (stored,) = await chat_stack.store.list_subscriptions()
     assert (stored.name, stored.channels, stored.time) == ("rl", (f"discord:{CHANNEL_ID}",), dt.time(7, 15))
-    await fake_discord.send_command("subscriptions", "list")
-    listed = (await fake_discord.wait_calls("POST", FOLLOWUP, 2))[-1]
-    assert "rl: cat:cs.LG AND abs:reward" in listed.body["content"]
-    await fake_discord.send_command("subscriptions", "remove", name="rl")
-    removed = (await fake_discord.wait_calls("POST", FOLLOWUP, 3))[-1]
-    assert "Unsubscribed this channel from rl." in removed.body["content"]
+    listed = await fake_discord.send_command("subscriptions", "list")
+    assert "rl: cat:cs.LG AND abs:reward" in (await final_answer(fake_discord, listed))["content"]
+    removed = await fake_discord.send_command("subscriptions", "remove", name="rl")
+    assert "Unsubscribed this channel from rl." in (await final_answer(fake_discord, removed))["content"]
     assert await chat_stack.store.list_subscriptions() == []
     assert [c.body["type"] for c in fake_discord.find("POST", CALLBACK)] == [5, 5, 5]
+    assert public(fake_discord) == [] and all(
+        c.body["allowed_mentions"] == NONE for c in fake_discord.find("PATCH", ORIGINAL)
+    )
 
 
 async def test_expired_interaction_falls_back_to_a_channel_message(bot, fake_discord, caplog):
@@ -403,11 +461,10 @@ async def test_expired_interaction_falls_back_to_a_channel_message(bot, fake_dis
 
 
 async def test_digest_help_describes_the_discord_commands(sender, fake_discord):
-    """/digest query:help answers with the Discord commands (not the text-command help), as one follow-up."""
-    await fake_discord.send_command("digest", query="help")
-    (answer,) = await fake_discord.wait_calls("POST", FOLLOWUP)
-    assert "/subscriptions add name:nlp query:cat:cs.CL — post a digest here" in answer.body["content"]
-    assert answer.body["flags"] & 4 and answer.body["allowed_mentions"] == NONE
+    """/digest query:help answers with the Discord commands (not the text-command help), to the asker alone."""
+    answer = await final_answer(fake_discord, await fake_discord.send_command("digest", query="help"))
+    assert "/subscriptions add name:nlp query:cat:cs.CL — post a digest here" in answer["content"]
+    assert answer["flags"] == EPHEMERAL and public(fake_discord) == []
 
 
 def test_command_options_become_typed_commands():
@@ -429,10 +486,10 @@ def test_command_options_become_typed_commands():
 async def test_digest_query_list_searches_arxiv_for_list(bot, fake_discord, chat_stack):
     """`/digest query:list` is an arXiv search for "list" (the option is never re-parsed as a subcommand)."""
     await fake_discord.send_command("digest", query="list", max=1)
-    (answer,) = await fake_discord.wait_calls("POST", FOLLOWUP, timeout=20)
+    (parent,) = await fake_discord.wait_calls("POST", rf"/channels/{CHANNEL_ID}/messages", timeout=20)
     (search,) = [parse_qs(urlsplit(path).query)["search_query"][0] for path in chat_stack.arxiv.paths]
     assert search.startswith("(list) AND submittedDate:")
-    assert answer.body["embeds"][0]["title"] == "arXiv digest: list: 2025-05-28"
+    assert parent.body["embeds"][0]["title"] == "arXiv digest: list: 2025-05-28"
 
 
 # ---- sending: rate limits, failures, big digests (no database needed)

@@ -2,10 +2,10 @@
 
 `start()` logs in and connects in a background task and returns once Discord sent READY (the
 equivalent of `async with client: await client.start(token)`, never `client.run`). Pasted links
-and `/digest ...` typed as text go to ChatBot.handle_message; the `/digest` and `/subscriptions`
-application commands become typed commands (bot.core.commands) from their options, for
-ChatBot.handle_command: an option is never turned back into text. Rendering lives in embeds.py and
-sending in publisher.py.
+and `/digest ...` typed as text go to ChatBot.handle_message (an @mention with nothing to do gets the
+short help); the `/digest` and `/subscriptions` application commands become typed commands
+(bot.core.commands) from their options, for ChatBot.handle_command: an option is never turned back
+into text. Rendering lives in embeds.py and sending in publisher.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 
 import aiohttp
@@ -55,6 +56,10 @@ Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary
 max, language)
 /subscriptions list — this channel's subscriptions
 /subscriptions remove name:nlp — stop one"""
+MENTION_HELP = (
+    "Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card; "
+    "/digest query:help lists the rest."
+)
 
 
 def _intents() -> discord.Intents:
@@ -326,11 +331,13 @@ class DiscordPlatform:
         me = self._client.user
         if message.author.bot or message.webhook_id is not None or (me is not None and message.author.id == me.id):
             return  # our own posts, other bots, webhooks: never a loop
-        text = message.content
+        text, mentions = message.content, 0
         if me is not None:
-            text = text.replace(f"<@{me.id}>", " ").replace(f"<@!{me.id}>", " ")
+            text, mentions = re.subn(rf"<@!?{me.id}>", " ", text)
         text = text.strip()
-        if not is_for_the_bot(text):
+        # Addressed to the bot: an @mention typed in the message (a reply's ping is not one), or a DM.
+        addressed = mentions > 0 or isinstance(message.channel, discord.DMChannel)
+        if not addressed and not is_for_the_bot(text):
             return
         responder = MessageResponder(message, self.publisher)
         try:
@@ -350,7 +357,8 @@ class DiscordPlatform:
             extra={"message_id": str(message.id)},
         )
         try:
-            await self._chat.handle_message(incoming, responder)
+            if not await self._chat.handle_message(incoming, responder) and addressed:
+                await responder.text(MENTION_HELP)  # an @mention with no link and no command
         except PublishError:
             pass  # logged, once, where it happened
         except Exception:
@@ -359,14 +367,15 @@ class DiscordPlatform:
             await responder.close()
 
     async def _command(self, interaction: discord.Interaction, name: str, command: Command | str) -> None:
-        """Acknowledge within Discord's 3 s first, then do the work; the answer comes as follow-ups.
+        """Acknowledge within Discord's 3 s first, then do the work. The person who asked alone sees the
+        progress and the answers (ephemeral); a digest is posted in the channel for all.
         `command` is a text instead when the answer is fixed (help, a mistake in the options)."""
         if self._stopping:
             return
         self._track()
         responder = InteractionResponder(interaction, self.publisher, command=name)
         try:
-            await interaction.response.defer(thinking=True)
+            await interaction.response.defer(ephemeral=True, thinking=True)
         except discord.HTTPException as exc:
             if not responder.token_died(exc):
                 log.warning("Discord: could not acknowledge %s (%s %s)", name, exc.status, exc.text)
@@ -376,11 +385,12 @@ class DiscordPlatform:
                 await responder.text(command)
             else:
                 await self._chat.handle_command(command, channel, responder, user=f"discord:{interaction.user.id}")
-            await responder.finish()
         except PublishError:
-            pass
+            pass  # logged, once, where it happened
         except Exception:
             log.exception("Discord: %s in %s failed", name, channel)
+        finally:
+            await responder.finish()
 
     def _commands(self) -> list[app_commands.Command | app_commands.Group]:
         @app_commands.command(name="digest", description="New arXiv papers: this channel's subscriptions, or a search")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import discord
 from discord.context_managers import Typing
 
+from bot.core.chat import SORRY
 from bot.core.errors import PublishError
 from bot.core.models import Digest, SummaryBatch
 from handlers.discord.embeds import (
@@ -180,14 +181,17 @@ class DiscordPublisher:
         reference: discord.Message | None = None,
         already_sent: Sequence[str] = (),
         on_sent: Callable[[str], Awaitable[None]] | None = None,
+        once: bool = True,
     ) -> list[str]:
+        """once: a resend of the same digest within minutes returns the messages first posted (a scheduled run
+        resumed); False for one asked for in chat, which a person may well ask for again."""
         messages = [digest_parent(digest), *digest_card_messages(digest)]
         destination = await self._thread_of(target, already_sent[0]) if already_sent else target
         ids: list[str] = []
         for i, out in enumerate(messages):
             if i < len(already_sent):
                 continue
-            nonce = _nonce(getattr(target, "id", 0), digest, i)
+            nonce = _nonce(getattr(target, "id", 0), digest, i) if once else None
             sent = await self.send(destination, out, reference=reference if i == 0 else None, nonce=nonce)
             ids.append(str(sent.id))
             if on_sent is not None:
@@ -238,13 +242,16 @@ class MessageResponder:
 
     async def digest(self, digest: Digest) -> None:
         await self.close()
-        await self._publisher.post_digest_to(self._message.channel, digest, reference=self._message)
+        await self._publisher.post_digest_to(self._message.channel, digest, reference=self._message, once=False)
 
 
 class InteractionResponder:
-    """Answers a slash command after `defer(thinking=True)`: progress edits the deferred response,
-    results are follow-ups (a digest's cards go in a thread from its parent where the channel allows).
-    Once the interaction token is dead (15 minutes), answers go to the channel through the bot instead."""
+    """Answers a slash command deferred ephemerally (`defer(ephemeral=True, thinking=True)`): everything
+    through the interaction is seen by the person who asked alone. Progress edits the deferred response,
+    whose last word is the answer (help, a confirmation, what went wrong) or, once a digest is posted in
+    the channel by the bot (a thread of cards from its parent), where it is: never "working" or "done"
+    when it is not. More answers are ephemeral follow-ups. Once the interaction token is dead (15
+    minutes), answers go to the channel through the bot instead."""
 
     def __init__(
         self,
@@ -261,8 +268,7 @@ class InteractionResponder:
         self._command = command
         self._channel_id = interaction.channel_id or 0
         self._dead = False
-        self._progress_shown = False
-        self.done_line = "✅ Done: the answer is below."
+        self._answered = False  # the deferred response holds an answer, not "thinking" or progress
 
     def live(self) -> bool:
         """Whether answers can still go through the interaction (its token lives 15 minutes)."""
@@ -284,15 +290,23 @@ class InteractionResponder:
         self._give_up(f"expired before its answer was ready ({exc.status} {exc.text})")
         return True
 
-    async def deliver(self, out: Outgoing) -> discord.Message:
-        """A follow-up while the token lives, else a channel message from the bot."""
+    async def _answer(self, out: Outgoing) -> None:
+        """The deferred response becomes `out` the first time; later answers are ephemeral follow-ups. With
+        the token dead, a channel message from the bot."""
         if self.live():
             try:
-                return await self._interaction.followup.send(wait=True, **_send_kwargs(out))
+                if not self._answered:
+                    await self._interaction.edit_original_response(
+                        content=out.content, embeds=list(out.embeds), allowed_mentions=NO_MENTIONS
+                    )
+                    self._answered = True
+                else:
+                    await self._interaction.followup.send(ephemeral=True, **_send_kwargs(out))
+                return
             except discord.HTTPException as exc:
                 if not self.token_died(exc):
                     raise
-        return await self._publisher.send(self._publisher.channel(self._channel_id), out)
+        await self._publisher.send(self._publisher.channel(self._channel_id), out)
 
     async def progress(self, message: str) -> None:
         # At most one edit a second: a webhook allows about five per two seconds, and notes come in bursts.
@@ -307,34 +321,36 @@ class InteractionResponder:
             if not self.token_died(exc):
                 log.warning("Discord: could not show progress for %s: %s %s", self._command, exc.status, exc.text)
         else:
-            self._progress_shown = True
+            self._answered = False  # progress again (a channel's second digest): its answer replaces it
 
     async def text(self, message: str) -> None:
         for out in text_messages(message):
-            await self.deliver(out)
+            await self._answer(out)
 
     async def cards(self, batch: SummaryBatch) -> None:
         for out in batch_messages(batch):
-            await self.deliver(out)
+            await self._answer(out)
 
     async def digest(self, digest: Digest) -> None:
-        parent = await self.deliver(digest_parent(digest))
-        cards = digest_card_messages(digest)
+        """Posted in the channel by the bot, as a scheduled digest is: a public parent message with the
+        cards in a thread from it (the interaction's own messages are the asker's alone)."""
         channel = self._publisher.channel(self._channel_id)
-        thread = await self._publisher.open_thread(channel, parent.id, thread_name(digest)) if cards else None
-        for out in cards:
-            if thread is not None:
-                await self._publisher.send(thread, out)
-            else:
-                await self.deliver(out)
+        try:
+            await self._publisher.post_digest_to(channel, digest, once=False)
+        except PublishError as exc:
+            await self.text(f"I could not post the digest in this channel: {exc}")
+            return
         n = len(digest.papers)
-        where = "in the thread" if thread is not None else "below"
-        self.done_line = f"✅ Done: {n} paper{'s' if n != 1 else ''} {where}." if n else "✅ Done."
+        if self.live():  # else the channel has the digest itself; a public "posted" would be noise
+            await self.text(f"✅ Digest posted here: {n} paper{'s' if n != 1 else ''}." if n else "✅ Digest posted.")
 
     async def finish(self) -> None:
-        """Replace the last progress line, so the deferred response does not say "working" forever."""
-        if self._progress_shown and self.live():
+        """The command is over: a deferred response still showing progress (or still thinking: the work ended
+        without an answer, which was logged) says so."""
+        if not self._answered and self.live():
             try:
-                await self._interaction.edit_original_response(content=self.done_line, allowed_mentions=NO_MENTIONS)
+                await self._interaction.edit_original_response(
+                    content=SORRY.format(what=f"answering {self._command}"), allowed_mentions=NO_MENTIONS
+                )
             except discord.HTTPException as exc:
                 self.token_died(exc)

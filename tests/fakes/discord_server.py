@@ -2,7 +2,9 @@
 
 REST under /api/v10 (point `discord.api_url` at `api_url`): users/@me, oauth2/applications/@me,
 gateway(/bot), command bulk overwrites (global and per guild), channel messages (POST, PATCH), threads
-from a message, typing, interaction callbacks, and interaction webhooks (@original, follow-ups). Every
+from a message, typing, interaction callbacks, and interaction webhooks (@original, follow-ups: as on
+Discord, a deferred response is ephemeral when its callback says so, and the first follow-up to a
+response still thinking becomes that response, its ephemerality unchanged). Every
 request is recorded with its time and JSON body; every JSON body is validated against Discord's
 OpenAPI spec (tests/data/discord-api-spec), plus the limits the spec cannot say (2000 content
 characters, 6000 embed characters a message): a violation is answered 400 50035 and kept in
@@ -58,6 +60,7 @@ GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19  # application flag: the toggle is on 
 CREATE_PUBLIC_THREADS = 1 << 35
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | CREATE_PUBLIC_THREADS | (1 << 38)
 CONTENT_LIMIT, EMBED_TOTAL_LIMIT, MAX_ACTION_ROWS = 2000, 6000, 5
+EPHEMERAL, LOADING = 1 << 6, 1 << 7  # message flags
 DISCORD_EPOCH_MS = 1420070400000
 
 T = TypeVar("T")
@@ -347,6 +350,8 @@ class FakeDiscord:
         author = author or self.person
         message = self._message(channel_id, {"content": content}, author=author, message_id=message_id)
         message["mentions"] = [self.bot] if mention_bot else []
+        if "guild_id" in self.channels.get(channel_id, {}):
+            message["guild_id"] = self.channels[channel_id]["guild_id"]  # (discord.py reads one without as a DM)
         if not self._intents & MESSAGE_CONTENT and not mention_bot:
             message["content"] = ""
         message["member"] = {"roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}
@@ -701,11 +706,12 @@ class FakeDiscord:
         if token in self.originals:
             return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}, {}
         original = self._message(int(interaction["channel_id"]), {}, webhook_id=APP_ID)
-        original["flags"] = 1 << 7  # LOADING: "Paperboy is thinking…"
+        ephemeral = ((call.body or {}).get("data") or {}).get("flags", 0) & EPHEMERAL
+        original["flags"] = LOADING | ephemeral  # "Paperboy is thinking…", for all or for the asker alone
         self.originals[token] = original
         answer = {
             "interaction": {"id": interaction_id, "type": 2, "response_message_id": original["id"],
-                            "response_message_loading": True, "response_message_ephemeral": False},
+                            "response_message_loading": True, "response_message_ephemeral": bool(ephemeral)},
             "resource": {"type": (call.body or {}).get("type")},
         }  # fmt: skip
         return 200, answer, {}
@@ -715,13 +721,17 @@ class FakeDiscord:
             return self._DEAD
         original = self.originals[token]
         original.update({k: v for k, v in (call.body or {}).items() if k in ("content", "embeds")})
-        original["flags"] = 0
+        original["flags"] &= ~LOADING  # ephemeral or not as the callback said: an edit cannot change it
         return 200, original, {}
 
     def _followup(self, call: Call, app_id: str, token: str) -> tuple[int, Any, dict[str, str]]:
         interaction = self._interaction_for(token)
         if interaction is None:
             return self._DEAD
+        if (original := self.originals.get(token)) is not None and original["flags"] & LOADING:
+            # Discord: the first follow-up to a response still thinking becomes that response, ephemeral or
+            # not as the callback said, whatever its own flags.
+            return self._edit_original(call, app_id, token)
         message = self._message(int(interaction["channel_id"]), call.body or {}, webhook_id=APP_ID)
         return (200, message, {}) if call.query.get("wait") in ("true", "1", "True") else (204, None, {})
 
