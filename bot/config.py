@@ -91,13 +91,43 @@ class LLMSettings(Section):
         return None if value is None else _no_credentials(value, "put the API key in OPENAI_API_KEY")
 
 
+SummarySource = Literal["full", "abstract"]
+
+
 class SummarySettings(Section):
     language: str = "en"
+    # What summaries are written from: the paper itself (its HTML, else its PDF, else the abstract) or the abstract.
+    source: SummarySource = "full"
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
         return _checked(Language.parse, value)
+
+
+class ReaderSettings(Section):
+    """Reading the paper itself from arxiv.org (bot.clients.reader)."""
+
+    html_url: str = "https://arxiv.org/html"  # {html_url}/{id}v{n}
+    pdf_url: str = "https://arxiv.org/pdf"  # {pdf_url}/{id}v{n}
+    # Between two requests to arxiv.org, across every process sharing the database (its robots.txt: Crawl-delay 15).
+    min_interval_seconds: float = Field(15.0, ge=0)
+    max_input_tokens: int = Field(12_000, ge=500, le=1_000_000)
+    figures: bool = True
+    # The most one request may take, body included (a page that drips in slower than this is not read).
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # A page or PDF larger than this is not read (the PDF, then the abstract, stand in).
+    max_html_bytes: int = Field(15_000_000, ge=1, le=1_000_000_000)
+    max_pdf_bytes: int = Field(30_000_000, ge=1, le=1_000_000_000)
+    max_pdf_pages: int = Field(60, ge=1, le=10_000)
+
+    @field_validator("html_url", "pdf_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        value = _no_credentials(value, "arxiv.org needs none")
+        if urllib.parse.urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL, like https://arxiv.org/html")
+        return value.rstrip("/")
 
 
 class DigestSettings(Section):
@@ -180,6 +210,7 @@ class SubscriptionSettings(Section):
     exclude: tuple[str, ...] = ()
     language: str | None = None
     post_when_empty: bool = True
+    source: SummarySource | None = None  # summary.source when unset
 
     @field_validator("name")
     @classmethod
@@ -243,6 +274,7 @@ class Settings(Section):
     arxiv: ArxivSettings = ArxivSettings()
     llm: LLMSettings = LLMSettings()
     summary: SummarySettings = SummarySettings()
+    reader: ReaderSettings = ReaderSettings()
     digest: DigestSettings = DigestSettings()
     chat: ChatSettings = ChatSettings()
     schedule: ScheduleSettings = ScheduleSettings()

@@ -163,6 +163,22 @@ STEPS: tuple[Step, ...] = (
             )""",
         ),
     ),
+    Step(
+        5,
+        "full_texts",
+        (
+            f"""CREATE TABLE full_texts (
+                arxiv_id VARCHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                kind VARCHAR(16) NOT NULL,
+                url TEXT NOT NULL,
+                license TEXT,
+                content JSON NOT NULL,
+                fetched_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (arxiv_id, version)
+            )""",
+        ),
+    ),
 )
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from sqlalchemy import Table, case, delete, func, select, update
 
 from bot.core.errors import LostClaim
+from bot.core.fulltext import Figure, FullText, Paragraph
 from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
 from storage.engine import WRITE, dialect_insert
 from storage.retry import PATIENCE_SECONDS, retry_database
-from storage.tables import chat_events, digest_runs, posted_papers, summaries, token_usage
+from storage.tables import chat_events, digest_runs, full_texts, posted_papers, summaries, token_usage
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
 
@@ -139,6 +140,31 @@ class SqlStore:
             "created_at": dt.datetime.now(dt.UTC),
         }
         await self._upsert(summaries, [row])
+
+    # -- full texts (bot.core.ports.FullTextStore)
+
+    @_retried("reading the stored full texts")
+    async def get_full_text(self, arxiv_id: str, version: int) -> FullText | None:
+        query = select(full_texts).where(full_texts.c.arxiv_id == arxiv_id, full_texts.c.version == version)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        return None if row is None else _full_text(row)
+
+    @_retried("storing a full text")
+    async def save_full_text(self, text: FullText) -> None:
+        """Store an html or pdf text (idempotent on (id, version)); an abstract-only stand-in is refused."""
+        if text.kind not in ("html", "pdf"):
+            raise ValueError("only full texts read from the HTML or the PDF are stored")
+        row = {
+            "arxiv_id": text.arxiv_id,
+            "version": text.version,
+            "kind": text.kind,
+            "url": text.url,
+            "license": text.license,
+            "content": _full_text_content(text),
+            "fetched_at": dt.datetime.now(dt.UTC),
+        }
+        await self._upsert(full_texts, [row])
 
     # -- daily token budget (RELIABILITY row 29)
 
@@ -402,6 +428,59 @@ def _paper(row: Any) -> Paper:
         categories=tuple(row.categories),
         published=row.published,
         updated=row.updated,
+    )
+
+
+# The shape of full_texts.content. A row of another format is treated as absent: the paper is read again.
+_FULL_TEXT_FORMAT = 1
+
+
+def _full_text_content(text: FullText) -> dict[str, Any]:
+    return {
+        "format": _FULL_TEXT_FORMAT,
+        "paragraphs": [[p.anchor, p.section, p.text] for p in text.paragraphs],
+        "figures": [_figure_json(f) for f in text.figures],
+        "table_captions": list(text.table_captions),
+        "note": text.note,
+    }
+
+
+def _figure_json(figure: Figure) -> dict[str, Any]:
+    return {
+        "label": figure.label,
+        "caption": figure.caption,
+        "anchor": figure.anchor,
+        "image_url": figure.image_url,
+        "kind": figure.kind,
+        "panels": [_figure_json(panel) for panel in figure.panels],
+    }
+
+
+def _full_text(row: Any) -> FullText | None:
+    content = row.content
+    if not isinstance(content, dict) or content.get("format") != _FULL_TEXT_FORMAT:
+        return None
+    return FullText(
+        arxiv_id=row.arxiv_id,
+        version=row.version,
+        kind=row.kind,
+        url=row.url,
+        license=row.license,
+        paragraphs=tuple(Paragraph(anchor, section, text) for anchor, section, text in content["paragraphs"]),
+        figures=tuple(_figure(f) for f in content["figures"]),
+        table_captions=tuple(content["table_captions"]),
+        note=content["note"],
+    )
+
+
+def _figure(data: dict[str, Any]) -> Figure:
+    return Figure(
+        label=data["label"],
+        caption=data["caption"],
+        anchor=data["anchor"],
+        image_url=data["image_url"],
+        kind=data["kind"],
+        panels=tuple(_figure(panel) for panel in data["panels"]),
     )
 
 

@@ -152,6 +152,21 @@ request_lanes = Table(
     Column("next_at", Float, nullable=False),  # seconds since the epoch, on the database's clock
 )
 
+# Papers read in full (bot.core.fulltext.FullText), by (id, version): each is fetched from arxiv.org once, ever.
+# Only html and pdf texts; `content` holds paragraphs, figures with their panels, table captions and the note,
+# under a format number (storage/repository.py) so that a text stored in an older shape is read again, not misread.
+full_texts = Table(
+    "full_texts",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # html or pdf
+    Column("url", Text, nullable=False),  # the page or PDF it was read from (after redirects)
+    Column("license", Text),
+    Column("content", JSON, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
 # One row per applied migration step; the schema's version is the highest.
 schema_version = Table(
     "schema_version",

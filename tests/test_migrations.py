@@ -25,7 +25,7 @@ from storage.tables import metadata, schema_version
 from tests.db import PostgresServer
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
-OLD_VERSIONS = (1, 2, 3)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
+OLD_VERSIONS = (1, 2, 3, 4)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
 REPO = str(Path(__file__).resolve().parent.parent)
 UTC = dt.UTC
 

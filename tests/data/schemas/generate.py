@@ -1,13 +1,17 @@
 """Writes the fixtures beside it: the database each earlier schema version left behind, with a few rows.
 
-For each version N in 1..3 and each backend, the storage package of REV (the last commit whose migration
-steps ran metadata.create_all on the then-current tables) builds an empty database up to step N and writes
-the rows below into the tables of that version; the database is then dumped by its backend's own tool:
-sqlite3's iterdump (v{N}.sqlite.sql) and pg_dump --inserts (v{N}.postgresql.sql).
+For each version N and each backend, the storage package of REVS[N] (a commit whose latest schema version
+was N, or later for versions 1..3: the last commit whose migration steps ran metadata.create_all on the
+then-current tables) builds an empty database up to step N and writes the rows below into the tables of that
+version; the database is then dumped by its backend's own tool: sqlite3's iterdump (v{N}.sqlite.sql) and
+pg_dump --inserts (v{N}.postgresql.sql).
 
     python tests/data/schemas/generate.py            # from the repository root; needs git and PostgreSQL 15
+    python tests/data/schemas/generate.py 4          # only the versions named
 
-These files are history: never regenerate an existing version from a newer commit.
+Without arguments it writes only the versions that have no files yet. These files are history: never
+regenerate an existing version from a newer commit. When a new step is added, add the version it leaves
+behind (the version before it) to REVS with the commit before the step, and its rows to ROWS.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-REV = "ffb2897"  # the last commit before the steps' DDL was frozen
+# The storage package that built each version.
+REVS = {
+    1: "ffb2897",  # the last commit before the steps' DDL was frozen
+    2: "ffb2897",
+    3: "ffb2897",
+    4: "bbd1829",  # the last commit before step 5 (full_texts)
+}
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 UTC = dt.UTC
@@ -118,14 +128,29 @@ ROWS: dict[int, dict[str, list[dict[str, Any]]]] = {
             {"channel": "slack:C0123", "arxiv_id": "hep-th/9901001", "posted_at": T},
         ],
     },
+    4: {
+        "request_lanes": [{"name": "export.arxiv.org", "next_at": 1748589300.25}],
+    },
 }
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    versions = [int(v) for v in argv] or [v for v in REVS if not (HERE / f"v{v}.sqlite.sql").exists()]
+    revs = {REVS[v] for v in versions}
+    if len(revs) > 1:  # one storage package per process: one process per commit
+        for rev in sorted(revs):
+            named = [str(v) for v in versions if REVS[v] == rev]
+            subprocess.run([sys.executable, __file__, *named], check=True)
+        return
+    if versions:
+        generate(revs.pop(), versions)
+
+
+def generate(rev: str, versions: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="paperboy-schemas-") as tmp:
         old = Path(tmp) / "old"
         old.mkdir()
-        archive = subprocess.run(["git", "archive", REV, "storage"], cwd=ROOT, capture_output=True, check=True)
+        archive = subprocess.run(["git", "archive", rev, "storage"], cwd=ROOT, capture_output=True, check=True)
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(old, filter="data")
         # The old `storage` package shadows today's; bot and tests still come from the working tree.
@@ -135,7 +160,7 @@ def main() -> None:
         cluster = _Cluster()
         try:
             server = cluster.start()
-            for version in ROWS:
+            for version in versions:
                 sqlite_file = Path(tmp) / f"v{version}.db"
                 asyncio.run(build(f"sqlite+aiosqlite:///{sqlite_file}", version))
                 write(f"v{version}.sqlite.sql", dump_sqlite(sqlite_file))
@@ -153,7 +178,7 @@ async def build(url: str, version: int) -> None:
     from storage import migrations, tables
     from storage.engine import make_engine
 
-    assert "create_all" in Path(migrations.__file__).read_text(), f"{REV} is not the old storage code"
+    assert len(migrations.STEPS) >= version, f"{migrations.__file__} is not storage code of version {version}"
     all_steps = vars(migrations).setdefault("ALL_STEPS", migrations.STEPS)
     migrations.STEPS = all_steps[:version]  # read at call time by upgrade()
     migrations.LATEST = version
@@ -189,4 +214,4 @@ def write(name: str, text: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
