@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -27,7 +28,6 @@ from bot.core.models import ArxivRef, Paper, check_query
 from bot.core.ports import RequestLane
 
 if TYPE_CHECKING:
-    from arxiv import Result, _feed
     from pylatexenc.latex2text import LatexNodes2Text
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ DEFAULT_USER_AGENT = "paperboy/0.1 (arXiv digest bot; +https://github.com/paperb
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_WAIT_SECONDS = 60.0  # the longest backoff or Retry-After we sit through; beyond it, give up
 _ATOM = "http://www.w3.org/2005/Atom"
-_NS = {"atom": _ATOM}
+_NS = {"atom": _ATOM, "arxiv": "http://arxiv.org/schemas/atom", "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
 # The only entry ids we turn into papers: links are later built from this validated id.
 _ENTRY_ID = re.compile(
     r"^https?://arxiv\.org/abs/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})v(?P<version>\d+)$"
@@ -50,6 +50,30 @@ EmptyPolicy = Literal["ok", "fail"]
 
 # arXiv's first new-style id: asked alongside ids that came back empty, to tell "unknown" from "unwell".
 KNOWN_ID = "0704.0001"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One <entry> of arXiv's Atom feed, its fields as arXiv wrote them (the title's whitespace collapsed)."""
+
+    entry_id: str
+    title: str
+    authors: tuple[str, ...]
+    summary: str
+    comment: str | None
+    journal_ref: str | None
+    primary_category: str
+    categories: tuple[str, ...]
+    published: dt.datetime
+    updated: dt.datetime
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One page of arXiv's answer: how many entries match in all (opensearch:totalResults), and this page's."""
+
+    total_results: int
+    entries: tuple[Entry, ...]
 
 
 class _Transient(Exception):
@@ -127,13 +151,13 @@ class ArxivClient:
             ids = [r.versioned for r in chunk]
             # max_results = page_size (>= the chunk), as the arxiv package sends it.
             feed = await self._get(_params("", ",".join(ids), "relevance", 0, self._page_size), empty="ok")
-            if not feed.results:
+            if not feed.entries:
                 # Unknown ids, or one of arXiv's transient empty answers? Ask again with a paper that
                 # surely exists: if it comes back, the ids are unknown; if the page stays empty, arXiv
                 # is unwell (retried, then ArxivUnavailable), never "no such paper".
                 control = _params("", ",".join([*ids, KNOWN_ID]), "relevance", 0, self._page_size)
                 feed = await self._get(control, empty="fail")
-            converted = await asyncio.to_thread(_to_papers, feed.results)  # TeX conversion: ~1 ms a paper
+            converted = await asyncio.to_thread(_to_papers, feed.entries)  # TeX conversion: ~1 ms a paper
             papers = [p for p in converted if p.arxiv_id != KNOWN_ID or KNOWN_ID in ids]
             for ref in chunk:
                 # Versioned: that version; unversioned: the newest arXiv returned.
@@ -156,11 +180,11 @@ class ArxivClient:
             # An empty first page is a real "nothing matched"; an empty later page is not.
             feed = await self._get(params, empty="ok" if offset == 0 else "fail")
             if total is None:
-                total = feed.header.total_results
-            if not feed.results:
+                total = feed.total_results
+            if not feed.entries:
                 break
-            offset += len(feed.results)
-            page = await asyncio.to_thread(_to_papers, feed.results)
+            offset += len(feed.entries)
+            page = await asyncio.to_thread(_to_papers, feed.entries)
             for paper in page:
                 # arXiv's window is by the minute; hold it to the exact one asked.
                 if start <= paper.published <= end:
@@ -171,7 +195,7 @@ class ArxivClient:
 
     # ---- one logical request: breaker, retries, lane
 
-    async def _get(self, params: dict[str, str], *, empty: EmptyPolicy) -> _feed.ParsedFeed:
+    async def _get(self, params: dict[str, str], *, empty: EmptyPolicy) -> Feed:
         url = f"{self._api_url}?{urlencode(params)}"
         trial = self._breaker_admit()
         try:
@@ -206,7 +230,7 @@ class ArxivClient:
         self._trial_running = True
         return True
 
-    async def _with_retries(self, url: str, empty: EmptyPolicy) -> _feed.ParsedFeed:
+    async def _with_retries(self, url: str, empty: EmptyPolicy) -> Feed:
         last: _Transient | None = None
         tries = 0
         for tries in range(1, self._max_tries + 1):
@@ -215,7 +239,7 @@ class ArxivClient:
             except _Transient as err:
                 last = err
             else:
-                if feed.results or empty == "ok":
+                if feed.entries or empty == "ok":
                     return feed
                 last = _Transient("an empty page of results")
             if tries == self._max_tries:
@@ -271,7 +295,7 @@ class ArxivClient:
             )
         return self._session
 
-    async def _request(self, url: str) -> _feed.ParsedFeed:
+    async def _request(self, url: str) -> Feed:
         """One HTTP request in the lane; classifies the outcome."""
         async with self._lane():
             started = time.monotonic()
@@ -315,17 +339,14 @@ class ArxivClient:
         return b"".join(chunks)
 
 
-def parse_feed(body: bytes) -> _feed.ParsedFeed:
+def parse_feed(body: bytes) -> Feed:
     """A checked arXiv Atom page. Blocking: call it in a thread.
 
-    The arxiv parser recovers from broken XML and silently drops Error entries (they have no
-    <published>), so first a strict pass: well-formed, no DTD, an Atom feed, no Error entry.
+    Strict: well-formed XML (no recovering from a truncated page), no DTD and no entities resolved, no
+    network, no huge trees, an Atom feed, no Error entry (arXiv's answer to a bad query or id). An entry
+    without an id or a readable published and updated time is skipped, with a warning.
     """
-    # arxiv.Client does blocking HTTP (requests) with no timeout, so we do HTTP ourselves and use
-    # only the package's Atom parser, which is private API (lxml, entities and network off):
-    # hence the pin arxiv>=4,<5. Imported here, in the parsing thread: the package pulls in
-    # requests (~0.2 s), which commands served from the cache never need.
-    from arxiv import _feed
+    # lxml directly, not the arxiv package's parser: that package imports requests (~0.15 s of start-up).
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
@@ -335,14 +356,68 @@ def parse_feed(body: bytes) -> _feed.ParsedFeed:
         raise _Transient("a malformed response") from None
     if root.getroottree().docinfo.doctype or root.tag != f"{{{_ATOM}}}feed":
         raise _Transient("a malformed response")
-    for entry in root.iterfind("atom:entry", _NS):
-        if "arxiv.org/api/errors" in (entry.findtext("atom:id", "", _NS)):
-            message = _clean(entry.findtext("atom:summary", "", _NS))[:200] or "unknown error"
+    for element in root.iterfind("atom:entry", _NS):
+        if "arxiv.org/api/errors" in (element.findtext("atom:id", "", _NS)):
+            message = _clean(element.findtext("atom:summary", "", _NS))[:200] or "unknown error"
             raise BadQuery(f"arXiv rejected the request: {message}")
-    return _feed.parse(body)
+    entries = (_entry(element) for element in root.iterfind("atom:entry", _NS))
+    return Feed(
+        total_results=_whole_number(_text(root, "opensearch:totalResults")),
+        entries=tuple(entry for entry in entries if entry is not None),
+    )
 
 
-def _to_papers(results: Sequence[Result]) -> list[Paper]:
+def _entry(element: Any) -> Entry | None:
+    entry_id = _text(element, "atom:id")
+    if not entry_id:
+        log.warning("arXiv entry without an id skipped")
+        return None
+    published, updated = _time(_text(element, "atom:published")), _time(_text(element, "atom:updated"))
+    if published is None or updated is None:
+        log.warning("arXiv entry %.100r without a readable published or updated time skipped", entry_id)
+        return None
+    primary = element.find("arxiv:primary_category", _NS)
+    return Entry(
+        entry_id=entry_id,
+        title=_SPACE.sub(" ", _text(element, "atom:title") or ""),
+        authors=tuple(_text(author, "atom:name") or "" for author in element.iterfind("atom:author", _NS)),
+        summary=_text(element, "atom:summary") or "",
+        comment=_text(element, "arxiv:comment"),
+        journal_ref=_text(element, "arxiv:journal_ref"),
+        primary_category=(primary.get("term") if primary is not None else None) or "",
+        categories=tuple(
+            term for term in (c.get("term") for c in element.iterfind("atom:category", _NS)) if term is not None
+        ),
+        published=published,
+        updated=updated,
+    )
+
+
+def _text(element: Any, path: str) -> str | None:
+    """The text of the first child at `path`; None when there is none, or it is empty."""
+    found = element.find(path, _NS)
+    return None if found is None else found.text
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    """An Atom time (2016-05-26T17:59:46Z) as an aware UTC datetime; None if absent or unreadable."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _whole_number(text: str | None) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return 0
+
+
+def _to_papers(results: Sequence[Entry]) -> list[Paper]:
     """Feed entries as Papers, TeX in titles and abstracts shown as text. Blocking: call it in a thread."""
     papers = []
     for result in results:
@@ -355,7 +430,7 @@ def _to_papers(results: Sequence[Result]) -> list[Paper]:
                 arxiv_id=match["id"],
                 version=int(match["version"]),
                 title=_clean(tex_to_text(result.title)),
-                authors=tuple(_clean(a.name) for a in result.authors),
+                authors=tuple(_clean(name) for name in result.authors),
                 abstract=_clean(tex_to_text(result.summary)),
                 comment=_clean(tex_to_text(result.comment or "")) or None,
                 journal_ref=_clean(result.journal_ref) or None,
