@@ -144,7 +144,8 @@ def _base_url(root: etree._Element, url: str) -> str:
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     page_dir = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
     href = _first(root.xpath("//base/@href"))
-    return urljoin(page_dir, str(href).strip()) if href is not None and str(href).strip() else page_dir
+    # <base href> resolves against the document's own address, as a browser does.
+    return urljoin(url, str(href).strip()) if href is not None and str(href).strip() else page_dir
 
 
 def _license(root: etree._Element) -> str | None:
@@ -244,9 +245,7 @@ def _figures(article: etree._Element, base: str) -> Iterator[Figure]:
 
 
 def _panels(fig: etree._Element, parent_label: str, base: str) -> Iterator[Figure]:
-    nested = fig.xpath(".//figure")
-    children = [f for f in nested if _first(f.xpath("ancestor::figure[1]")) is fig]
-    for number, panel in enumerate(children, start=1):
+    for number, panel in enumerate(_own(fig, ".//figure"), start=1):
         tag, caption = _caption(panel)
         letter = _PANEL_LETTER.match(tag or caption)
         if letter and not tag:
@@ -258,7 +257,7 @@ def _panels(fig: etree._Element, parent_label: str, base: str) -> Iterator[Figur
 
 def _caption(fig: etree._Element) -> tuple[str, str]:
     """(label as printed, caption without it) from the figure's own figcaption, not its panels'."""
-    figcaption = _first(fig.xpath("./figcaption"))
+    figcaption = next(iter(_own(fig, ".//figcaption")), None)
     if figcaption is None:
         return "", ""
     tag = _first(figcaption.xpath(f".//*[{_has_class('ltx_tag')}]"))
@@ -270,19 +269,21 @@ def _caption(fig: etree._Element) -> tuple[str, str]:
 def _own_image(fig: etree._Element, base: str) -> tuple[str | None, FigureKind | None]:
     """The figure's image outside its sub-figures: (address, "raster"), (None, "drawing"), or (None, None)."""
 
-    def own(path: str) -> list[etree._Element]:
-        return [el for el in fig.xpath(path) if _first(el.xpath("ancestor::figure[1]")) is fig]
-
-    for img in own(".//img"):
+    for img in _own(fig, ".//img"):
         src = img.get("src") or ""
         if src.strip().lower().split("?")[0].endswith(".svg"):
             return None, "drawing"
         resolved = resolve_src(src, base=base)
         if resolved:
             return resolved, "raster"
-    if own(f".//*[local-name()='svg'] | .//*[{_has_class('ltx_picture')}] | .//object[@type='image/svg+xml']"):
+    if _own(fig, f".//*[local-name()='svg'] | .//*[{_has_class('ltx_picture')}] | .//object[@type='image/svg+xml']"):
         return None, "drawing"
     return None, None
+
+
+def _own(fig: etree._Element, path: str) -> list[etree._Element]:
+    """What `path` finds in `fig` itself, not in its sub-figures."""
+    return [el for el in fig.xpath(path) if _first(el.xpath("ancestor::figure[1]")) is fig]
 
 
 def _table_captions(article: etree._Element) -> Iterator[str]:
