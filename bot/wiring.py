@@ -12,12 +12,12 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clients.prompts import PROMPT_VERSION
-from bot.config import ArxivSettings, Config, Secret
+from bot.config import ArxivSettings, Config, ReaderSettings, Secret
 from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
-from bot.core.ports import ChatPlatform, Publisher, RequestLane
+from bot.core.ports import ChatPlatform, FullTextStore, PaperReader, Publisher, RequestLane
 from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
 from storage.lanes import SqlRequestLanes
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from bot.clients.arxiv import ArxivClient
     from bot.clients.llm import OpenAISummarizer
+    from bot.clients.reader import ArxivReader
+    from bot.core.fulltext import FullText
     from bot.core.posting import DigestPoster
 
 
@@ -37,6 +39,7 @@ class Services:
     summaries: SummaryService
     digests: DigestService
     chat: ChatBot
+    reader: PaperReader  # the paper itself: arXiv's HTML rendering, else its PDF, else the abstract
     store: SqlStore
     schema_version: int
     now: Callable[[], dt.datetime]
@@ -73,12 +76,16 @@ async def open_services(
         schema_version = await _upgrade(engine, settings.storage.url)
         store = SqlStore(engine)
         lanes = SqlRequestLanes(engine)  # arXiv's interval holds across every process on this database
-        async with OnDemandArxiv(lambda: _arxiv_client(settings.arxiv, lanes)) as arxiv:
+        async with (
+            OnDemandArxiv(lambda: _arxiv_client(settings.arxiv, lanes)) as arxiv,
+            OnDemandReader(lambda: _reader(settings.reader, store, lanes)) as reader,
+        ):
             summarizer = None
             if config.llm_configured:
                 summarizer = OnDemandSummarizer(lambda: _llm_client(config), model=settings.llm.model)
             if clients_at_start:
                 arxiv.built()
+                reader.built()
                 if summarizer is not None:
                     summarizer.built()
             try:
@@ -114,6 +121,7 @@ async def open_services(
                     summaries=summaries,
                     digests=digests,
                     chat=chat,
+                    reader=reader,
                     store=store,
                     schema_version=schema_version,
                     now=now,
@@ -168,6 +176,13 @@ class OnDemandArxiv(_OnFirstUse["ArxivClient"]):
         return await self.built().search(query, start, end, limit=limit)
 
 
+class OnDemandReader(_OnFirstUse["ArxivReader"]):
+    """arxiv.org's HTML renderings and PDFs, a PaperReader."""
+
+    async def read(self, paper: Paper) -> FullText:
+        return await self.built().read(paper)
+
+
 class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
     """The LLM, a Summarizer. The cache is asked with `model` and `prompt_version` alone: the client is
     built on the first summary the cache does not hold."""
@@ -194,6 +209,22 @@ def _arxiv_client(settings: ArxivSettings, lane: RequestLane) -> ArxivClient:
         # Backing off in steps of the polite interval keeps retries at least that far apart.
         backoff_base_seconds=settings.min_interval_seconds,
         lane=lane,
+    )
+
+
+def _reader(settings: ReaderSettings, store: FullTextStore, lane: RequestLane) -> ArxivReader:
+    from bot.clients.reader import ArxivReader
+
+    return ArxivReader(
+        lane=lane,  # "arxiv.org", shared with every process on this database
+        store=store,
+        html_url=settings.html_url,
+        pdf_url=settings.pdf_url,
+        min_interval_seconds=settings.min_interval_seconds,
+        timeout_seconds=settings.timeout_seconds,
+        max_html_bytes=settings.max_html_bytes,
+        max_pdf_bytes=settings.max_pdf_bytes,
+        max_pdf_pages=settings.max_pdf_pages,
     )
 
 

@@ -20,6 +20,7 @@ from bot.logs import SECRET_PATTERNS
 
 pytest_plugins = [
     "tests.fakes.arxiv_server",
+    "tests.fakes.arxiv_site",
     "tests.fakes.llm_server",
     "tests.db",
     "tests.stack",
