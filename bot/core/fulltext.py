@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.core.models import Paper
+from bot.core.models import Paper, SourceKind
 
-SourceKind = Literal["html", "pdf", "abstract"]
 FigureKind = Literal["raster", "drawing"]  # an image file of its own, or drawn in the page (SVG, TikZ, vector PDF)
 
 

@@ -7,9 +7,14 @@ import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.core.errors import UsageError
+
+if TYPE_CHECKING:  # fulltext imports Paper from here
+    from bot.core.fulltext import FullText
+
+SourceKind = Literal["html", "pdf", "abstract"]
 
 Generator = Literal["llm", "extractive"]
 
@@ -214,12 +219,27 @@ class Summary:
     prompt_version: str
     cached: bool = False
     note: str | None = None
+    # What it was written from (part of the cache key): the paper's HTML or PDF, or only its abstract.
+    source: SourceKind = "abstract"
+    # One entry per takeaway: the verbatim passage it rests on, or None where the check found none.
+    evidence: tuple[Evidence | None, ...] = ()
+    lead_figure: str | None = None  # the figure label the LLM picked for the headline result ("Figure 3")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A verbatim passage of the paper and the link to the paragraph it was read in."""
+
+    quote: str
+    anchor_url: str
 
 
 @dataclass(frozen=True)
 class SummarizedPaper:
     paper: Paper
     summary: Summary
+    # The paper as the reader found it (figures, licence, where it was read), when it was read.
+    reading: FullText | None = None
 
 
 @dataclass(frozen=True)
