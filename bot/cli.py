@@ -430,7 +430,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"paperboy: --out {args.out}: that folder does not exist", file=sys.stderr)
         return EXIT_USAGE
     import asyncio
+    import gc
 
+    if args.command in {"summarize", "digest", "db", "post"}:
+        # For the rest of this process: these commands exit when their one job is done and leave little
+        # garbage, so the cyclic collector would mostly walk the modules they import, again and again (~5%
+        # of their start-up). `run` and `chat` can last for days and keep it.
+        gc.disable()
     from bot.config import load_config
 
     try:

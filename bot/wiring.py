@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
@@ -13,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clients.prompts import PROMPT_VERSION
 from bot.config import ArxivSettings, Config, ReaderSettings, Secret
-from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.clients.arxiv import ArxivClient
     from bot.clients.llm import OpenAISummarizer
     from bot.clients.reader import ArxivReader
+    from bot.core.chat import ChatBot
     from bot.core.fulltext import FullText
     from bot.core.posting import DigestPoster
 
@@ -38,12 +39,17 @@ if TYPE_CHECKING:
 class Services:
     summaries: SummaryService
     digests: DigestService
-    chat: ChatBot
     reader: PaperReader  # the paper itself: arXiv's HTML rendering, else its PDF, else the abstract
     store: SqlStore
     schema_version: int
     now: Callable[[], dt.datetime]
     configured_subscriptions: tuple[Subscription, ...]
+    make_chat: Callable[[], ChatBot]
+
+    @functools.cached_property
+    def chat(self) -> ChatBot:
+        """Built on first use: summarize and digest never import the chat front end."""
+        return self.make_chat()
 
     async def subscriptions(self) -> list[Subscription]:
         """From the configuration file and from chat (/digest subscribe), one list."""
@@ -101,31 +107,38 @@ async def open_services(
                 digests = DigestService(
                     source=arxiv, store=store, summaries=summaries, search_limit=settings.digest.search_limit, now=now
                 )
-                chat = ChatBot(
-                    summaries=summaries,
-                    digests=digests,
-                    subscriptions=configured,
-                    book=store,
-                    language=settings.summary.language,
-                    max_papers_per_message=settings.chat.max_papers_per_message,
-                    digest_defaults=DigestDefaults(max_papers=settings.digest.max_papers, days=settings.digest.days),
-                    limits=ChatLimits(
-                        papers_per_user_per_minute=settings.chat.max_papers_per_user_per_minute,
-                        papers_per_channel_per_minute=settings.chat.max_papers_per_channel_per_minute,
-                        commands_per_user_per_minute=settings.chat.max_commands_per_user_per_minute,
-                        subscriptions_per_channel=settings.chat.max_subscriptions_per_channel,
-                    ),
-                    now=now,
-                )
+
+                def make_chat() -> ChatBot:
+                    from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
+
+                    return ChatBot(
+                        summaries=summaries,
+                        digests=digests,
+                        subscriptions=configured,
+                        book=store,
+                        language=settings.summary.language,
+                        max_papers_per_message=settings.chat.max_papers_per_message,
+                        digest_defaults=DigestDefaults(
+                            max_papers=settings.digest.max_papers, days=settings.digest.days
+                        ),
+                        limits=ChatLimits(
+                            papers_per_user_per_minute=settings.chat.max_papers_per_user_per_minute,
+                            papers_per_channel_per_minute=settings.chat.max_papers_per_channel_per_minute,
+                            commands_per_user_per_minute=settings.chat.max_commands_per_user_per_minute,
+                            subscriptions_per_channel=settings.chat.max_subscriptions_per_channel,
+                        ),
+                        now=now,
+                    )
+
                 yield Services(
                     summaries=summaries,
                     digests=digests,
-                    chat=chat,
                     reader=reader,
                     store=store,
                     schema_version=schema_version,
                     now=now,
                     configured_subscriptions=configured,
+                    make_chat=make_chat,
                 )
             finally:
                 if summarizer is not None:
