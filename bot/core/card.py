@@ -5,16 +5,24 @@ All text in a CardView is still untrusted raw text: each surface cleans and esca
 are built from the validated arXiv id, except code and project links, which are taken only from the
 paper's own abstract and comment, strictly parsed (sanitize.find_urls) and limited to known code
 hosts or a URL the paper calls its project page.
+
+Figures come from the paper as the reader found it (SummarizedPaper.reading). The lead figure is the one
+the LLM picked for the headline result if the paper has it, else Figure 1, else the first; it is shown
+as an image only when it has one: an image file of the paper's own page (a strictly valid https URL on
+the host the page was read from), or, for a PDF-only paper, a crop of its page that a platform uploads
+(only under a CC licence: other figures may be linked to, not copied). Everything else links to where
+the figure is in the paper.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar
 
-from bot.core.models import Paper, SummarizedPaper, Summary
+from bot.core.fulltext import Figure, FullText
+from bot.core.models import Digest, Paper, SourceKind, SummarizedPaper, Summary, SummaryBatch
 from bot.core.sanitize import find_urls, one_line, url_host
 
 LinkKind = Literal["abs", "pdf", "html", "code", "project"]
@@ -27,6 +35,9 @@ _PROJECT_WORDS = re.compile(
     re.I,
 )
 _PROJECT_LOOKBACK = 80
+MAX_IMAGE_URL_CHARS = 3000  # Slack's image block; Discord's embed image takes longer ones
+_ANCHOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,63}")  # LaTeXML's "S1.F1", a PDF's "page=2"
+_FIGURE_WORD = re.compile(r"^fig(?:ure)?\.?\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,18 @@ class CardLink:
     kind: LinkKind
     label: str
     url: str
+
+
+@dataclass(frozen=True)
+class CardFigure:
+    """One figure of the paper as a card shows or lists it. `caption` is untrusted raw text."""
+
+    label: str  # "Figure 1"
+    caption: str
+    image_url: str | None  # its own image on arXiv, to show; None for a drawing in the page or a PDF-only paper
+    anchor_url: str  # where it is in the paper: the HTML rendering's figure (#S1.F1) or the PDF's page (#page=2)
+    # A PDF-only paper's lead figure, CC licensed: the platform uploads its crop (bot.core.ports.FigureImages).
+    upload: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,10 @@ class CardView:
     translation_label: str | None  # "Abstract (zh)" when there is a translation
     links: tuple[CardLink, ...]  # abs, pdf, html always; then code and project links found in the paper
     footer: str
+    figure: CardFigure | None = None  # the lead figure, shown on the card
+    figures: tuple[CardFigure, ...] = ()  # every figure of the paper, the lead first
+    source_kind: SourceKind = "abstract"  # what the summary was written from
+    license: str | None = None  # the paper's licence, when its page said
 
 
 def html_url(paper: Paper) -> str:
@@ -135,9 +162,89 @@ def card_links(paper: Paper) -> tuple[CardLink, ...]:
     )
 
 
+def _same_label(a: str, b: str) -> bool:
+    """Labels that name one figure: "Figure 3", "figure 3", "Fig. 3", "Figure  3"."""
+
+    def key(label: str) -> str:
+        return "".join(_FIGURE_WORD.sub("", one_line(label)).split()).casefold()
+
+    return bool(key(a)) and key(a) == key(b)
+
+
+def _image_url(figure: Figure, reading: FullText) -> str | None:
+    """The figure's image address when a card may show it: a strictly valid https URL (safe in every
+    surface's link syntax) on the host the paper's page was read from, so a page cannot make cards load
+    an image from anywhere else."""
+    url = figure.image_url
+    if url is None or len(url) > MAX_IMAGE_URL_CHARS or not url_host(url) or url_host(url) != url_host(reading.url):
+        return None
+    return url
+
+
+def _showable(figure: Figure, reading: FullText) -> bool:
+    # A PDF's figures, raster or vector, are cropped from the rendered page; a page's drawing (SVG, TikZ) is not.
+    return reading.kind == "pdf" or _image_url(figure, reading) is not None
+
+
+def lead_figure(item: SummarizedPaper) -> Figure | None:
+    """The figure a card shows: the LLM's pick if the paper has it, else Figure 1, else the first; one that
+    cannot be shown as an image gives way to the next that can (after it, then from the start), or none."""
+    reading = item.reading
+    if reading is None or not reading.figures:
+        return None
+    figures = reading.figures
+    picked = item.summary.lead_figure or ""
+    start = next((i for i, f in enumerate(figures) if _same_label(f.label, picked)), None)
+    if start is None:
+        start = next((i for i, f in enumerate(figures) if _same_label(f.label, "Figure 1")), 0)
+    candidates = (*figures[start:], *figures[:start])
+    return next((f for f in candidates if _showable(f, reading)), None)
+
+
+def figure_anchor_url(paper: Paper, reading: FullText, figure: Figure) -> str:
+    """Where the figure is, on the paper's own arXiv page (built from the validated id, like the card's links):
+    the HTML rendering's figure, or the PDF's page."""
+    base = paper.pdf_url if reading.kind == "pdf" else html_url(paper)
+    return f"{base}#{figure.anchor}" if _ANCHOR.fullmatch(figure.anchor) else base
+
+
+def card_figures(item: SummarizedPaper, lead: Figure | None) -> tuple[CardFigure, ...]:
+    """Every figure of the paper, `lead` (see lead_figure) first; () when it was not read."""
+    reading = item.reading
+    if reading is None:
+        return ()
+    ordered = ([lead] if lead is not None else []) + [f for f in reading.figures if f is not lead]
+    return tuple(
+        CardFigure(
+            label=f.label,
+            caption=f.caption,
+            image_url=_image_url(f, reading),
+            anchor_url=figure_anchor_url(item.paper, reading, f),
+            upload=f is lead and reading.kind == "pdf" and reading.is_cc_licensed,
+        )
+        for f in ordered
+    )
+
+
+def _without_figures(item: SummarizedPaper) -> SummarizedPaper:
+    if item.reading is None or not item.reading.figures:
+        return item
+    return replace(item, reading=replace(item.reading, figures=()))
+
+
+_Result = TypeVar("_Result", SummaryBatch, Digest)
+
+
+def hide_figures(result: _Result) -> _Result:
+    """The batch or digest without figures (`reader.figures = false`): cards show none, pages list none."""
+    return replace(result, papers=tuple(_without_figures(item) for item in result.papers))
+
+
 def card_view(item: SummarizedPaper) -> CardView:
     p, s = item.paper, item.summary
     translation = s.abstract_translation or None
+    lead = lead_figure(item)
+    figures = card_figures(item, lead)
     return CardView(
         arxiv_id=p.arxiv_id,
         id_label=f"arXiv:{p.arxiv_id}",
@@ -155,4 +262,8 @@ def card_view(item: SummarizedPaper) -> CardView:
         translation_label=f"Abstract ({one_line(s.language) or 'translated'})" if translation else None,
         links=card_links(p),
         footer=footer_line(s),
+        figure=figures[0] if lead is not None else None,
+        figures=figures,
+        source_kind=s.source,
+        license=item.reading.license if item.reading else None,
     )

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from bot.core.fulltext import FullText
+from bot.core.fulltext import Figure, FullText
 from bot.core.models import (
     ArxivRef,
     Digest,
@@ -225,4 +225,13 @@ class FullTextStore(Protocol):
 
     async def save_full_text(self, text: FullText) -> None:
         """Only html and pdf texts are stored; an abstract-only stand-in is retried next time."""
+        ...
+
+
+class FigureImages(Protocol):
+    """A figure's image as PNG bytes, for a platform that uploads it: a PDF-only paper's figure cropped from
+    its page (bot.core.card: only under a CC licence)."""
+
+    async def figure_png(self, paper: Paper, figure: Figure) -> bytes | None:
+        """None when it cannot be had (the PDF unreachable, the crop blank or tiny). Never raises."""
         ...
