@@ -163,6 +163,9 @@ class ScheduleSettings(Section):
     grace_hours: float = Field(6.0, ge=0, le=48)
     # How long a process owns a run it claimed before another may take it over (if nothing was sent).
     lease_minutes: float = Field(15.0, ge=1, le=240)
+    # A digest's papers are read and summarized this long before its time (once arXiv has announced them),
+    # so the post itself takes seconds; 0 turns it off.
+    read_ahead_minutes: float = Field(60.0, ge=0, le=720)
 
 
 class HealthSettings(Section):

@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.core.errors import ConfigError
 from bot.core.models import DigestRun
 from bot.core.ports import ChatPlatform, Publisher
-from bot.wiring import Services, chat_platforms, digest_poster, make_clock, open_services
+from bot.wiring import Services, chat_platforms, digest_poster, make_clock, open_services, read_ahead
 from handlers.console import ConsolePublisher, run_console
 
 log = logging.getLogger("paperboy.run")
@@ -64,10 +64,12 @@ async def run_bot(config: Config) -> int:
     # The arXiv and LLM clients are built before the platforms connect: importing their SDKs later would hold the loop.
     async with open_services(config, now=make_clock(os.environ), clients_at_start=True) as services:
         async with connected_platforms(config, services) as platforms:
+            poster = digest_poster(config, services, publishers_for(platforms))
             scheduler = DigestScheduler(
-                digest_poster(config, services, publishers_for(platforms)),
+                poster,
                 tick_seconds=config.settings.schedule.tick_seconds,
                 events=services.store,
+                read_ahead=read_ahead(config, services, poster),
             )
             health = None
             if config.settings.health.port:

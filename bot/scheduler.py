@@ -1,7 +1,8 @@
 """APScheduler ticks the digest poster; it holds no logic of its own.
 
 The tick is level-triggered (every `tick_seconds` it posts whatever is due and not yet claimed), so
-a missed fire, a restart or a second process changes nothing: the database decides.
+a missed fire, a restart or a second process changes nothing: the database decides. A second job
+starts reading ahead the digests coming up (bot.core.readahead); it never holds up the post tick.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.core.errors import StorageUnavailable
 from bot.core.ports import EventLog
 from bot.core.posting import DigestPoster
+from bot.core.readahead import ReadAhead
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,16 @@ EVENT_MEMORY = dt.timedelta(days=7)
 
 
 class DigestScheduler:
-    def __init__(self, poster: DigestPoster, *, tick_seconds: float, events: EventLog | None = None) -> None:
+    def __init__(
+        self,
+        poster: DigestPoster,
+        *,
+        tick_seconds: float,
+        events: EventLog | None = None,
+        read_ahead: ReadAhead | None = None,
+    ) -> None:
         self._poster = poster
+        self._read_ahead = read_ahead
         self._tick_seconds = tick_seconds
         self._events = events
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
@@ -40,6 +50,15 @@ class DigestScheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self._read_ahead is not None:
+            self._scheduler.add_job(
+                self.read_ahead,
+                IntervalTrigger(seconds=self._tick_seconds),
+                id="read-ahead",
+                next_run_time=dt.datetime.now(dt.UTC),
+                max_instances=1,
+                coalesce=True,
+            )
         if self._events is not None:
             self._scheduler.add_job(self.forget_old_events, IntervalTrigger(hours=24), id="forget-events")
         self._scheduler.start()
@@ -54,6 +73,16 @@ class DigestScheduler:
             log.error("digest tick failed: %s; retrying at the next tick", exc)
         except Exception:
             log.exception("digest tick failed; retrying at the next tick")
+
+    async def read_ahead(self) -> None:
+        """Start preparing the digests coming up (each in its own task: this returns at once)."""
+        assert self._read_ahead is not None
+        try:
+            await self._read_ahead.tick()
+        except StorageUnavailable as exc:  # the post tick reports the database being down
+            log.debug("reading ahead failed: %s; retrying at the next tick", exc)
+        except Exception:
+            log.exception("reading ahead failed; retrying at the next tick")
 
     def subscription_errors(self) -> dict[str, str]:
         """Subscriptions that cannot be scheduled or keep failing, with why (for /healthz)."""
@@ -74,6 +103,8 @@ class DigestScheduler:
         shutdown cancels running jobs, which could land between "accepted" and "recorded"."""
         if self._scheduler.running:
             self._scheduler.pause()
+        if self._read_ahead is not None:
+            await self._read_ahead.stop()
         await self._poster.drain()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.core.chat import ChatBot
     from bot.core.fulltext import FullText
     from bot.core.posting import DigestPoster
+    from bot.core.readahead import ReadAhead
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,6 +307,18 @@ def digest_poster(config: Config, services: Services, publishers: Mapping[str, P
             late_after=max(dt.timedelta(minutes=2), 2 * dt.timedelta(seconds=schedule.tick_seconds)),
         ),
         now=services.now,
+    )
+
+
+def read_ahead(config: Config, services: Services, poster: DigestPoster) -> ReadAhead | None:
+    """What reads a digest's papers before its time (`run` only), or None when schedule.read_ahead_minutes is 0."""
+    from bot.core.readahead import ReadAhead
+
+    minutes = config.settings.schedule.read_ahead_minutes
+    if not minutes:
+        return None
+    return ReadAhead(
+        poster=poster, subscriptions=services.subscriptions, lead=dt.timedelta(minutes=minutes), now=services.now
     )
 
 

@@ -197,7 +197,7 @@ class DigestPoster:
             )
         # Until start_sending nothing is posted: any failure (or a stop) releases the run for the next tick.
         try:
-            digest, window = await self._unless_stopped(self._build(sub, run, candidates))
+            digest, window = await self._unless_stopped(self._build(sub, run.channel, run.local_date, candidates))
         except _StoppedBuilding:
             return await self._finish(
                 run, "interrupted", f"{where}: stopped while it was being built; the next start posts it",
@@ -264,20 +264,31 @@ class DigestPoster:
         )
 
     async def _build(
-        self, sub: Subscription, run: DigestRun, candidates: dict[Window, list[Paper]]
+        self, sub: Subscription, channel: str, local_date: dt.date, candidates: dict[Window, list[Paper]]
     ) -> tuple[Digest, Window]:
-        since = await self._ledger.last_window_end(sub.name, run.channel, before=run.local_date)
+        since = await self._ledger.last_window_end(sub.name, channel, before=local_date)
         # What arXiv had announced by the digest's own time (or by now, if that is still ahead): a late,
         # resumed or back-dated run gets the same papers as on time.
-        window = announced_window(min(self._now(), scheduled_at(sub, run.local_date)), since)
+        window = announced_window(min(self._now(), scheduled_at(sub, local_date)), since)
         request = dataclasses.replace(
-            sub.request_for(run.local_date),
+            sub.request_for(local_date),
             window=window,
-            skip_ids=frozenset(await self._ledger.posted_paper_ids(run.channel)),
+            skip_ids=frozenset(await self._ledger.posted_paper_ids(channel)),
         )
         if window not in candidates:
             candidates[window] = await self._digests.candidates(request)
         return await self._digests.build(request, candidates=candidates[window]), window
+
+    async def prepare(self, sub: Subscription, local_date: dt.date) -> int:
+        """Build `sub`'s digest for `local_date` for each channel exactly as its post will, claiming nothing
+        and publishing nothing: the papers are read and summarized into the cache, so the post, at its time,
+        is one arXiv search and cache hits. Returns how many distinct papers the digests hold."""
+        candidates: dict[Window, list[Paper]] = {}  # one arXiv search per window, as in post()
+        papers: set[str] = set()
+        for channel in sub.channels:
+            digest, _ = await self._build(sub, channel, local_date, candidates)
+            papers.update(p.paper.arxiv_id for p in digest.papers)
+        return len(papers)
 
     async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T:
         """Await `work`, unless a stop is requested first: then cancel it and raise _StoppedBuilding."""
