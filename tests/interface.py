@@ -4,5 +4,6 @@ PAPER_KEYS = {
     "arxiv_id", "version", "title", "authors", "abstract", "comment", "journal_ref", "primary_category",
     "categories", "published", "updated", "links", "summary",
     "code_links",  # an extra key (INTERFACE.md welcomes them): the code and project pages the paper names
+    "figures",  # INTERFACE.md "Reading the paper": the lead first, [] when none
 }  # fmt: skip
 SUMMARY_KEYS = {"language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached"}

@@ -102,6 +102,16 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
 # JSON -----------------------------------------------------------------------------------------
 
 
+def figures_json(sp: SummarizedPaper) -> list[dict[str, Any]]:
+    """The paper's figures, the lead (the one its card shows) first with "lead": true; [] when none were found."""
+    view = card_view(sp)
+    return [
+        {"label": one_line(f.label), "caption": clean_text(f.caption), "anchor_url": f.anchor_url,
+         "image_url": f.image_url, "lead": f is view.figure}
+        for f in view.figures
+    ]  # fmt: skip
+
+
 def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
     """One paper as in INTERFACE.md `--format json`, plus summary.note and summary.prompt_version."""
     p, s = sp.paper, sp.summary
@@ -120,6 +130,7 @@ def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
         # abs and pdf as INTERFACE.md has them; html and the code/project pages the paper names, as on the card.
         "links": {"abs": p.abs_url, "pdf": p.pdf_url, "html": html_url(p)},
         "code_links": [{"kind": link.kind, "label": link.label, "url": link.url} for link in code_links(p)],
+        "figures": figures_json(sp),
         "summary": {
             "language": one_line(s.language),
             "tldr": clean_text(s.tldr),
