@@ -97,12 +97,14 @@ def dialect_insert(engine: AsyncEngine, user: str) -> Callable[[Table], Any]:
     """The insert() of the engine's dialect, for ON CONFLICT. Imported here, not at the top: a SQLite user
     would pay ~50 ms at every start for PostgreSQL's dialect (create_engine has loaded the one in use)."""
     if engine.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise ValueError(f"{user} supports SQLite and PostgreSQL, not {engine.dialect.name}")
-    return insert
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    raise ValueError(f"{user} supports SQLite and PostgreSQL, not {engine.dialect.name}")
 
 
 def _parse(url: str) -> URL:
