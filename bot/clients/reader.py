@@ -18,6 +18,13 @@ parsed in a worker thread, never on the event loop; the PDF is parsed in a fresh
 wall-time limits, killed past them (a PDF bomb or a parser stuck in a loop costs one paper its full text,
 nothing else), and its bytes are never written to disk.
 
+Figures: the reader stores no PDF, so a PDF-only paper's figure is cropped (render_figure_png, in a child process
+like the parser) from the PDF fetched again, politely, when a card uploads it or `paperboy figures` saves it;
+the crops of the last few papers are kept in this process, so one digest posted to several channels fetches
+each PDF once. (Keeping crops with the stored text instead was weighed: the lead figure is chosen only after
+the summary, so every figure's crop would be stored for the rare PDF-only, CC-licensed paper.) Raster images
+of an HTML rendering are fetched, on the same lane, only from arxiv.org's own hosts.
+
 A paper neither of whose sources can be read for a lasting reason (both missing, too large, unparseable) is
 remembered in this process for `remember_unreadable_hours`, so a digest does not spend two lane turns on it
 at every tick; a failure that may pass (no answer, a 503) is not remembered.
@@ -30,7 +37,8 @@ import contextlib
 import logging
 import multiprocessing
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -39,7 +47,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from bot.clients.arxiv import DEFAULT_USER_AGENT, _retry_after
-from bot.core.fulltext import FullText
+from bot.core.fulltext import Figure, FullText
 from bot.core.models import Paper
 from bot.core.ports import FullTextStore, RequestLane
 
@@ -54,6 +62,9 @@ _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _NEVER_FETCHED = ("src", "e-print")  # arxiv.org's robots.txt: source tarballs are not for robots
 _CHUNK = 64 * 1024
+MAX_IMAGE_BYTES = 20_000_000  # one figure's image file
+KEPT_CROPS = 64  # figure crops kept in this process (about 100 KB each)
+_IMAGE_TYPES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
 class HtmlParser(Protocol):
@@ -62,6 +73,10 @@ class HtmlParser(Protocol):
 
 class PdfParser(Protocol):
     def __call__(self, data: bytes, *, url: str, arxiv_id: str, version: int, max_pages: int) -> FullText | None: ...
+
+
+class FigureRenderer(Protocol):
+    def __call__(self, data: bytes, figure: Figure) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class ArxivReader:
         # the parsers; tests pass stand-ins (a PDF parser must be a module-level function: it runs in a child process)
         html_parser: HtmlParser | None = None,
         pdf_parser: PdfParser | None = None,
+        figure_renderer: FigureRenderer | None = None,
     ) -> None:
         if max_tries < 1:
             raise ValueError("max_tries must be at least 1")
@@ -140,10 +156,13 @@ class ArxivReader:
         self._remember_unreadable = remember_unreadable_hours * 3600
         self._html_parser = html_parser
         self._pdf_parser = pdf_parser
+        self._figure_renderer = figure_renderer
         self._session: aiohttp.ClientSession | None = None
         self._one_at_a_time = asyncio.Lock()  # this process sends one request to arxiv.org at a time
         self._reading: dict[tuple[str, int], asyncio.Task[FullText]] = {}
         self._unreadable: dict[tuple[str, int], tuple[float, str]] = {}  # -> (until, monotonic; note)
+        self._crops: OrderedDict[tuple[str, int, str, str], bytes | None] = OrderedDict()  # (id, v, label, anchor)
+        self._cropping = asyncio.Lock()  # one paper's figures at a time: a PDF is fetched once for them all
 
     async def __aenter__(self) -> ArxivReader:
         return self
@@ -226,6 +245,70 @@ class ArxivReader:
         except Exception as exc:  # the text was read: use it now, and read it again next time
             log.warning("arXiv:%sv%d: the full text could not be stored (%s)", text.arxiv_id, text.version, exc)
 
+    # ---- figures
+
+    async def figure_png(self, paper: Paper, figure: Figure) -> bytes | None:
+        """A figure of the paper's PDF cropped to a PNG (bot.core.ports.FigureImages); None when the PDF cannot
+        be had or the crop is blank or tiny. Never raises."""
+        (png,) = await self.figure_pngs(paper, (figure,))
+        return png
+
+    async def figure_pngs(self, paper: Paper, figures: Sequence[Figure]) -> list[bytes | None]:
+        """Crops of these figures (found by the PDF parser) from one fetch of the paper's PDF, in order."""
+        key = (paper.arxiv_id, paper.version)
+        async with self._cropping:  # a second caller for the same paper finds the first one's crops
+            missing = [f for f in figures if (*key, f.label, f.anchor) not in self._crops]
+            if missing:
+                try:
+                    crops = await self._crop(paper, missing)
+                except Exception:  # a bug must cost these figures their images, nothing more
+                    log.exception("arXiv:%sv%d: cropping figures failed unexpectedly", *key)
+                    crops = None
+                # Not had (no answer, a 503): not remembered, a later card may try again.
+                for figure, png in zip(missing, crops or (), strict=False):
+                    self._crops[(*key, figure.label, figure.anchor)] = png
+                while len(self._crops) > KEPT_CROPS:
+                    self._crops.popitem(last=False)
+        return [self._crops.get((*key, f.label, f.anchor)) for f in figures]
+
+    async def _crop(self, paper: Paper, figures: Sequence[Figure]) -> list[bytes | None] | None:
+        try:
+            pdf = await self._get(f"{self._pdf_url}/{paper.arxiv_id}v{paper.version}", limit=self._max_pdf)
+        except _Unread as why:
+            log.info("arXiv:%sv%d: PDF not read for its figures: %s", paper.arxiv_id, paper.version, why.reason)
+            return None
+        if b"%PDF-" not in pdf.body[:1024]:
+            return [None] * len(figures)
+        work = _ChildWork(
+            _crop_figures,
+            (pdf.body, tuple(figures)),
+            {"renderer": self._figure_renderer},
+            doing="cropping the figures",
+            worker="the figure cropper",
+            failed="the figures could not be cropped",
+        )
+        outcome, detail = await self._run_in_child(work, name=f"paperboy-figures-{paper.arxiv_id}v{paper.version}")
+        if outcome != "ok" or not isinstance(detail, list):
+            log.info("arXiv:%sv%d: figures not cropped: %s", paper.arxiv_id, paper.version, detail)
+            return [None] * len(figures)
+        return [png if isinstance(png, bytes) else None for png in detail]
+
+    async def image(self, url: str) -> bytes | None:
+        """A figure's image file from the paper's HTML rendering (PNG, JPEG or GIF), politely, on the lane; only
+        from the hosts the reader reads papers from. None when it cannot be had. Never raises."""
+        if _host(url) not in {_host(self._html_url), _host(self._pdf_url)}:
+            log.info("not fetching %s: not on the host papers are read from", url)
+            return None
+        try:
+            response = await self._get(url, limit=MAX_IMAGE_BYTES)
+        except _Unread as why:
+            log.info("%s not fetched: %s", url, why.reason)
+            return None
+        if not response.body.startswith(_IMAGE_TYPES):
+            log.info("%s is not a PNG, JPEG or GIF image", url)
+            return None
+        return response.body
+
     # ---- the two sources
 
     async def _from_html(self, paper: Paper) -> FullText:
@@ -256,26 +339,33 @@ class ArxivReader:
 
     async def _parse_pdf(self, data: bytes, *, url: str, paper: Paper) -> tuple[str, object]:
         """Parse in a fresh process under limits: ("ok", FullText | None) or ("failed", why)."""
-        context = multiprocessing.get_context("spawn")  # fork would copy this process's threads and sockets
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_parse_pdf_in_child,
-            args=(sender, data, url, paper.arxiv_id, paper.version, self._max_pdf_pages, self._pdf_limits),
-            kwargs={"parser": self._pdf_parser},
-            name=f"paperboy-pdf-{paper.arxiv_id}v{paper.version}",
-            daemon=True,
-        )
         started = time.monotonic()
-        try:
-            outcome = await asyncio.to_thread(_supervise, child, receiver, sender, self._pdf_limits)
-        finally:  # cancelled (shutting down): the child goes too, and the supervising thread returns at once
-            if child.pid is not None:
-                with contextlib.suppress(Exception):
-                    child.kill()
+        work = _ChildWork(
+            _parse_pdf_bytes,
+            (data, url, paper.arxiv_id, paper.version, self._max_pdf_pages),
+            {"parser": self._pdf_parser},
+            doing="parsing the PDF",
+            worker="the PDF parser",
+            failed="the PDF could not be parsed",
+        )
+        outcome = await self._run_in_child(work, name=f"paperboy-pdf-{paper.arxiv_id}v{paper.version}")
         log.info(
             "arXiv:%sv%d: PDF of %d bytes parsed in a child process in %.2f s (%s)",
             paper.arxiv_id, paper.version, len(data), time.monotonic() - started, outcome[0],
         )  # fmt: skip
+        return outcome
+
+    async def _run_in_child(self, work: _ChildWork, *, name: str) -> Outcome:
+        """`work` in a fresh process under the PDF limits: ("ok", its result) or ("failed", why)."""
+        context = multiprocessing.get_context("spawn")  # fork would copy this process's threads and sockets
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_in_child, args=(sender, self._pdf_limits, work), name=name, daemon=True)
+        try:
+            outcome = await asyncio.to_thread(_supervise, child, receiver, sender, self._pdf_limits, work)
+        finally:  # cancelled (shutting down): the child goes too, and the supervising thread returns at once
+            if child.pid is not None:
+                with contextlib.suppress(Exception):
+                    child.kill()
         return outcome
 
     # ---- HTTP
@@ -401,23 +491,31 @@ def _real_pdf_parser() -> PdfParser:
     return parse_pdf
 
 
-# ---- the PDF parser's process
+def _real_figure_renderer() -> FigureRenderer:
+    from bot.clients.reader_pdf import render_figure_png  # pypdfium2: imported in the child process only
+
+    return render_figure_png
+
+
+# ---- the PDF's child process (parsing it, cropping its figures)
 
 Outcome = tuple[Literal["ok", "failed"], object]
 
 
-def _supervise(child: BaseProcess, receiver: Connection, sender: Connection, limits: PdfLimits) -> Outcome:
+def _supervise(
+    child: BaseProcess, receiver: Connection, sender: Connection, limits: PdfLimits, work: _ChildWork
+) -> Outcome:
     """Start the child, wait for its answer at most `wall_seconds`, and leave no process behind. Blocking."""
     try:
         child.start()
         sender.close()  # only the child writes: its exit is then EOF here
         if not receiver.poll(limits.wall_seconds):
-            return ("failed", f"parsing the PDF took over {limits.wall_seconds:g} s")
+            return ("failed", f"{work.doing} took over {limits.wall_seconds:g} s")
         try:
             outcome: Outcome = receiver.recv()
         except EOFError:  # killed: over its CPU time (SIGXCPU, SIGKILL) or crashed in pdfium
             child.join(5)
-            return ("failed", f"the PDF parser stopped (exit code {child.exitcode}, over a limit or crashed)")
+            return ("failed", f"{work.worker} stopped (exit code {child.exitcode}, over a limit or crashed)")
         return outcome
     finally:
         if child.pid is not None:
@@ -427,29 +525,42 @@ def _supervise(child: BaseProcess, receiver: Connection, sender: Connection, lim
         receiver.close()
 
 
-def _parse_pdf_in_child(
-    sender: Connection,
-    data: bytes,
-    url: str,
-    arxiv_id: str,
-    version: int,
-    max_pages: int,
-    limits: PdfLimits,
-    *,
-    parser: PdfParser | None,
-) -> None:
-    """The child process's whole life: limits first, then the parser, then one answer."""
+@dataclass(frozen=True)
+class _ChildWork:
+    """What a child process does with a PDF, and how its failures are worded."""
+
+    function: Callable[..., object]  # module-level: the child imports it by name
+    args: tuple[object, ...]
+    kwargs: dict[str, object]
+    doing: str  # "parsing the PDF"
+    worker: str  # "the PDF parser"
+    failed: str  # "the PDF could not be parsed"
+
+
+def _in_child(sender: Connection, limits: PdfLimits, work: _ChildWork) -> None:
+    """The child process's whole life: limits first, then the work, then one answer."""
     _limit_resources(limits)
     outcome: Outcome
     try:
-        parse = parser or _real_pdf_parser()
-        outcome = ("ok", parse(data, url=url, arxiv_id=arxiv_id, version=version, max_pages=max_pages))
+        outcome = ("ok", work.function(*work.args, **work.kwargs))
     except MemoryError:
-        outcome = ("failed", f"the PDF parser ran out of memory (limit {limits.memory_bytes // 1024**2} MB)")
+        outcome = ("failed", f"{work.worker} ran out of memory (limit {limits.memory_bytes // 1024**2} MB)")
     except Exception as exc:
-        outcome = ("failed", f"the PDF could not be parsed ({type(exc).__name__})")
+        outcome = ("failed", f"{work.failed} ({type(exc).__name__})")
     sender.send(outcome)
     sender.close()
+
+
+def _parse_pdf_bytes(
+    data: bytes, url: str, arxiv_id: str, version: int, max_pages: int, *, parser: PdfParser | None
+) -> FullText | None:
+    parse = parser or _real_pdf_parser()
+    return parse(data, url=url, arxiv_id=arxiv_id, version=version, max_pages=max_pages)
+
+
+def _crop_figures(data: bytes, figures: tuple[Figure, ...], *, renderer: FigureRenderer | None) -> list[bytes | None]:
+    render = renderer or _real_figure_renderer()
+    return [render(data, figure) for figure in figures]
 
 
 def _limit_resources(limits: PdfLimits) -> None:
