@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.clients.llm import OpenAISummarizer
     from bot.clients.reader import ArxivReader
     from bot.core.chat import ChatBot
-    from bot.core.fulltext import FullText
+    from bot.core.fulltext import Figure, FullText
     from bot.core.posting import DigestPoster
     from bot.core.readahead import ReadAhead
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 class Services:
     summaries: SummaryService
     digests: DigestService
-    reader: PaperReader  # the paper itself: arXiv's HTML rendering, else its PDF, else the abstract
+    reader: OnDemandReader  # the paper itself (HTML, else PDF, else the abstract); its figures' images too
     store: SqlStore
     schema_version: int
     now: Callable[[], dt.datetime]
@@ -191,7 +191,7 @@ class OnDemandArxiv(_OnFirstUse["ArxivClient"]):
 
 
 class OnDemandReader(_OnFirstUse["ArxivReader"]):
-    """arxiv.org's HTML renderings and PDFs, a PaperReader."""
+    """arxiv.org's HTML renderings and PDFs, a PaperReader; and a FigureImages (PDF crops), for the platforms."""
 
     async def read(self, paper: Paper) -> FullText:
         return await self.built().read(paper)
@@ -200,6 +200,15 @@ class OnDemandReader(_OnFirstUse["ArxivReader"]):
 class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
     """The LLM, a Summarizer. The cache is asked with `model` and `prompt_version` alone: the client is
     built on the first summary the cache does not hold."""
+    async def figure_png(self, paper: Paper, figure: Figure) -> bytes | None:
+        return await self.built().figure_png(paper, figure)
+
+    async def figure_pngs(self, paper: Paper, figures: Sequence[Figure]) -> list[bytes | None]:
+        return await self.built().figure_pngs(paper, figures)
+
+    async def image(self, url: str) -> bytes | None:
+        return await self.built().image(url)
+
 
     def __init__(self, build: Callable[[], OpenAISummarizer], *, model: str) -> None:
         super().__init__(build)
@@ -295,6 +304,8 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
 def digest_poster(config: Config, services: Services, publishers: Mapping[str, Publisher]) -> DigestPoster:
     from bot.core.posting import DigestPoster, PostTimes  # `run` and `post` only
 
+                figures=services.reader,  # a CC-licensed PDF-only paper's lead figure, uploaded
+                show_figures=settings.reader.figures,
     schedule = config.settings.schedule
     return DigestPoster(
         digests=services.digests,
@@ -308,6 +319,8 @@ def digest_poster(config: Config, services: Services, publishers: Mapping[str, P
         ),
         now=services.now,
     )
+                figures=services.reader,
+                show_figures=settings.reader.figures,
 
 
 def read_ahead(config: Config, services: Services, poster: DigestPoster) -> ReadAhead | None:

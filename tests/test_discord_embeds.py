@@ -385,3 +385,22 @@ def test_one_embed_over_6000_is_refused():
         huge.add_field(name="n", value="v" * 1024)
     with pytest.raises(ValueError, match="6000"):
         Outgoing(embeds=(huge,))
+
+
+def test_the_lead_figure_is_the_embed_image_and_a_field_within_limits():
+    from bot.core.fulltext import Figure, FullText, Paragraph
+    from handlers.discord.embeds import attached
+
+    base = card()
+    page = f"https://arxiv.org/html/{base.paper.arxiv_id}v{base.paper.version}"
+    figure = Figure("Figure 1", "The **pipeline** @everyone " * 200, "S1.F1", f"{page}/x1.png", "raster")
+    text = FullText(base.paper.arxiv_id, 1, "html", page, None, (Paragraph("S1.p1", "", "x"),), (figure,))
+    sp = SummarizedPaper(base.paper, base.summary, reading=text)
+    out = card_message(sp)
+    assert_valid(out)
+    embed = out.embeds[0].to_dict()
+    assert embed["image"]["url"] == f"{page}/x1.png" and out.upload is None
+    (field,) = [f for f in embed["fields"] if f["name"] == "Figure 1"]
+    assert field["value"].endswith(f"([in the paper]({page}#S1.F1))") and "@everyone" not in field["value"]
+    shown = attached(out, "figure.png").embeds[0].to_dict()
+    assert shown["image"]["url"] == "attachment://figure.png" and embed["image"]["url"] == f"{page}/x1.png"

@@ -268,3 +268,51 @@ def test_every_mrkdwn_text_is_verbatim():
     objects = [b["text"] for b in message.blocks if b["type"] == "section"]
     objects += [e for b in message.blocks if b["type"] == "context" for e in b["elements"]]
     assert objects and all(o.get("verbatim") is True for o in objects if o["type"] == "mrkdwn")
+
+
+# The lead figure ------------------------------------------------------------------------------
+
+
+def with_figure(
+    sp: SummarizedPaper, caption: str, *, kind: str = "html", license: str | None = None
+) -> SummarizedPaper:
+    from bot.core.fulltext import Figure, FullText, Paragraph
+
+    base = f"https://arxiv.org/{kind}/{sp.paper.arxiv_id}v{sp.paper.version}"
+    image = f"{base}/x1.png" if kind == "html" else None
+    anchor = "S1.F1" if kind == "html" else "page=2"
+    text = FullText(sp.paper.arxiv_id, sp.paper.version, kind, base, license, (Paragraph("S1.p1", "", "x"),),  # type: ignore[arg-type]
+                    (Figure("Figure 1", caption, anchor, image, "raster"),))  # fmt: skip
+    return SummarizedPaper(sp.paper, sp.summary, reading=text)
+
+
+def test_a_card_shows_its_lead_figure_as_an_image_block_within_limits():
+    """The image block: the arXiv address, the escaped caption (cut to 2000) as alt text, the label as title;
+    then the label linked to the figure, with the caption cut short. Enormous, hostile captions still fit."""
+    sp = with_figure(paper(1), "Pipeline <!channel> & more " * 300)
+    (message,) = batch_messages(SummaryBatch(papers=(sp,)))
+    assert_within_limits(message)
+    (image,) = [b for b in message.blocks if b["type"] == "image"]
+    assert image["image_url"] == "https://arxiv.org/html/2505.00001v1/x1.png"
+    assert image["alt_text"].startswith("Pipeline &lt;!channel&gt; &amp; more") and len(image["alt_text"]) <= 2000
+    assert image["title"]["text"] == "Figure 1" and not BROKEN_ENTITY.search(image["alt_text"])
+    (line,) = [
+        e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"] if "Figure" in e["text"]
+    ]
+    assert line.startswith("<https://arxiv.org/html/2505.00001v1#S1.F1|Figure 1>: Pipeline &lt;!channel&gt;")
+    assert len(line) < 400 and message.uploads == ()
+    many = [with_figure(enormous(i), "x" * 5000) for i in range(1, 9)]
+    for message in digest_messages(digest(0, papers=tuple(many))):
+        assert_within_limits(message)
+
+
+def test_a_cc_pdf_only_figure_is_named_for_upload_in_the_message_holding_its_card():
+    cc = with_figure(paper(1), "A plot.", kind="pdf", license="CC BY 4.0")
+    other = with_figure(paper(2), "A plot.", kind="pdf", license=None)
+    (message,) = batch_messages(SummaryBatch(papers=(cc, other)))
+    assert message.uploads == (cc,) and not [b for b in message.blocks if b["type"] == "image"]
+    assert "uploads" not in message.payload()
+    links = [
+        e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"] if "Figure" in e["text"]
+    ]
+    assert links == [f"<https://arxiv.org/pdf/2505.0000{n}v1#page=2|Figure 1>: A plot." for n in (1, 2)]

@@ -230,13 +230,34 @@ def _without_figures(item: SummarizedPaper) -> SummarizedPaper:
     if item.reading is None or not item.reading.figures:
         return item
     return replace(item, reading=replace(item.reading, figures=()))
+def figure_credit(view: CardView) -> str:
+    """What a re-posted figure carries (a CC licence asks for attribution): `Figure 1 of arXiv:2505.22653v2
+    (CC BY 4.0)`."""
+    label = one_line(view.figure.label if view.figure else "") or "A figure"
+    licence = f" ({one_line(view.license)})" if view.license and one_line(view.license) else ""
+    return f"{label} of {view.id_label}v{view.version}{licence}"
+
+
+def file_stem(text: str) -> str:
+    """`Figure 1(a)` -> `figure-1-a`: a file name any platform and file system takes (letters, digits, `.`, `-`)."""
+    return re.sub(r"[^a-z0-9.]+", "-", one_line(text).lower()).strip("-.")[:100] or "figure"
+
+
+def figure_filename(view: CardView) -> str:
+    """`arxiv-2505.22653v2-figure-1.png`, for the card's lead figure."""
+    label = view.figure.label if view.figure else "figure"
+    return f"{file_stem(f'arxiv-{view.arxiv_id}v{view.version}-{label}')}.png"
+
+
 
 
 _Result = TypeVar("_Result", SummaryBatch, Digest)
 
 
-def hide_figures(result: _Result) -> _Result:
-    """The batch or digest without figures (`reader.figures = false`): cards show none, pages list none."""
+def hide_figures(result: _Result, hide: bool = True) -> _Result:
+    """The batch or digest without figures when `hide` (`reader.figures = false`): cards show none, pages list none."""
+    if not hide:
+        return result
     return replace(result, papers=tuple(_without_figures(item) for item in result.papers))
 
 

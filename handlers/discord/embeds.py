@@ -9,6 +9,11 @@ then escape_mentions): cutting before escaping means a limit never splits an esc
 A URL in such text is shown inert, in a code span (Discord would link it). The only links are the
 CardView's: the title's, and the buttons (built from the arXiv id, or strictly parsed code and project
 URLs the paper gives). Plain text is sent with link previews suppressed.
+
+A card's lead figure is the embed's image (the figure's own arXiv address), with its label, linked to
+where it is in the paper, and its caption in a field; a PDF-only paper's figure is that link, and the
+message names the card for the publisher to attach the crop when the licence allows (Outgoing.upload,
+shown by the embed as `attachment://<name>`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import discord
 
-from bot.core.card import CardLink, card_view
+from bot.core.card import CardLink, CardView, card_view
 from bot.core.models import Digest, InputError, SummarizedPaper, SummaryBatch
 from bot.core.render import (
     DISCLAIMER,
@@ -56,6 +61,8 @@ COMMENT_CHARS = 300
 TLDR_CHARS = 1200
 TAKEAWAY_CHARS = 300
 FOOTER_CHARS = 300
+FIGURE_LABEL_CHARS = 100
+FIGURE_CAPTION_CHARS = 300
 MAX_NOTES = 10
 CARD_COLOR = 0xB31B1B  # arXiv red
 NOTE_COLOR = 0x808080
@@ -101,6 +108,8 @@ class Outgoing:
     content: str | None = None
     embeds: tuple[discord.Embed, ...] = ()
     link_rows: tuple[tuple[CardLink, ...], ...] = ()
+    # The card (the first embed) whose lead figure, a CC-licensed PDF crop, is attached when sent: see attached().
+    upload: SummarizedPaper | None = None
 
     def __post_init__(self) -> None:
         if self.content is not None and len(self.content) > CONTENT_LIMIT:
@@ -122,6 +131,13 @@ class Outgoing:
                     discord.ui.Button(style=discord.ButtonStyle.link, label=link.label, url=link.url, row=row)
                 )
         return view
+
+
+def attached(out: Outgoing, filename: str) -> Outgoing:
+    """`out` with its card's embed showing the file sent with it as `filename` (Discord's attachment://)."""
+    card = out.embeds[0].copy()
+    card.set_image(url=f"attachment://{filename}")
+    return dataclasses.replace(out, embeds=(card, *out.embeds[1:]))
 
 
 def link_row(links: Sequence[CardLink]) -> tuple[CardLink, ...]:
@@ -152,11 +168,28 @@ def _takeaways(items: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _add_figure(embed: discord.Embed, view: CardView) -> None:
+    """The lead figure: the embed's image, and a field with its label, its caption and a link to where it is in
+    the paper."""
+    figure = view.figure
+    if figure is None:
+        return
+    label = fit(figure.label, FIGURE_LABEL_CHARS) or "Figure"
+    caption = fit(figure.caption, FIGURE_CAPTION_CHARS)
+    where = f"[in the paper]({figure.anchor_url})"
+    embed.add_field(name=label, value=f"{caption} ({where})" if caption else where, inline=False)
+    if figure.image_url:
+        embed.set_image(url=figure.image_url)
+
+
 def card_embed(sp: SummarizedPaper, *, number: int | None = None) -> discord.Embed:
     """One paper as its CardView: title (linking to the abstract page), authors, arXiv id, category, dates,
-    comment, tl;dr, takeaways, abstract translation when there is one, and how it was made. Its links
-    are buttons: see card_message."""
-    view = card_view(sp)
+    comment, tl;dr, takeaways, the lead figure, abstract translation when there is one, and how it was made.
+    Its links are buttons: see card_message."""
+    return _card_embed(card_view(sp), sp, number=number)
+
+
+def _card_embed(view: CardView, sp: SummarizedPaper, *, number: int | None) -> discord.Embed:
     prefix = f"{number}. " if number is not None else ""
     title = prefix + (fit(view.title, TITLE_LIMIT - len(prefix)) or view.id_label)
     lines = []
@@ -169,6 +202,7 @@ def card_embed(sp: SummarizedPaper, *, number: int | None = None) -> discord.Emb
     embed = discord.Embed(title=title, url=view.title_url, description="\n".join(lines), color=CARD_COLOR)
     if takeaways := _takeaways(view.takeaways):
         embed.add_field(name="Key takeaways", value=takeaways, inline=False)
+    _add_figure(embed, view)
     if view.translation and (translation := fit(view.translation, FIELD_VALUE_LIMIT, single_line=False)):
         embed.add_field(name=fit(view.translation_label or "", FIELD_NAME_LIMIT), value=translation, inline=False)
     embed.set_footer(text=plain(view.footer, FOOTER_CHARS))
@@ -176,9 +210,11 @@ def card_embed(sp: SummarizedPaper, *, number: int | None = None) -> discord.Emb
 
 
 def card_message(sp: SummarizedPaper, *, number: int | None = None) -> Outgoing:
-    """One card per message, its link buttons right under it."""
-    row = link_row(card_view(sp).links)
-    return Outgoing(embeds=(card_embed(sp, number=number),), link_rows=(row,) if row else ())
+    """One card per message, its link buttons right under it (and its lead figure's crop when it is attached)."""
+    view = card_view(sp)
+    row = link_row(view.links)
+    upload = sp if view.figure is not None and view.figure.upload else None
+    return Outgoing(embeds=(_card_embed(view, sp, number=number),), link_rows=(row,) if row else (), upload=upload)
 
 
 def notes_embed(errors: Sequence[InputError] = (), notes: Sequence[str] = ()) -> discord.Embed | None:

@@ -35,7 +35,7 @@ from bot.core.commands import (
 )
 from bot.core.errors import PlatformStartError, PublishError, StorageUnavailable, UsageError
 from bot.core.models import MAX_CHAT_DIGEST_PAPERS, MAX_DIGEST_DAYS, IncomingMessage
-from bot.core.ports import EventLog
+from bot.core.ports import EventLog, FigureImages
 from bot.core.sanitize import one_line
 from handlers.discord.publisher import NO_MENTIONS, DiscordPublisher, InteractionResponder, MessageResponder
 
@@ -123,6 +123,9 @@ class DiscordPlatform:
         # timing (tests shorten these)
         guild_ready_timeout: float = 2.0,
         start_timeout: float = START_TIMEOUT_SECONDS,
+        # figures: where an attached figure's bytes come from; show_figures: reader.figures
+        figures: FigureImages | None = None,
+        show_figures: bool = True,
     ) -> None:
         self._chat, self._events = chat, events
         self._token = token
@@ -140,7 +143,7 @@ class DiscordPlatform:
         )
         for command in self._commands():
             self._client.tree.add_command(command)
-        self.publisher = DiscordPublisher(self._client)
+        self.publisher = DiscordPublisher(self._client, figures=figures, show_figures=show_figures)
         self.reads_all_messages = True  # False when the Message Content intent is off: mentions only
         self._ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None

@@ -2,11 +2,16 @@
 
 All sends go through discord.py (which waits out 429s as Discord asks). A 403 or 404 on a channel
 is permanent: one log line, the channel is marked failed for a while, and nothing is retried.
+
+A card whose lead figure is a CC-licensed PDF-only paper's crop (bot.core.card) is sent with that crop
+attached (multipart: files[0] and its attachment), its embed showing it; the bytes come from the
+FigureImages port. Without them the card goes as it is, linking to the figure's page of the PDF.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,11 +20,14 @@ from typing import Any, Literal
 import discord
 from discord.context_managers import Typing
 
+from bot.core.card import card_view, figure_credit, figure_filename, hide_figures, lead_figure
 from bot.core.chat import SORRY
 from bot.core.errors import PublishError
 from bot.core.models import Digest, SummaryBatch
+from bot.core.ports import FigureImages
 from handlers.discord.embeds import (
     Outgoing,
+    attached,
     batch_messages,
     digest_card_messages,
     digest_parent,
@@ -47,8 +55,10 @@ def channel_id_of(channel: str) -> int:
     return int(raw)
 
 
-def _send_kwargs(out: Outgoing) -> dict[str, Any]:
+def _send_kwargs(out: Outgoing, file: discord.File | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+    if file is not None:
+        kwargs["files"] = [file]  # multipart: the file, and its attachment in payload_json
     if out.embeds:
         kwargs["embeds"] = list(out.embeds)
     if out.content:
@@ -69,10 +79,33 @@ def _nonce(channel_id: int, digest: Digest, index: int) -> str:
 class DiscordPublisher:
     """Posts through the bot's REST session. `post_digest` is the scheduler's bot.core.ports.Publisher."""
 
-    def __init__(self, client: discord.Client, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        figures: FigureImages | None = None,
+        show_figures: bool = True,
+    ) -> None:
+        """figures: where attached figures' bytes come from (None: nothing attached); show_figures: reader.figures."""
         self._client = client
         self._clock = clock
+        self._figures = figures
+        self.show_figures = show_figures
         self._failed: dict[int, float] = {}  # channel id -> when it failed
+
+    async def with_figure(self, out: Outgoing) -> tuple[Outgoing, discord.File | None]:
+        """`out` and the file to send with it: its card's lead figure, cropped from the PDF, when it has one."""
+        figure = lead_figure(out.upload) if out.upload is not None else None
+        if out.upload is None or figure is None or self._figures is None:
+            return out, None
+        png = await self._figures.figure_png(out.upload.paper, figure)
+        view = card_view(out.upload)
+        if png is None:
+            log.info("Discord: no image of %s to attach", figure_credit(view))
+            return out, None
+        name = figure_filename(view)
+        return attached(out, name), discord.File(io.BytesIO(png), filename=name, description=figure_credit(view))
 
     def channel(self, channel_id: int) -> discord.abc.Messageable:
         """The cached channel (so threads and permissions are known), else a bare messageable."""
@@ -98,7 +131,8 @@ class DiscordPublisher:
         channel_id = getattr(target, "id", 0)
         if self.is_failed(channel_id):
             raise PublishError(f"Discord: channel {channel_id} refused the bot recently (no access); not retrying")
-        kwargs = _send_kwargs(out)
+        out, file = await self.with_figure(out)
+        kwargs = _send_kwargs(out, file)
         if nonce is not None:
             # With a nonce discord.py also sends enforce_nonce: a resend of the same message (its retry on a
             # 5xx, or ours) within a few minutes returns the first one instead of posting it again.
@@ -185,6 +219,7 @@ class DiscordPublisher:
     ) -> list[str]:
         """once: a resend of the same digest within minutes returns the messages first posted (a scheduled run
         resumed); False for one asked for in chat, which a person may well ask for again."""
+        digest = hide_figures(digest, not self.show_figures)
         messages = [digest_parent(digest), *digest_card_messages(digest)]
         destination = await self._thread_of(target, already_sent[0]) if already_sent else target
         ids: list[str] = []
@@ -235,7 +270,7 @@ class MessageResponder:
             await self._publisher.send(self._message.channel, out, reference=self._message if i == 0 else None)
 
     async def cards(self, batch: SummaryBatch) -> None:
-        await self._reply(batch_messages(batch))
+        await self._reply(batch_messages(hide_figures(batch, not self._publisher.show_figures)))
 
     async def text(self, message: str) -> None:
         await self._reply(text_messages(message))
@@ -294,14 +329,16 @@ class InteractionResponder:
         """The deferred response becomes `out` the first time; later answers are ephemeral follow-ups. With
         the token dead, a channel message from the bot."""
         if self.live():
+            shown, file = await self._publisher.with_figure(out)
             try:
                 if not self._answered:
+                    attachments = {"attachments": [file]} if file is not None else {}
                     await self._interaction.edit_original_response(
-                        content=out.content, embeds=list(out.embeds), allowed_mentions=NO_MENTIONS
+                        content=shown.content, embeds=list(shown.embeds), allowed_mentions=NO_MENTIONS, **attachments
                     )
                     self._answered = True
                 else:
-                    await self._interaction.followup.send(ephemeral=True, **_send_kwargs(out))
+                    await self._interaction.followup.send(ephemeral=True, **_send_kwargs(shown, file))
                 return
             except discord.HTTPException as exc:
                 if not self.token_died(exc):
@@ -328,7 +365,7 @@ class InteractionResponder:
             await self._answer(out)
 
     async def cards(self, batch: SummaryBatch) -> None:
-        for out in batch_messages(batch):
+        for out in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
             await self._answer(out)
 
     async def digest(self, digest: Digest) -> None:

@@ -1,7 +1,10 @@
 """Core results as Slack messages: pure functions, no I/O.
 
 A card lays out bot.core.card.CardView: the title linked to the abstract page, the arXiv id, and the
-card's links as URL buttons in an actions block (the app needs no interactivity for them).
+card's links as URL buttons in an actions block (the app needs no interactivity for them). Its lead
+figure is an image block of the figure's own arXiv address (Slack fetches it), with its label and caption
+linked to where it is in the paper; a PDF-only paper's figure is that link, and the message names the
+card for the publisher to upload the crop into the thread when the licence allows (SlackMessage.uploads).
 
 Every untrusted string (titles, authors, comments, everything the LLM wrote, what a user typed)
 passes clean_text/one_line and then Slack's three escapes, so no `<!channel>`, `<@U1>` or
@@ -42,6 +45,11 @@ MAX_BUTTON_URL_CHARS = 3000
 MAX_MESSAGE_CHARS = 12_000  # all block text in one message; past ~13k Slack answers msg_too_long
 MAX_FALLBACK_CHARS = 500  # the `text` shown in notifications; the blocks carry the content
 MAX_TEXT_CHARS = 3000  # a plain text reply (help, errors, progress)
+MAX_IMAGE_URL_CHARS = 3000  # an image block's image_url
+MAX_ALT_TEXT_CHARS = 2000  # an image block's alt_text
+MAX_IMAGE_TITLE_CHARS = 2000  # an image block's title (plain_text)
+FIGURE_TITLE_CHARS = 100  # "Figure 1": a label, not a sentence
+FIGURE_CAPTION_CHARS = 300  # the caption shown under the image (alt_text carries more)
 CARD_AUTHORS = 3
 TITLE_CHARS = 500  # a card's linked title (a section: its 3000 would be a wall of text)
 LIST_TITLE_CHARS = 200  # a digest parent lists each paper on one line
@@ -59,6 +67,8 @@ class SlackMessage:
 
     text: str
     blocks: tuple[Block, ...] = ()
+    # The cards in this message whose lead figure is uploaded into the thread after it (a CC-licensed PDF crop).
+    uploads: tuple[SummarizedPaper, ...] = ()
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": list(self.blocks)} if self.blocks else {"text": self.text}
@@ -141,6 +151,8 @@ DIVIDER: Block = {"type": "divider"}
 
 def block_chars(block: Block) -> int:
     """The text a block carries, as Slack counts it against a message."""
+    if block["type"] == "image":
+        return len(block["alt_text"]) + len(block.get("title", {}).get("text", ""))
     if block["type"] in ("context", "actions"):
         return sum(len(e["text"]) if block["type"] == "context" else len(e["text"]["text"]) for e in block["elements"])
     return len(block.get("text", {}).get("text", ""))
@@ -164,10 +176,35 @@ def title_block(view: CardView, number: int | None = None) -> Block:
     return {"type": "section", "text": _mrkdwn(f"*{prefix}<{view.title_url}|{title}>*")}
 
 
+def figure_blocks(view: CardView) -> list[Block]:
+    """The lead figure: its image (the figure's own arXiv address, Slack fetches it) titled with its label, the
+    caption as alt text; then the label linked to where the figure is in the paper, and the caption."""
+    figure = view.figure
+    if figure is None:
+        return []
+    label = escape(one_line(figure.label)) or "Figure"
+    caption = mrkdwn_line(figure.caption)
+    blocks: list[Block] = []
+    if figure.image_url and len(figure.image_url) <= MAX_IMAGE_URL_CHARS:
+        title = fit(label, FIGURE_TITLE_CHARS)  # within MAX_IMAGE_TITLE_CHARS
+        blocks.append({
+            "type": "image",
+            "image_url": figure.image_url,
+            "alt_text": fit(escape(one_line(figure.caption)) or label, MAX_ALT_TEXT_CHARS),
+            "title": {"type": "plain_text", "text": title, "emoji": True},
+        })  # fmt: skip
+    line = f"<{figure.anchor_url}|{fit(label, FIGURE_TITLE_CHARS)}>"
+    blocks.append(context(f"{line}: {fit(caption, FIGURE_CAPTION_CHARS)}" if caption else line))
+    return blocks
+
+
 def card_blocks(sp: SummarizedPaper, *, number: int | None = None, authors: int = CARD_AUTHORS) -> list[Block]:
     """One paper as its CardView: linked title; id, authors, category, dates, comment; tl;dr, takeaways,
-    translated abstract; link buttons; how it was made."""
-    view = card_view(sp)
+    the lead figure, translated abstract; link buttons; how it was made."""
+    return _card_blocks(card_view(sp), sp, number=number, authors=authors)
+
+
+def _card_blocks(view: CardView, sp: SummarizedPaper, *, number: int | None, authors: int) -> list[Block]:
     blocks = [title_block(view, number)]
     meta = [view.id_label, short_authors(view.authors, authors), f"{categories_line(sp.paper)} · {view.dates}"]
     meta_text = " · ".join(escape(m) for m in meta if m)
@@ -177,6 +214,7 @@ def card_blocks(sp: SummarizedPaper, *, number: int | None = None, authors: int 
     blocks += sections(f"*TL;DR* {mrkdwn_line(view.tldr) or '(no summary)'}")
     if takeaways := [t for t in (mrkdwn_line(t) for t in view.takeaways) if t]:
         blocks += sections("*Key takeaways*\n" + "\n".join(f"• {t}" for t in takeaways))
+    blocks += figure_blocks(view)
     if view.translation and (translation := mrkdwn(view.translation)):
         blocks += sections(f"*{mrkdwn_line(view.translation_label or '')}*\n{translation}")
     blocks.append(link_buttons(view))
@@ -193,21 +231,30 @@ class _Unit:
 
     label: str
     blocks: Sequence[Block]
+    uploads: tuple[SummarizedPaper, ...] = ()
+
+
+def _card_unit(label: str, sp: SummarizedPaper, *, number: int | None = None, authors: int = CARD_AUTHORS) -> _Unit:
+    """A card, and its paper when its lead figure is to be uploaded after it."""
+    view = card_view(sp)
+    blocks = _card_blocks(view, sp, number=number, authors=authors)
+    return _Unit(label, blocks, (sp,) if view.figure is not None and view.figure.upload else ())
 
 
 def _pack(units: Sequence[_Unit], *, divider: bool, text: str | None = None) -> list[SlackMessage]:
     """Units in order, as few messages as the limits allow; a unit too big for one message is split
     between blocks. Each message's `text` names what it holds (or is `text` for the first)."""
-    messages: list[tuple[list[str], list[Block]]] = []
+    messages: list[tuple[list[str], list[Block], list[SummarizedPaper]]] = []
     blocks: list[Block] = []
     labels: list[str] = []
+    uploads: list[SummarizedPaper] = []
     chars = 0
 
     def flush() -> None:
-        nonlocal blocks, labels, chars
+        nonlocal blocks, labels, uploads, chars
         if blocks:
-            messages.append((labels, blocks))
-        blocks, labels, chars = [], [], 0
+            messages.append((labels, blocks, uploads))
+        blocks, labels, uploads, chars = [], [], [], 0
 
     for unit in units:
         unit_blocks = ([DIVIDER] if divider and blocks else []) + list(unit.blocks)
@@ -222,19 +269,22 @@ def _pack(units: Sequence[_Unit], *, divider: bool, text: str | None = None) -> 
                 labels.append(f"{unit.label} (continued)" if unit.label else "")
             blocks.append(block)
             chars += block_chars(block)
+        uploads += unit.uploads  # after the message holding the card's end
     flush()
     out = []
-    for i, (names, msg_blocks) in enumerate(messages):
+    for i, (names, msg_blocks, msg_uploads) in enumerate(messages):
         # The notification text says what the message holds, never a bare "(continued)".
         fallback = text if i == 0 and text else "; ".join(dict.fromkeys(n for n in names if n))
         fallback = fallback or f"{text or 'arXiv papers'} (continued)"
-        out.append(SlackMessage(text=fit(fallback, MAX_FALLBACK_CHARS), blocks=tuple(msg_blocks)))
+        out.append(
+            SlackMessage(text=fit(fallback, MAX_FALLBACK_CHARS), blocks=tuple(msg_blocks), uploads=tuple(msg_uploads))
+        )
     return out
 
 
 def batch_messages(batch: SummaryBatch) -> list[SlackMessage]:
     """The reply to a message with references: a card per paper, then what failed or was left out."""
-    units = [_Unit(mrkdwn_line(sp.paper.title), card_blocks(sp)) for sp in batch.papers]
+    units = [_card_unit(mrkdwn_line(sp.paper.title), sp) for sp in batch.papers]
     notes = [f"⚠️ {mrkdwn_line(error_line(e))}" for e in batch.errors]
     if batch.left_out:
         notes.append(escape(left_out_line(batch.left_out)) + ".")
@@ -273,7 +323,7 @@ def digest_messages(digest: Digest) -> list[SlackMessage]:
     parent_text = escape(f"{title}: {digest.date.isoformat()}: {counted}")
     parent = _pack([_Unit("", [b]) for b in head + tail], divider=False, text=parent_text)
     cards = [
-        _Unit(escape(f"{i}. ") + mrkdwn_line(sp.paper.title), card_blocks(sp, number=i, authors=DIGEST_AUTHORS))
+        _card_unit(escape(f"{i}. ") + mrkdwn_line(sp.paper.title), sp, number=i, authors=DIGEST_AUTHORS)
         for i, sp in enumerate(digest.papers, 1)
     ]
     return parent + _pack(cards, divider=True)

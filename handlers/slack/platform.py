@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.chat import SHORT_HELP, ChatBot, could_not_record, is_for_the_bot
 from bot.core.errors import PaperboyError, PlatformStartError, StorageUnavailable
 from bot.core.models import IncomingMessage
-from bot.core.ports import EventLog, Responder
+from bot.core.ports import EventLog, FigureImages, Responder
 from handlers.slack.publisher import MIN_INTERVAL_SECONDS, CommandResponder, SlackPublisher, ThreadResponder
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class SlackPlatform:
         ping_interval: float = 10.0,
         drain_seconds: float = DRAIN_SECONDS,
         read_timeout: float = READ_TIMEOUT_SECONDS,
+        # figures: where an uploaded figure's bytes come from; show_figures: reader.figures
+        figures: FigureImages | None = None,
+        show_figures: bool = True,
     ) -> None:
         if mode not in ("socket", "http"):
             raise ValueError(f"slack.mode must be 'socket' or 'http', not {mode!r}")
@@ -111,7 +114,9 @@ class SlackPlatform:
         # Only HTTP mode receives requests to verify; Socket Mode has no signing secret.
         self._verifier = SignatureVerifier(signing_secret) if mode == "http" else None
         self._web = web_client(bot_token, api_url)
-        self.publisher = SlackPublisher(self._web, min_interval=min_interval)
+        self.publisher = SlackPublisher(
+            self._web, min_interval=min_interval, figures=figures, show_figures=show_figures
+        )
         self._bot_user_id: str | None = None
         self._bot_id: str | None = None
         self._session: aiohttp.ClientSession | None = None

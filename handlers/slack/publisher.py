@@ -5,6 +5,11 @@ message about every `min_interval` seconds (Slack's guidance), in order. 429s ar
 slack_sdk's AsyncRateLimitErrorRetryHandler, which honours Retry-After. Errors that no retry
 can fix raise PublishError at once: a channel we cannot post to, and a token Slack rejected,
 after which nothing more is sent for the workspace (and the platform reports not connected).
+
+A card whose lead figure is a CC-licensed PDF-only paper's crop (bot.core.card) is followed by that crop,
+uploaded into the card's thread (files.getUploadURLExternal, the bytes to its upload_url,
+files.completeUploadExternal: slack_sdk's files_upload_v2), its bytes from the FigureImages port. An
+upload is a courtesy: one that fails is logged, and the digest goes on.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.card import card_view, figure_credit, figure_filename, hide_figures, lead_figure
 from bot.core.chat import SORRY
 from bot.core.errors import PaperboyError, PublishError
-from bot.core.models import Digest, SummaryBatch
+from bot.core.models import Digest, SummarizedPaper, SummaryBatch
+from bot.core.ports import FigureImages
+from bot.core.sanitize import one_line, truncate
 from handlers.slack.blocks import (
     SlackMessage,
     batch_messages,
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_SECONDS = 1.0  # per channel: Slack allows bursts, but asks for about one message a second
 PROGRESS_INTERVAL_SECONDS = 1.0  # a progress message is edited at most this often
 WORKING_REACTION = "eyes"
+UPLOAD_TITLE_CHARS = 250  # an uploaded figure's title: its credit, then as much of the caption as fits
 
 # A token Slack will not accept again: stop sending for the whole workspace.
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
@@ -73,9 +82,19 @@ class _Lane:
 class SlackPublisher:
     """Implements bot.core.ports.Publisher for one workspace; channels are raw ids ("C0123ABCD")."""
 
-    def __init__(self, client: AsyncWebClient, *, min_interval: float = MIN_INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        min_interval: float = MIN_INTERVAL_SECONDS,
+        figures: FigureImages | None = None,
+        show_figures: bool = True,
+    ) -> None:
+        """figures: where an uploaded figure's bytes come from (none: no uploads); show_figures: `reader.figures`."""
         self._client = client
         self._min_interval = min_interval
+        self._figures = figures
+        self.show_figures = show_figures
         self._lanes: dict[str, _Lane] = {}
         self.stopped_reason: str | None = None
 
@@ -107,7 +126,7 @@ class SlackPublisher:
         is edited into the parent, so the channel gets one message, not two.
         """
         channel = channel.removeprefix("slack:")
-        messages = digest_messages(digest)
+        messages = digest_messages(hide_figures(digest, not self.show_figures))
         sent: list[str] = []
         thread_ts = already_sent[0] if already_sent else None
         for i, message in enumerate(messages):
@@ -133,7 +152,34 @@ class SlackPublisher:
         if thread_ts:
             args["thread_ts"] = thread_ts
         response = await self._call("chat_postMessage", channel, paced=True, **args)
-        return str(response["ts"])
+        ts = str(response["ts"])
+        for item in message.uploads:
+            await self.upload_figure(channel, item, thread_ts=thread_ts or ts)
+        return ts
+
+    async def upload_figure(self, channel: str, item: SummarizedPaper, *, thread_ts: str) -> bool:
+        """The card's lead figure (a PDF crop) uploaded into the thread, titled with its credit and caption.
+        False, logged, when it could not be (no bytes, a missing files:write scope, Slack refusing)."""
+        figure = lead_figure(item)
+        if self._figures is None or figure is None:
+            return False
+        png = await self._figures.figure_png(item.paper, figure)
+        view = card_view(item)
+        if png is None:
+            log.info("Slack: no image of %s to upload", figure_credit(view))
+            return False
+        caption = one_line(figure.caption)
+        title = truncate(f"{figure_credit(view)}: {caption}" if caption else figure_credit(view), UPLOAD_TITLE_CHARS)
+        try:
+            await self._call(
+                "files_upload_v2", channel, paced=True,
+                file=png, filename=figure_filename(view), title=title, alt_txt=truncate(caption, 1000) or None,
+                channel=channel, thread_ts=thread_ts,
+            )  # fmt: skip
+        except (PaperboyError, SlackClientError) as exc:
+            log.warning("Slack: could not upload %s to %s: %s", figure_credit(view), channel, exc)
+            return False
+        return True
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._call("chat_update", channel, paced=True, channel=channel, ts=ts, **message.payload())
@@ -213,7 +259,7 @@ class ThreadResponder:
             self._reacted = await self._publisher.react(self._channel, self._ts)
 
     async def cards(self, batch: SummaryBatch) -> None:
-        for message in batch_messages(batch):
+        for message in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
             await self._post(message)
 
     async def digest(self, digest: Digest) -> None:
@@ -279,7 +325,7 @@ class CommandResponder:
 
     async def cards(self, batch: SummaryBatch) -> None:
         await self._stop_progress()
-        for message in batch_messages(batch):
+        for message in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
             await self._publisher.post(self._channel, message)
 
     async def digest(self, digest: Digest) -> None:

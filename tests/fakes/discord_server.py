@@ -4,7 +4,10 @@ REST under /api/v10 (point `discord.api_url` at `api_url`): users/@me, oauth2/ap
 gateway(/bot), command bulk overwrites (global and per guild), channel messages (POST, PATCH), threads
 from a message, typing, interaction callbacks, and interaction webhooks (@original, follow-ups: as on
 Discord, a deferred response is ephemeral when its callback says so, and the first follow-up to a
-response still thinking becomes that response, its ephemerality unchanged). Every
+response still thinking becomes that response, its ephemerality unchanged). A message with files comes as
+multipart/form-data, `payload_json` plus `files[n]` parts, each part named by an entry of the payload's
+`attachments` ({"id": n, "filename": ...}) and the other way round, else 400 50035; the files are kept in
+the call's `files` and become the message's attachments. Every
 request is recorded with its time and JSON body; every JSON body is validated against Discord's
 OpenAPI spec (tests/data/discord-api-spec), plus the limits the spec cannot say (2000 content
 characters, 6000 embed characters a message): a violation is answered 400 50035 and kept in
@@ -38,7 +41,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest_asyncio
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -115,6 +118,10 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
     """Why a JSON request body is not what the spec's requestBody for that route says (empty when valid)."""
     spec, _ = _spec()
     body = _snowflakes_as_strings(body)
+    if isinstance(body, dict) and isinstance(body.get("attachments"), list):
+        # A new file's attachment id is its index among the parts (files[0] -> 0), which Discord takes as a
+        # number too, as discord.py sends it; the spec types every attachment id as a snowflake string.
+        body = {**body, "attachments": [_attachment_id_as_string(a) for a in body["attachments"]]}
     for pattern, template in _path_templates():
         if pattern.match(path):
             operation = spec["paths"][template].get(method.lower())
@@ -127,6 +134,12 @@ def request_errors(method: str, path: str, body: Any) -> list[str]:
             )
             return _errors(_validator(pointer), body)
     return [f"{path} is not in the spec"]
+
+
+def _attachment_id_as_string(attachment: Any) -> Any:
+    if isinstance(attachment, dict) and isinstance(attachment.get("id"), int):
+        return {**attachment, "id": str(attachment["id"])}
+    return attachment
 
 
 def limit_errors(body: Any) -> list[str]:
@@ -144,6 +157,34 @@ def limit_errors(body: Any) -> list[str]:
     if len(body.get("components") or []) > MAX_ACTION_ROWS:
         errors.append(f"components: over {MAX_ACTION_ROWS} action rows")
     return errors
+
+
+def attachment_errors(body: Any, files: dict[str, Attached]) -> list[str]:
+    """Every file part (`files[n]`) is named by an attachment {"id": n} of payload_json, and every attachment
+    that is not an existing one has its part."""
+    if not isinstance(body, dict):
+        return []
+    named = {f"files[{a.get('id')}]" for a in body.get("attachments") or [] if isinstance(a, dict)}
+    errors = [f"{part}: no attachment in payload_json names it" for part in files if part not in named]
+    errors += [f"attachments: {part} was not sent" for part in sorted(named - set(files))]
+    return errors
+
+
+async def _multipart(request: web.Request) -> tuple[Any, dict[str, Attached]]:
+    """(payload_json, the file parts by name) of a multipart/form-data request, as Discord reads one."""
+    body: Any = None
+    files: dict[str, Attached] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        data = await part.read()
+        if part.name == "payload_json":
+            body = json.loads(data)
+        elif part.name:
+            content_type = part.headers.get("Content-Type", "application/octet-stream")
+            files[part.name] = Attached(part.filename or "", content_type, bytes(data))
+    return body, files
 
 
 def embed_length(embed: dict[str, Any]) -> int:
@@ -165,6 +206,15 @@ def embed_length(embed: dict[str, Any]) -> int:
 # ---- the fake ---------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Attached:
+    """A file sent in a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclasses.dataclass
 class Call:
     """One REST request as the fake saw it."""
@@ -176,6 +226,7 @@ class Call:
     status: int = 0
     at: float = 0.0  # time.monotonic()
     response: Any = None  # what the fake answered
+    files: dict[str, Attached] = dataclasses.field(default_factory=dict)  # multipart parts: "files[0]" -> file
 
     def matches(self, method: str, pattern: str) -> bool:
         return self.method == method and re.fullmatch(pattern, self.path) is not None
@@ -544,6 +595,7 @@ class FakeDiscord:
         author: dict[str, Any] | None = None,
         message_id: int | None = None,
         webhook_id: int | None = None,
+        files: dict[str, Attached] | None = None,
     ) -> dict[str, Any]:
         message_id = message_id or self._snowflake()
         message = {
@@ -557,7 +609,7 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": self._attachments(body, files or {}),
             "embeds": body.get("embeds") or [],
             "pinned": False,
             "type": 0,
@@ -574,11 +626,29 @@ class FakeDiscord:
         self.messages[message_id] = message
         return message
 
+    def _attachments(self, body: dict[str, Any], files: dict[str, Attached]) -> list[dict[str, Any]]:
+        """The message's attachments as Discord returns them, on a CDN address of this fake."""
+        out = []
+        for entry in body.get("attachments") or []:
+            attached = files.get(f"files[{entry['id']}]")
+            if attached is None:
+                continue
+            snowflake = self._snowflake()
+            url = f"http://127.0.0.1:{self.port}/attachments/{snowflake}/{quote(attached.filename)}"
+            out.append({"id": str(snowflake), "filename": attached.filename, "size": len(attached.data), "url": url,
+                        "proxy_url": url, "content_type": attached.content_type,
+                        "description": entry.get("description")})  # fmt: skip
+        return out
+
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
-        raw = await request.read()
-        body = json.loads(raw) if raw and request.content_type == "application/json" else None
-        call = Call(request.method, path, dict(request.query), body, at=time.monotonic())
+        files: dict[str, Attached] = {}
+        if request.content_type == "multipart/form-data":
+            body, files = await _multipart(request)
+        else:
+            raw = await request.read()
+            body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        call = Call(request.method, path, dict(request.query), body, at=time.monotonic(), files=files)
         self.calls.append(call)
         try:
             status, answer, headers = self._answer(request, call)
@@ -603,6 +673,7 @@ class FakeDiscord:
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
         if call.body is not None:
             errors = request_errors(call.method, call.path, call.body) + limit_errors(call.body)
+            errors += attachment_errors(call.body, call.files)
             if errors:
                 self.schema_errors += [f"{call.method} {call.path}: {e}" for e in errors]
                 details = {"_errors": [{"code": "INVALID", "message": e} for e in errors]}
@@ -655,7 +726,7 @@ class FakeDiscord:
     def _create_message(self, call: Call, channel_id: str) -> tuple[int, Any, dict[str, str]]:
         if int(channel_id) not in self.channels:
             return 404, {"message": "Unknown Channel", "code": 10003}, {}
-        return 200, self._message(int(channel_id), call.body or {}), {}
+        return 200, self._message(int(channel_id), call.body or {}, files=call.files), {}
 
     def _edit_message(self, call: Call, channel_id: str, message_id: str) -> tuple[int, Any, dict[str, str]]:
         message = self.messages.get(int(message_id))
@@ -721,6 +792,8 @@ class FakeDiscord:
             return self._DEAD
         original = self.originals[token]
         original.update({k: v for k, v in (call.body or {}).items() if k in ("content", "embeds")})
+        if call.files:
+            original["attachments"] = self._attachments(call.body or {}, call.files)
         original["flags"] &= ~LOADING  # ephemeral or not as the callback said: an edit cannot change it
         return 200, original, {}
 
@@ -732,7 +805,7 @@ class FakeDiscord:
             # Discord: the first follow-up to a response still thinking becomes that response, ephemeral or
             # not as the callback said, whatever its own flags.
             return self._edit_original(call, app_id, token)
-        message = self._message(int(interaction["channel_id"]), call.body or {}, webhook_id=APP_ID)
+        message = self._message(int(interaction["channel_id"]), call.body or {}, webhook_id=APP_ID, files=call.files)
         return (200, message, {}) if call.query.get("wait") in ("true", "1", "True") else (204, None, {})
 
 

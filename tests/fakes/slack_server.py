@@ -1,10 +1,16 @@
 """FakeSlack: Slack's Web API, Socket Mode websocket and response_url endpoint on 127.0.0.1 (a random port).
 
 Web API: POST /api/<method> (auth.test, chat.postMessage, chat.update, reactions.add/remove,
-apps.connections.open), answered as Slack does (HTTP 200 with {"ok": false, "error": ...}; 429 with
-Retry-After), checking the token and Block Kit's limits. Every call is recorded with its time.
+apps.connections.open, files.getUploadURLExternal and files.completeUploadExternal), answered as Slack
+does (HTTP 200 with {"ok": false, "error": ...}; 429 with Retry-After), checking the token and Block Kit's
+limits. Every call is recorded with its time.
 Faults: script(method, "429:2", "channel_not_found", "ok", ..., channel=C) queues one outcome per
 matching call; always(error, method=..., channel=...) answers every matching call with an error.
+
+Uploads as Slack takes them since files.upload is gone: files.getUploadURLExternal(filename, length) gives
+an upload_url on this fake; the bytes are POSTed there (no token, as to files.slack.com); then
+files.completeUploadExternal(files=[{id, title}], channel_id, thread_ts) shares them, recorded in `uploads`
+(only files whose bytes arrived, as many as announced).
 
 Socket Mode: apps.connections.open returns ws://.../socket; on connect the fake sends `hello`,
 then whatever send_envelope() pushes, and records every ack. drop_socket() cuts the TCP connection
@@ -42,6 +48,20 @@ CHANNEL, USER = "C0TEAMCHAN", "U0ALICE01"
 # Block Kit limits Slack enforces with invalid_blocks, and the top-level text limit.
 MAX_BLOCKS, MAX_SECTION, MAX_HEADER, MAX_CONTEXT_ELEMENTS, MAX_TEXT = 50, 3000, 150, 10, 40_000
 MAX_ACTIONS_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_URL = 25, 75, 3000
+MAX_IMAGE_URL, MAX_ALT_TEXT, MAX_IMAGE_TITLE = 3000, 2000, 2000
+
+
+@dataclasses.dataclass
+class Upload:
+    """A file as files.getUploadURLExternal announced it, and what became of it."""
+
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None  # what was POSTed to its upload_url
+    title: str | None = None  # set by files.completeUploadExternal, which shares it
+    channel: str | None = None
+    thread_ts: str | None = None
 
 
 @dataclasses.dataclass
@@ -89,6 +109,8 @@ class FakeSlack:
         self.posted: list[dict[str, Any]] = []  # accepted chat.postMessage args, with their "ts"
         self.updated: list[dict[str, Any]] = []  # accepted chat.update args
         self.reactions: list[tuple[str, str, str, str]] = []  # (method, channel, timestamp, name)
+        self.files: dict[str, Upload] = {}  # every file announced, by id
+        self.uploads: list[Upload] = []  # files shared by files.completeUploadExternal, in order
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.acks: list[Ack] = []
         self.envelopes_sent: dict[str, float] = {}
@@ -123,6 +145,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload_url)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -350,6 +373,19 @@ class FakeSlack:
         await self._notify()
         return web.Response(text="ok")
 
+    # -- upload_url (files.slack.com on Slack)
+
+    async def _upload_url(self, request: web.Request) -> web.Response:
+        upload = self.files.get(request.match_info["file_id"])
+        if upload is None or upload.data is not None:
+            return web.Response(status=404, text="unknown or used upload URL")
+        data = await request.read()
+        if request.content_type.startswith("multipart/"):
+            return web.Response(status=400, text="the bytes are the body")  # as files_upload_v2 sends them
+        upload.data = data
+        await self._notify()
+        return web.Response(text=f"OK - {len(data)}")
+
     # -- Web API
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -427,6 +463,37 @@ class FakeSlack:
         self.reactions.append(("remove", args.get("channel", ""), args.get("timestamp", ""), args.get("name", "")))
         return {}
 
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return {"error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = Upload(file_id, filename, int(length))
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        try:
+            files = json.loads(args.get("files") or "")
+        except ValueError:
+            return {"error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"error": "invalid_arguments"}
+        done = []
+        for entry in files:
+            upload = self.files.get(str(entry.get("id")))
+            if upload is None or upload.data is None:
+                return {"error": "file_not_found"}
+            if len(upload.data) != upload.length:
+                return {"error": "file_upload_size_mismatch"}
+            done.append((upload, entry))
+        if args.get("thread_ts") and not args.get("channel_id"):
+            return {"error": "invalid_arguments"}  # a thread is in a channel
+        for upload, entry in done:
+            upload.title = entry.get("title") or upload.filename
+            upload.channel, upload.thread_ts = args.get("channel_id"), args.get("thread_ts")
+            self.uploads.append(upload)
+        return {"files": [{"id": u.file_id, "title": u.title, "name": u.filename} for u, _ in done]}
+
 
 def _message_error(args: dict[str, Any]) -> str | None:
     """Slack's own checks on a message: a channel, some text, Block Kit's limits."""
@@ -452,7 +519,23 @@ def _message_error(args: dict[str, Any]) -> str | None:
             return "invalid_blocks"
         if kind == "actions" and not _valid_actions(block["elements"]):
             return "invalid_blocks"
+        if kind == "image" and not _valid_image(block):
+            return "invalid_blocks"
     return None
+
+
+def _valid_image(block: dict[str, Any]) -> bool:
+    """An image block: a public https image_url of at most 3000 characters (or a slack_file), alt_text of 1 to
+    2000, and a plain_text title of at most 2000 if any."""
+    url = block.get("image_url")
+    if url is not None and (not str(url).startswith("https://") or len(url) > MAX_IMAGE_URL):
+        return False
+    if url is None and not (block.get("slack_file") or {}).get("id"):
+        return False
+    if not 0 < len(block.get("alt_text") or "") <= MAX_ALT_TEXT:
+        return False
+    title = block.get("title")
+    return title is None or (title.get("type") == "plain_text" and 0 < len(title.get("text") or "") <= MAX_IMAGE_TITLE)
 
 
 def _valid_actions(elements: list[dict[str, Any]]) -> bool:
