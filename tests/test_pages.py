@@ -330,3 +330,59 @@ def test_importing_the_pages_does_not_import_jinja2():
     """The command line imports bot.pages; jinja2 loads only when a page is rendered."""
     code = "import sys, bot.pages; assert 'jinja2' not in sys.modules, 'jinja2 imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# Figures ---------------------------------------------------------------------------------------------
+
+
+def with_figures(sp: SummarizedPaper) -> SummarizedPaper:
+    from bot.core.fulltext import Figure, FullText, Paragraph
+
+    page = f"https://arxiv.org/html/{sp.paper.arxiv_id}v{sp.paper.version}"
+    figures = (
+        Figure("Figure 1", "The <b>pipeline</b> [x](javascript:alert(1))", "S1.F1", f"{page}/x1.png", "raster"),
+        Figure("Figure 2", "A drawing in the page.", "S2.F2", None, "drawing"),
+        Figure("Figure 3", "Tracked.", "S3.F3", "https://evil.example/pixel.png", "raster"),
+    )
+    text = FullText(
+        sp.paper.arxiv_id, sp.paper.version, "html", page, "CC BY 4.0", (Paragraph("S1.p1", "", "x"),), figures
+    )
+    return dataclasses.replace(sp, reading=text)
+
+
+def test_html_page_shows_the_lead_figure_and_folds_every_figure():
+    """The lead figure's image under the takeaways, linked to the figure; a folded "Figures" section with each
+    figure; images only from arXiv (the CSP says so), none from elsewhere; labels in the digest's language."""
+    digest = dataclasses.replace(zh_digest(), papers=(with_figures(zh_digest().papers[0]),))
+    html = render_digest(digest, "html")
+    page = Page(html)
+    base = "https://arxiv.org/html/2505.22653v1"
+    assert "default-src 'none'; style-src 'unsafe-inline'; img-src https://arxiv.org\"" in html
+    assert [a["src"] for a, _ in page.find("img")] == [f"{base}/x1.png", f"{base}/x1.png"]  # lead, then in the fold
+    assert "论文图表 (3)" in page.text["summary"]
+    figures = html[
+        html.index('<details class="figures">') : html.index("</details>", html.index('<details class="figures">'))
+    ]
+    assert [a["href"] for a, _ in Page(figures).find("a")] == [f"{base}#S1.F1"] * 2 + [f"{base}#S2.F2", f"{base}#S3.F3"]
+    assert (
+        "&lt;b&gt;pipeline&lt;/b&gt;" in html and "<b>pipeline" not in html and "javascript" not in "".join(hrefs(html))
+    )
+    english = render_digest(dataclasses.replace(digest, language="en"), "html")
+    assert "Figures (3)" in Page(english).text["summary"]
+
+
+def test_markdown_shows_the_lead_figure_and_folds_every_figure():
+    digest = dataclasses.replace(zh_digest(), papers=(with_figures(zh_digest().papers[0]),))
+    md = render_digest(digest, "markdown")
+    base = "https://arxiv.org/html/2505.22653v1"
+    lead = f"[![Figure 1]({base}/x1.png)]({base}#S1.F1)\n\n*[Figure 1]({base}#S1.F1)*: The \\<b\\>pipeline"
+    assert md.count(lead) == 2  # under the takeaways, and first in the fold
+    assert '<summary lang="zh-Hans">论文图表 (3)</summary>' in md and "pixel.png" not in md
+    assert f"*[Figure 2]({base}#S2.F2)*: A drawing in the page." in md
+    html = markdown_html(md)
+    assert [a["src"] for a, _ in Page(html).find("img")] == [f"{base}/x1.png"] * 2
+
+
+def test_a_page_without_figures_loads_no_images():
+    html = render_digest(zh_digest(), "html")
+    assert "img-src" not in html and "<img" not in html and "<figure" not in html

@@ -36,6 +36,7 @@ class Labels:
     disclaimer: str
     abs_link: str
     project_link: str
+    figures: str  # the folded section with every figure of the paper
 
     def long_date(self, day: dt.date) -> str:
         return self.date.format(day=day.day, month=_MONTHS[day.month - 1], monthnum=day.month, year=day.year)
@@ -73,6 +74,7 @@ ENGLISH = Labels(
     ),
     abs_link="arXiv",
     project_link="Project page",
+    figures="Figures",
 )
 
 SIMPLIFIED_CHINESE = Labels(
@@ -95,6 +97,7 @@ SIMPLIFIED_CHINESE = Labels(
     disclaimer="以上总结由大语言模型根据论文摘要生成,可能有误。请用它挑选要读的论文,不要代替阅读论文本身。",
     abs_link="arXiv",
     project_link="项目主页",
+    figures="论文图表",
 )
 
 TRADITIONAL_CHINESE = Labels(
@@ -118,6 +121,7 @@ TRADITIONAL_CHINESE = Labels(
                 "以上總結由大型語言模型根據論文摘要生成,可能有誤。請用它挑選要讀的論文,不要代替閱讀論文本身。"
             ),
             "project_link": "專案主頁",
+            "figures": "論文圖表",
         }
     )
 )

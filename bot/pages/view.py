@@ -1,6 +1,6 @@
-"""What a digest page shows, gathered for the templates: core's card view of each paper, the abstract,
-shortened authors, and the frame in the digest's language. Strings stay raw here; the templates'
-environments clean and escape every one of them (bot.pages.render)."""
+"""What a digest page shows, gathered for the templates: core's card view of each paper (with its lead figure
+and every figure), the abstract, shortened authors, and the frame in the digest's language. Strings stay raw
+here; the templates' environments clean and escape every one of them (bot.pages.render)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.core.card import CardLink, CardView, card_view
 from bot.core.models import Digest, Paper, SummarizedPaper, SummaryBatch
 from bot.core.render import DIGEST_AUTHORS, short_authors, window_line
+from bot.core.sanitize import url_host
 from bot.core.schedule import utc_days
 from bot.pages.labels import Labels, labels_for
 
@@ -48,6 +49,7 @@ class DigestPage:
     omitted: tuple[OmittedLine, ...]
     omitted_more: str  # "… and 2 more": the omitted papers counted but not named (when some are named)
     empty: str
+    image_sources: str  # the hosts the page's figures load from, for its CSP's img-src ("" when none)
 
 
 def lang_tag(language: str) -> str:
@@ -76,10 +78,17 @@ def _omitted_line(paper: Paper) -> OmittedLine:
     return OmittedLine(id_label=f"arXiv:{paper.arxiv_id}", url=paper.abs_url, title=paper.title)
 
 
+def image_sources(entries: tuple[Entry, ...]) -> str:
+    """`https://arxiv.org`: where the figures' images are (card.py shows only strictly valid https URLs)."""
+    hosts = {url_host(f.image_url) for e in entries for f in e.card.figures if f.image_url}
+    return " ".join(f"https://{host}" for host in sorted(hosts) if host)
+
+
 def digest_page(digest: Digest) -> DigestPage:
     labels = labels_for(digest.language)
     named = digest.omitted_papers[: digest.omitted]
     unnamed = digest.omitted - len(named)
+    entries = tuple(entry(n, item, labels) for n, item in enumerate(digest.papers, 1))
     return DigestPage(
         labels=labels,
         summary_lang=lang_tag(digest.language),
@@ -92,11 +101,12 @@ def digest_page(digest: Digest) -> DigestPage:
             else window_line(digest)  # an arXiv announcement: worded once, in core, for every renderer
         ),
         count=labels.count(labels.papers, len(digest.papers)),
-        entries=tuple(entry(n, item, labels) for n, item in enumerate(digest.papers, 1)),
+        entries=entries,
         omitted_heading=labels.count(labels.omitted, digest.omitted) if digest.omitted > 0 else "",
         omitted=tuple(_omitted_line(p) for p in named),
         omitted_more=labels.omitted_more.format(n=unnamed) if named and unnamed > 0 else "",
         empty=" ".join([labels.empty.format(query=digest.query), *digest.empty_reasons]),
+        image_sources=image_sources(entries),
     )
 
 
