@@ -17,7 +17,7 @@ from bot.config import ArxivSettings, Config, ReaderSettings, Secret
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
-from bot.core.ports import ChatPlatform, FullTextStore, PaperReader, Publisher, RequestLane
+from bot.core.ports import ChatPlatform, FullTextStore, Publisher, RequestLane
 from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
 from storage.lanes import SqlRequestLanes
@@ -196,10 +196,6 @@ class OnDemandReader(_OnFirstUse["ArxivReader"]):
     async def read(self, paper: Paper) -> FullText:
         return await self.built().read(paper)
 
-
-class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
-    """The LLM, a Summarizer. The cache is asked with `model` and `prompt_version` alone: the client is
-    built on the first summary the cache does not hold."""
     async def figure_png(self, paper: Paper, figure: Figure) -> bytes | None:
         return await self.built().figure_png(paper, figure)
 
@@ -209,6 +205,10 @@ class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
     async def image(self, url: str) -> bytes | None:
         return await self.built().image(url)
 
+
+class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
+    """The LLM, a Summarizer. The cache is asked with `model` and `prompt_version` alone: the client is
+    built on the first summary the cache does not hold."""
 
     def __init__(self, build: Callable[[], OpenAISummarizer], *, model: str) -> None:
         super().__init__(build)
@@ -283,6 +283,8 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
                 http_host=settings.slack.http_host,
                 http_port=settings.slack.http_port,
                 api_url=settings.slack.api_url,
+                figures=services.reader,  # a CC-licensed PDF-only paper's lead figure, uploaded
+                show_figures=settings.reader.figures,
             )
         )
     if settings.discord.enabled:
@@ -296,6 +298,8 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
                 api_url=settings.discord.api_url,
                 gateway_url=settings.discord.gateway_url,
                 guild_ids=settings.discord.guild_ids,
+                figures=services.reader,
+                show_figures=settings.reader.figures,
             )
         )
     return platforms
@@ -304,8 +308,6 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
 def digest_poster(config: Config, services: Services, publishers: Mapping[str, Publisher]) -> DigestPoster:
     from bot.core.posting import DigestPoster, PostTimes  # `run` and `post` only
 
-                figures=services.reader,  # a CC-licensed PDF-only paper's lead figure, uploaded
-                show_figures=settings.reader.figures,
     schedule = config.settings.schedule
     return DigestPoster(
         digests=services.digests,
@@ -319,8 +321,6 @@ def digest_poster(config: Config, services: Services, publishers: Mapping[str, P
         ),
         now=services.now,
     )
-                figures=services.reader,
-                show_figures=settings.reader.figures,
 
 
 def read_ahead(config: Config, services: Services, poster: DigestPoster) -> ReadAhead | None:

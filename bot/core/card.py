@@ -226,10 +226,6 @@ def card_figures(item: SummarizedPaper, lead: Figure | None) -> tuple[CardFigure
     )
 
 
-def _without_figures(item: SummarizedPaper) -> SummarizedPaper:
-    if item.reading is None or not item.reading.figures:
-        return item
-    return replace(item, reading=replace(item.reading, figures=()))
 def figure_credit(view: CardView) -> str:
     """What a re-posted figure carries (a CC licence asks for attribution): `Figure 1 of arXiv:2505.22653v2
     (CC BY 4.0)`."""
@@ -249,6 +245,10 @@ def figure_filename(view: CardView) -> str:
     return f"{file_stem(f'arxiv-{view.arxiv_id}v{view.version}-{label}')}.png"
 
 
+def _without_figures(item: SummarizedPaper) -> SummarizedPaper:
+    if item.reading is None or not item.reading.figures:
+        return item
+    return replace(item, reading=replace(item.reading, figures=()))
 
 
 _Result = TypeVar("_Result", SummaryBatch, Digest)
