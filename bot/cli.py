@@ -16,12 +16,17 @@ from bot.logs import RedactingFormatter, setup_logging
 # Parsing the arguments needs only the standard library: `paperboy --help` stays instant. Each command
 # imports what it uses when it runs (pydantic, SQLAlchemy, aiohttp, openai and the chat SDKs take seconds).
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bot.config import Config
-    from bot.core.models import DigestRequest, InputError
+    from bot.core.fulltext import Figure, FullText
+    from bot.core.models import DigestRequest, InputError, Paper
+    from bot.wiring import OnDemandReader
 
 log = logging.getLogger("paperboy")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+ONE_SHOT = frozenset({"summarize", "digest", "figures", "db", "post"})  # commands that end when their job is done
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,6 +144,13 @@ HELP = {
         "  paperboy digest --subscription nlp-daily --format html --out digest.html\n"
         "  paperboy digest --query cat:cs.CV --date 2025-05-28 --days 3 --max 10 --format markdown",
     ),
+    "figures": (
+        "List a paper's figures: label, caption, and the address of its image (arXiv's HTML rendering),\n"
+        "or where it is in the PDF for a paper arXiv has only as a PDF. With --out, save the images in\n"
+        "that folder (created if missing): fetched from arxiv.org one at a time, reader.min_interval_seconds\n"
+        "apart (arXiv asks for 15 s), or cropped from the PDF.",
+        "  paperboy figures 2508.08468v6\n  paperboy figures https://arxiv.org/abs/2505.22653 --out figures/",
+    ),
     "chat": (
         "The console platform: each line typed (or piped in) is a chat message, answered on standard\n"
         "output as the bot would answer in Slack or Discord. Ctrl-D (end of input) quits.",
@@ -209,6 +221,10 @@ def build_parser() -> Parser:
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
+    figures = command("figures", "list a paper's figures, or save their images", *HELP["figures"])
+    figures.add_argument("ref", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
+    figures.add_argument("--out", metavar="DIR", help="save the figures' images in DIR as PNG files")
+
     command("chat", "the console platform: chat with the bot in a terminal", *HELP["chat"])
     post = command("post", "post a subscription's digest now, at most once", *HELP["post"])
     post.add_argument("name", metavar="NAME", help="the subscription")
@@ -270,11 +286,13 @@ def _columns(stream: TextIO) -> int:
 def _written(path: str, papers: int, size: int) -> str:
     """`wrote digest.html (12 papers, 48 KB)`: what --out left, for the person who asked."""
     count = f"{papers} paper" if papers == 1 else f"{papers} papers"
+    return f"wrote {path} ({count}, {_amount(size)})"
+
+
+def _amount(size: int) -> str:
     if size < 1024:
-        amount = f"{size} bytes"
-    else:
-        amount = f"{size / 1024:.0f} KB" if size < 1024**2 else f"{size / 1024**2:.1f} MB"
-    return f"wrote {path} ({count}, {amount})"
+        return f"{size} bytes"
+    return f"{size / 1024:.0f} KB" if size < 1024**2 else f"{size / 1024**2:.1f} MB"
 
 
 def _report(errors: list[InputError], llm_errors: list[str]) -> int:
@@ -290,6 +308,7 @@ def _report(errors: list[InputError], llm_errors: list[str]) -> int:
 async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
     import dataclasses
 
+    from bot.core.card import hide_figures
     from bot.core.models import InputError, SummaryBatch
     from bot.core.refs import parse_ref
     from bot.pages import render_batch
@@ -313,6 +332,7 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
         finally:
             progress.done()
     batch = dataclasses.replace(batch, errors=(*errors, *batch.errors))
+    batch = hide_figures(batch, not config.settings.reader.figures)
     print(render_batch(batch, args.format))
     return _report(list(batch.errors), llm_errors)
 
@@ -351,6 +371,7 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     import asyncio
     import os
 
+    from bot.core.card import hide_figures
     from bot.pages import render_digest
     from bot.wiring import make_clock, open_services
 
@@ -363,7 +384,7 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
             llm_errors = services.summaries.llm_errors
     finally:
         progress.done()
-    output = render_digest(digest, args.format)
+    output = render_digest(hide_figures(digest, not config.settings.reader.figures), args.format)
     if args.out:
         data = (output + "\n").encode("utf-8")
         await asyncio.to_thread(Path(args.out).write_bytes, data)
@@ -371,6 +392,132 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     else:
         print(output)
     return _report([], llm_errors)
+
+
+async def cmd_figures(args: argparse.Namespace, config: Config) -> int:
+    from bot.core.models import InputError
+    from bot.core.refs import parse_ref
+    from bot.core.render import error_line
+    from bot.wiring import open_services
+
+    try:
+        ref = parse_ref(args.ref)
+    except InvalidReference as exc:
+        print(f"paperboy: {error_line(InputError(args.ref, str(exc)))}", file=sys.stderr)
+        return EXIT_PARTIAL
+    progress = ProgressLine(sys.stderr, plain=args.verbose)
+    failed: list[str] = []
+    try:
+        async with open_services(config) as services:
+            papers, errors = await services.summaries.fetch_papers([ref])
+            if errors or ref not in papers:
+                progress.done()
+                return _report(errors or [InputError(args.ref, "arXiv has no such paper")], [])
+            paper = papers[ref]
+            await progress(f"reading arXiv:{paper.arxiv_id}v{paper.version}")
+            text = await services.reader.read(paper)
+            progress.done()
+            if text.kind == "abstract":
+                print(f"paperboy: arXiv:{paper.arxiv_id}v{paper.version}: {text.note or 'the paper could not be read'}",
+                      file=sys.stderr)  # fmt: skip
+                return EXIT_PARTIAL
+            print(figures_listing(text))
+            if args.out:
+                failed = await _save_figures(services.reader, paper, text, Path(args.out), progress)
+    finally:
+        progress.done()
+    for line in failed:
+        print(f"paperboy: {line}", file=sys.stderr)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def figures_listing(text: FullText) -> str:
+    """Each figure (and sub-figure): its label and caption, then its image's address, or where it is."""
+    from bot.core.sanitize import one_line
+
+    source = {"html": "arXiv's HTML rendering", "pdf": "the PDF"}.get(text.kind, text.kind)
+    licence = f", {one_line(text.license)}" if text.license else ""
+    count = f"{len(text.figures)} figure{'' if len(text.figures) == 1 else 's'}" if text.figures else "no figures"
+    lines = [f"arXiv:{text.arxiv_id}v{text.version}: {count} (from {source}, {text.url}{licence})"]
+
+    def describe(figure: Figure, indent: str) -> None:
+        caption = one_line(figure.caption)
+        lines.append(f"{indent}{one_line(figure.label) or 'Figure'}" + (f": {caption}" if caption else ""))
+        if figure.image_url:
+            where = figure.image_url
+        elif text.kind == "pdf":
+            where = f"{text.anchor_url(figure.anchor)} (cropped from the PDF with --out)"
+        else:
+            where = "(drawn in the page: no image file of its own)"
+        lines.append(f"{indent}  {where}")
+
+    for figure in text.figures:
+        lines.append("")
+        describe(figure, "")
+        for panel in figure.panels:
+            describe(panel, "  ")
+    return "\n".join(lines)
+
+
+def figure_images(figures: Sequence[Figure]) -> list[tuple[str, str]]:
+    """(label, image address) of each image of these figures, each address once: a figure's own image, then
+    its sub-figures' (a figure made of sub-figures has its first one's address: that one is the sub-figure's)."""
+    seen: set[str] = set()
+    images: list[tuple[str, str]] = []
+    for figure in figures:
+        panels = [(p.label, p.image_url) for p in figure.panels if p.image_url]
+        own = [(figure.label, figure.image_url)] if figure.image_url not in {url for _, url in panels} else []
+        for label, url in own + panels:
+            if url and url not in seen:
+                seen.add(url)
+                images.append((label, url))
+    return images
+
+
+async def _save_figures(
+    reader: OnDemandReader, paper: Paper, text: FullText, out: Path, progress: ProgressLine
+) -> list[str]:
+    """The figures' images in `out`, fetched (an HTML rendering's) or cropped from the PDF; what failed, a line each."""
+    import asyncio
+
+    from bot.core.card import file_stem
+
+    saved: list[tuple[str, bytes]] = []
+    failed: list[str] = []
+    if text.kind == "pdf":
+        await progress(f"cropping {len(text.figures)} figures from the PDF")
+        crops = await reader.figure_pngs(paper, text.figures)
+        for figure, png in zip(text.figures, crops, strict=True):
+            if png is None:
+                failed.append(f"{figure.label}: could not be cropped from the PDF (not found on its page, or blank)")
+            else:
+                saved.append((f"{file_stem(figure.label)}.png", png))
+    else:
+        images = figure_images(text.figures)
+        for number, (label, url) in enumerate(images, 1):
+            await progress(f"fetching {label} ({number} of {len(images)})")
+            data = await reader.image(url)
+            if data is None:
+                failed.append(f"{label}: its image could not be fetched ({url})")
+            else:
+                saved.append((f"{file_stem(label)}.{_image_extension(data)}", data))
+    progress.done()
+
+    def write() -> int:
+        out.mkdir(exist_ok=True)
+        for name, data in saved:
+            (out / name).write_bytes(data)
+        return sum(len(data) for _, data in saved)
+
+    size = await asyncio.to_thread(write)
+    if saved:
+        print(f"wrote {len(saved)} image{'' if len(saved) == 1 else 's'} to {out} ({_amount(size)})", file=sys.stderr)
+    return failed
+
+
+def _image_extension(data: bytes) -> str:
+    """png, jpg or gif: an image file is saved as what it is (arXiv's renderings are PNG, a few are JPEG)."""
+    return "jpg" if data.startswith(b"\xff\xd8") else "gif" if data.startswith(b"GIF8") else "png"
 
 
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
@@ -411,6 +558,7 @@ async def cmd_db(args: argparse.Namespace, config: Config) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "summarize": cmd_summarize,
     "digest": cmd_digest,
+    "figures": cmd_figures,
     "chat": cmd_chat,
     "run": cmd_run,
     "post": cmd_post,
@@ -432,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     import asyncio
     import gc
 
-    if args.command in {"summarize", "digest", "db", "post"}:
+    if args.command in ONE_SHOT:
         # For the rest of this process: these commands exit when their one job is done and leave little
         # garbage, so the cyclic collector would mostly walk the modules they import, again and again (~5%
         # of their start-up). `run` and `chat` can last for days and keep it.
@@ -449,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     log_file = setup_logging(
         verbose=args.verbose,
         secrets=config.secrets.values(),
-        quiet=args.command in {"summarize", "digest", "db", "post"},
+        quiet=args.command in ONE_SHOT,
         console=args.command == "chat" or (args.command == "run" and not chat_platform and _is_terminal(sys.stdin)),
     )
     if log_file is not None:
