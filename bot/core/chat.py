@@ -64,7 +64,10 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 # The answer to an @mention with no reference and no command: what the bot does, in one line.
 SHORT_HELP = "Paste an arXiv link (or arXiv:ID) and I reply with a summary card; /digest help lists the rest."
 MAX_NAMED_LEFT_OUT = 10  # references past chat.max_papers_per_message named in the reply, at most
-NOT_ARXIV = "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, or an id like 2505.22653."
+NOT_ARXIV = (
+    "That does not look like an arXiv link. Paste a link to arxiv.org/abs/ID, an id like 2505.22653, "
+    "or a DOI like 10.48550/arXiv.2505.22653."
+)
 # The database stayed unreachable past the store's retries: nothing was recorded, so asking again is safe.
 COULD_NOT_RECORD = "I could not record this; try again in a minute."
 SORRY = "Sorry, something went wrong on my side while {what}; it has been logged. Please try again later."
