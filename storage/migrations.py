@@ -4,8 +4,10 @@ Each step carries its own DDL, frozen as it was on the day it was released: a st
 storage/tables.py (the latest shape), so changing a table there cannot change what an old step
 builds, on a fresh install or on an old database. To change the schema, edit tables.py AND
 append a step (CREATE, ALTER, CREATE INDEX, ...); never edit a released one. The SQL is written
-once for SQLite and PostgreSQL alike; tests/test_migrations.py checks that a fresh install
-equals tables.py and equals an old database upgraded (fixtures in tests/data/schemas/).
+once for SQLite and PostgreSQL alike, except where SQLite cannot do what PostgreSQL does in place
+(a new primary key: SQLite rebuilds the table), where a step spells each backend's own;
+tests/test_migrations.py checks that a fresh install equals tables.py and equals an old database
+upgraded (fixtures in tests/data/schemas/).
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ class Step:
     version: int
     description: str
     statements: tuple[str, ...]
+    # A backend's own statements in place of `statements` ("sqlite": ...), where the shared SQL cannot do it.
+    per_dialect: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     async def apply(self, conn: AsyncConnection) -> None:
-        for statement in self.statements:
-            await conn.exec_driver_sql(_spelled(statement, conn.dialect.name))
+        dialect = conn.dialect.name
+        for statement in dict(self.per_dialect).get(dialect, self.statements):
+            await conn.exec_driver_sql(_spelled(statement, dialect))
 
 
 def _spelled(statement: str, dialect: str) -> str:
@@ -177,6 +182,50 @@ STEPS: tuple[Step, ...] = (
                 fetched_at {_TIMESTAMP} NOT NULL,
                 PRIMARY KEY (arxiv_id, version)
             )""",
+        ),
+    ),
+    Step(
+        6,
+        "summaries: source (in the key), evidence, lead_figure",
+        # What a summary was written from is part of its key; the summaries already cached were written from
+        # the abstract (and carry no evidence).
+        (
+            "ALTER TABLE summaries ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'abstract'",
+            "ALTER TABLE summaries ALTER COLUMN source DROP DEFAULT",
+            "ALTER TABLE summaries ADD COLUMN evidence JSON",
+            "ALTER TABLE summaries ADD COLUMN lead_figure TEXT",
+            "ALTER TABLE summaries DROP CONSTRAINT summaries_pkey",
+            "ALTER TABLE summaries ADD PRIMARY KEY (arxiv_id, version, model, prompt_version, language, source)",
+        ),
+        per_dialect=(
+            (
+                "sqlite",  # no ALTER of a primary key: a new table, the rows copied, renamed into place
+                (
+                    f"""CREATE TABLE summaries_v6 (
+                        arxiv_id VARCHAR(64) NOT NULL,
+                        version INTEGER NOT NULL,
+                        model VARCHAR(200) NOT NULL,
+                        prompt_version VARCHAR(64) NOT NULL,
+                        language VARCHAR(35) NOT NULL,
+                        tldr TEXT NOT NULL,
+                        takeaways JSON NOT NULL,
+                        abstract_translation TEXT,
+                        generator VARCHAR(16) NOT NULL,
+                        created_at {_TIMESTAMP} NOT NULL,
+                        source VARCHAR(16) NOT NULL,
+                        evidence JSON,
+                        lead_figure TEXT,
+                        PRIMARY KEY (arxiv_id, version, model, prompt_version, language, source)
+                    )""",
+                    """INSERT INTO summaries_v6 (arxiv_id, version, model, prompt_version, language, tldr, takeaways,
+                        abstract_translation, generator, created_at, source, evidence, lead_figure)
+                    SELECT arxiv_id, version, model, prompt_version, language, tldr, takeaways,
+                        abstract_translation, generator, created_at, 'abstract', NULL, NULL
+                    FROM summaries""",
+                    "DROP TABLE summaries",
+                    "ALTER TABLE summaries_v6 RENAME TO summaries",
+                ),
+            ),
         ),
     ),
 )

@@ -13,7 +13,7 @@ from sqlalchemy import Table, case, delete, func, select, update
 
 from bot.core.errors import LostClaim
 from bot.core.fulltext import Figure, FullText, Paragraph
-from bot.core.models import ArxivRef, DigestRun, Paper, Subscription, Summary
+from bot.core.models import ArxivRef, DigestRun, Evidence, Paper, SourceKind, Subscription, Summary
 from storage.engine import WRITE, dialect_insert
 from storage.retry import PATIENCE_SECONDS, retry_database
 from storage.tables import chat_events, digest_runs, full_texts, posted_papers, summaries, token_usage
@@ -97,8 +97,16 @@ class SqlStore:
 
     @_retried("reading the summary cache")
     async def get_summary(
-        self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str
+        self,
+        arxiv_id: str,
+        version: int,
+        *,
+        model: str,
+        prompt_version: str,
+        language: str,
+        source: SourceKind = "abstract",
     ) -> Summary | None:
+        """The cached summary written from `source` (the paper's HTML or PDF, or its abstract), if any."""
         c = summaries.c
         query = select(summaries).where(
             c.arxiv_id == arxiv_id,
@@ -106,6 +114,7 @@ class SqlStore:
             c.model == model,
             c.prompt_version == prompt_version,
             c.language == language,
+            c.source == source,
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).one_or_none()
@@ -120,6 +129,9 @@ class SqlStore:
             model=row.model,
             prompt_version=row.prompt_version,
             cached=True,
+            source=row.source,
+            evidence=tuple(_evidence(item) for item in row.evidence or ()),
+            lead_figure=row.lead_figure,
         )
 
     @_retried("caching a summary")
@@ -138,6 +150,9 @@ class SqlStore:
             "abstract_translation": summary.abstract_translation,
             "generator": summary.generator,
             "created_at": dt.datetime.now(dt.UTC),
+            "source": summary.source,
+            "evidence": [_evidence_json(item) for item in summary.evidence],
+            "lead_figure": summary.lead_figure,
         }
         await self._upsert(summaries, [row])
 
@@ -429,6 +444,14 @@ def _paper(row: Any) -> Paper:
         published=row.published,
         updated=row.updated,
     )
+
+
+def _evidence_json(evidence: Evidence | None) -> dict[str, str] | None:
+    return None if evidence is None else {"quote": evidence.quote, "anchor_url": evidence.anchor_url}
+
+
+def _evidence(data: Any) -> Evidence | None:
+    return Evidence(quote=data["quote"], anchor_url=data["anchor_url"]) if isinstance(data, dict) else None
 
 
 # The shape of full_texts.content. A row of another format is treated as absent: the paper is read again.

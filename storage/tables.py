@@ -64,7 +64,7 @@ papers = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
 )
 
-# Only final (LLM) summaries are stored; the key is everything that changes the text.
+# Only final (LLM) summaries are stored; the key is everything that changes the text, what it was written from too.
 summaries = Table(
     "summaries",
     metadata,
@@ -78,6 +78,10 @@ summaries = Table(
     Column("abstract_translation", Text),
     Column("generator", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("source", String(16), primary_key=True),  # html, pdf or abstract (bot.core.models.SourceKind)
+    # One per takeaway: {"quote", "anchor_url"} or null; NULL for the summaries cached before evidence was kept.
+    Column("evidence", JSON),
+    Column("lead_figure", Text),  # the figure the LLM picked for the headline result ("Figure 3")
 )
 
 # LLM tokens spent (or reserved) per UTC day, for the daily budget.

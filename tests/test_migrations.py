@@ -25,7 +25,7 @@ from storage.tables import metadata, schema_version
 from tests.db import PostgresServer
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
-OLD_VERSIONS = (1, 2, 3, 4)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
+OLD_VERSIONS = (1, 2, 3, 4, 5)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
 REPO = str(Path(__file__).resolve().parent.parent)
 UTC = dt.UTC
 
@@ -149,6 +149,11 @@ async def check_rows(store: SqlStore, version: int) -> None:
     assert papers[old_ref].version == 1 and papers[old_ref].journal_ref == "Phys. Lett. B 1 (1999)"
     summary = await store.get_summary("2505.22653", 2, model="gpt-4o-mini", prompt_version="p1", language="en")
     assert summary is not None and summary.takeaways == ("one", "two") and summary.generator == "llm"
+    # Cached before summaries were written from the paper itself: from the abstract, with no evidence.
+    assert (summary.source, summary.evidence, summary.lead_figure) == ("abstract", (), None)
+    html = await store.get_summary("2505.22653", 2, model="gpt-4o-mini", prompt_version="p1", language="en",
+                                   source="html")  # fmt: skip
+    assert html is None
     assert await store.tokens_used(dt.date(2025, 5, 30)) == 1234
     if version >= 2:
         assert await store.claim_event("slack:Ev0123") is False  # claimed before the upgrade
@@ -179,6 +184,11 @@ async def check_rows(store: SqlStore, version: int) -> None:
             )
         ]
         assert await store.posted_paper_ids("slack:C0123") == {"2505.22653", "hep-th/9901001"}
+    if version >= 5:
+        text = await store.get_full_text("2505.22653", 2)
+        assert text is not None and (text.kind, text.license) == ("html", "CC BY 4.0")
+        assert text.paragraphs[1].text == "Accuracy rises by $12.5\\%$ on GSM8K."
+        assert text.figures[0].image_url == "https://arxiv.org/html/2505.22653v2/x1.png"
     # And the old tables take new writes.
     assert await store.claim_event("slack:Ev9999") is True
 

@@ -33,6 +33,7 @@ REVS = {
     2: "ffb2897",
     3: "ffb2897",
     4: "bbd1829",  # the last commit before step 5 (full_texts)
+    5: "a431664",  # a commit before step 6 (summaries: source in the key, evidence, lead_figure)
 }
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -130,6 +131,37 @@ ROWS: dict[int, dict[str, list[dict[str, Any]]]] = {
     },
     4: {
         "request_lanes": [{"name": "export.arxiv.org", "next_at": 1748589300.25}],
+    },
+    5: {
+        "full_texts": [
+            {
+                "arxiv_id": "2505.22653",
+                "version": 2,
+                "kind": "html",
+                "url": "https://arxiv.org/html/2505.22653v2",
+                "license": "CC BY 4.0",
+                "content": {
+                    "format": 1,
+                    "paragraphs": [
+                        ["abstract1", "Abstract", "We study reasoning."],
+                        ["S4.p2", "4 Results", "Accuracy rises by $12.5\\%$ on GSM8K."],
+                    ],
+                    "figures": [
+                        {
+                            "label": "Figure 1",
+                            "caption": "Overview.",
+                            "anchor": "S1.F1",
+                            "image_url": "https://arxiv.org/html/2505.22653v2/x1.png",
+                            "kind": "raster",
+                            "panels": [],
+                        }
+                    ],
+                    "table_captions": ["TABLE I: Results"],
+                    "note": None,
+                },
+                "fetched_at": T,
+            }
+        ],
     },
 }
 
