@@ -15,8 +15,7 @@ class InvalidReference(PaperboyError):
     def __init__(self, text: str) -> None:
         shown = text if len(text) <= 80 else text[:77] + "..."
         super().__init__(
-            f"not an arXiv reference: {shown!r} (use an arXiv link, arXiv:ID, an id like 2505.22653, "
-            "or a DOI like 10.48550/arXiv.2505.22653)"
+            f"not an arXiv reference: {shown!r} (use an arXiv link, arXiv:ID, 2505.22653 or 10.48550/arXiv.2505.22653)"
         )
         self.text = text
 
