@@ -74,6 +74,7 @@ async def run_case(*, n_papers: int, latency: float, reader_interval: float, rea
             for i in range(n_papers):  # every paper has an HTML rendering (a real one, under its id)
                 site.pages[f"2506.{i:05d}v1"] = real_pages[i % len(real_pages)]
             env = bench_env(tmp, arxiv, llm) | {
+                "PAPERBOY_SUMMARY__SOURCE": "full",  # the papers are read (bench_env's other benchmarks do not)
                 "PAPERBOY_READER__HTML_URL": site.html_url,
                 "PAPERBOY_READER__PDF_URL": site.pdf_url,
                 "PAPERBOY_READER__MIN_INTERVAL_SECONDS": str(reader_interval),
