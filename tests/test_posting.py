@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from bot.core.render import window_line
 from bot.core.summaries import SummaryService
 from tests.fakes.publisher import RecordingPublisher
 from tests.fakes.summarizer import RecordingSummarizer
+
+if TYPE_CHECKING:
+    from tests.db import StoppablePostgres
 
 # Thursday 2025-05-29: arXiv announced the corpus (submitted May 28 before 14:00 ET) at 20:00 ET on the 28th.
 THURSDAY = dt.date(2025, 5, 29)
@@ -65,6 +68,7 @@ def parents(publisher: RecordingPublisher) -> list[tuple[str, str]]:
     return [(channel, text) for channel, _, text in publisher.sent if not text.startswith("card")]
 
 
+@pytest.mark.both_databases
 async def test_a_due_digest_posts_once_even_when_the_tick_fires_twice(world):
     """Two ticks at the due time: each channel gets the digest once (row 31, one process)."""
     clock = Clock(DUE + dt.timedelta(seconds=20))
@@ -80,6 +84,7 @@ async def test_a_due_digest_posts_once_even_when_the_tick_fires_twice(world):
     ]
 
 
+@pytest.mark.both_databases
 async def test_two_posters_on_one_database_post_once(world):
     """Two 'processes' (posters sharing only the database) racing: one post per channel (row 31)."""
     clock = Clock(DUE)
@@ -89,6 +94,7 @@ async def test_two_posters_on_one_database_post_once(world):
     assert sorted(parents(pub1) + parents(pub2)) == [("C1", "nlp: 3 papers"), ("C2", "nlp: 3 papers")]
 
 
+@pytest.mark.both_databases
 async def test_restart_within_grace_catches_up_late_and_older_is_skipped(world):
     """Down at 08:30, back at 08:40: posted once, marked late. Back after 7 h: skipped (row 30)."""
     clock = Clock(DUE + dt.timedelta(minutes=10))
@@ -124,6 +130,7 @@ async def test_dst_changes_neither_skip_nor_double_a_day(world, zone, start):
     assert len(parents(publisher)) == 2
 
 
+@pytest.mark.both_databases
 async def test_crash_after_the_platform_accepted_is_never_reposted(world, caplog):
     """A crash between 'accepted' and its record: the run stays sending, then ambiguous; never reposted (row 32)."""
     clock = Clock(DUE)
@@ -141,14 +148,16 @@ async def test_crash_after_the_platform_accepted_is_never_reposted(world, caplog
     assert "not reposting" in caplog.text
 
 
+@pytest.mark.both_databases
 async def test_a_clean_stop_mid_digest_resumes_from_the_next_message(world):
     """A stop while posting finishes the current message; a restart sends the rest, once (rows 36, 40)."""
     clock = Clock(DUE)
     poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
     publisher.delay = 0.05
     posting = asyncio.create_task(poster.tick())
-    while len(publisher.sent) < 2:
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while len(publisher.sent) < 2:
+            await asyncio.sleep(0.01)
     await poster.drain(patience_seconds=5)
     await posting
     (run,) = await world[1].recent_runs()
@@ -205,6 +214,7 @@ async def test_a_new_subscription_has_missed_nothing(world, caplog):
     assert missed_lines(caplog) == []
 
 
+@pytest.mark.both_databases
 async def test_days_the_bot_was_down_after_a_digest_are_reported_missed_once(world, caplog):
     """Posted on Monday, down Tuesday and Wednesday, back on Thursday: one warning for each of those two days
     and each channel; none for the days before Monday's digest; none again at the next tick."""
@@ -251,6 +261,7 @@ async def test_a_posted_digest_states_the_announcement_it_covered(world):
     )
 
 
+@pytest.mark.both_databases
 async def test_each_paper_reaches_a_channel_once(world):
     """A paper sent by one subscription is not sent to the same channel again by another."""
     clock = Clock(DUE)
@@ -343,6 +354,7 @@ async def test_database_down_at_digest_time_posts_nothing_then_catches_up(world,
     assert parents(publisher) == [("C1", "nlp: 3 papers")]
 
 
+@pytest.mark.both_databases
 async def test_a_run_taken_over_after_its_lease_is_not_posted_by_the_slow_first_holder(world):
     """A claims, builds slowly past its lease; B takes over and posts; A then finds it lost the claim (one post)."""
     clock = Clock(DUE)
@@ -350,8 +362,9 @@ async def test_a_run_taken_over_after_its_lease_is_not_posted_by_the_slow_first_
     a, pub_a, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock, llm=slow_llm)
     b, pub_b, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=clock)
     first = asyncio.create_task(a.tick())
-    while not slow_llm.calls:  # A holds the claim and is summarizing
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while not slow_llm.calls:  # A holds the claim and is summarizing
+            await asyncio.sleep(0.01)
     clock.now += dt.timedelta(minutes=20)  # past A's lease
     await b.tick()
     await first
@@ -363,6 +376,7 @@ async def test_a_run_taken_over_after_its_lease_is_not_posted_by_the_slow_first_
 # -- a clean stop (row 41), one bad subscription (row 42)
 
 
+@pytest.mark.both_databases
 async def test_a_stop_while_the_digest_is_built_releases_the_run_at_once(world, fake_arxiv):
     """SIGTERM while arXiv is slow: the build is abandoned, the run is released (not held for the lease),
     and another process posts it on its next tick."""
@@ -385,31 +399,36 @@ async def test_a_stop_while_the_digest_is_built_releases_the_run_at_once(world, 
     assert run.state == "sent"
 
 
-class SlowRecords:
-    """The real ledger, whose record_message starts (sets `recording`) and then takes a moment."""
+class HeldRecords:
+    """The real ledger, whose record_message starts (sets `recording`) and then waits for `proceed`."""
 
     def __init__(self, real) -> None:
         self.real = real
-        self.recording = asyncio.Event()
+        self.recording, self.proceed = asyncio.Event(), asyncio.Event()
 
     def __getattr__(self, name):
         return getattr(self.real, name)
 
     async def record_message(self, *args, **kwargs):
         self.recording.set()
-        await asyncio.sleep(0.3)
+        await self.proceed.wait()
         await self.real.record_message(*args, **kwargs)
 
 
+@pytest.mark.both_databases
 async def test_cancelling_the_poster_never_loses_the_record_of_an_accepted_message(world):
     """Cancellation landing between "accepted" and "recorded" (a scheduler shut down without waiting): the
     record still completes, and drain() waits for it."""
-    ledger = SlowRecords(world[1])
+    ledger = HeldRecords(world[1])
     poster, publisher, _ = make_poster(world, [nlp(channels=("slack:C1",))], clock=Clock(DUE), ledger=ledger)
     posting = asyncio.create_task(poster.tick())
     await asyncio.wait_for(ledger.recording.wait(), 10)
     posting.cancel()
-    await poster.drain(patience_seconds=5)
+    draining = asyncio.create_task(poster.drain(patience_seconds=5))
+    await asyncio.wait([posting, draining], timeout=0.1)
+    assert not draining.done()  # waiting for the record
+    ledger.proceed.set()
+    await draining
     assert posting.cancelled()
     (run,) = await world[1].recent_runs()
     assert len(publisher.sent) == 1 and len(run.message_ids) == 1
@@ -463,61 +482,17 @@ async def test_a_query_arxiv_rejects_fails_that_run_once_instead_of_every_tick(w
     assert sum(r.name == "bot.core.posting" and "rejected" in r.getMessage() for r in caplog.records) == 1
 
 
-# -- PostgreSQL stopped for a few seconds mid-digest (row 44)
-
-
-class StoppablePostgres:
-    """A private PostgreSQL server (not the session's) that a test may stop and start again on its port."""
-
-    def __init__(self) -> None:
-        from tests.db import FAST_SETTINGS, _Cluster
-
-        self._cluster = _Cluster()
-        self.server = self._cluster.start()
-        self._options = f"-h 127.0.0.1 -p {self.server.port} -k {self._cluster.sockets} {FAST_SETTINGS}"
-
-    async def stop(self) -> None:
-        """As `docker stop` would: sessions are ended, new connections refused."""
-        await asyncio.to_thread(self._cluster._cmd, "pg_ctl", "-D", self._cluster.data, "-m", "fast", "-w", "stop")
-
-    async def start(self) -> None:
-        await asyncio.to_thread(
-            self._cluster._cmd, "pg_ctl", "-D", self._cluster.data, "-l", self._cluster.log, "-w", "-o",
-            self._options, "start",
-        )  # fmt: skip
-
-    def close(self) -> None:
-        self._cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def stoppable_postgres(postgres_server):  # postgres_server: skipped (or failed, in CI) without the binaries
-    server = StoppablePostgres()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-_outage_databases = itertools.count()
+# -- PostgreSQL stopped mid-digest (row 44)
 
 
 @pytest.fixture
 async def outage_world(fake_arxiv, stoppable_postgres):
     """Like `world`, on a fresh database of the stoppable server."""
-    from storage.engine import make_engine
-    from storage.migrations import upgrade
-    from storage.repository import SqlStore
-
-    name = f"outage_{next(_outage_databases)}"
-    stoppable_postgres.server.execute(f"CREATE DATABASE {name}")
-    engine = make_engine(stoppable_postgres.server.url(name))
-    try:
-        await upgrade(engine)
-        async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
-            yield arxiv, SqlStore(engine)
-    finally:
-        await engine.dispose()
+    async with (
+        stoppable_postgres.new_store() as store,
+        ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv,
+    ):
+        yield arxiv, store
 
 
 class OnSentHook(RecordingPublisher):
@@ -535,10 +510,11 @@ class OnSentHook(RecordingPublisher):
         return await super().post_digest(channel, digest, already_sent=already_sent, on_sent=hooked)
 
 
-async def start_after(server: StoppablePostgres, seconds: float, *, once: Awaitable[None] | None = None) -> None:
+async def start_once_retried(server: StoppablePostgres, *, once: Awaitable[None] | None = None) -> None:
+    """Start the server again once a store found it down (the outage lasts until then)."""
     if once is not None:
         await once
-    await asyncio.sleep(seconds)  # the outage
+    await server.retried()
     await server.start()
 
 
@@ -550,14 +526,15 @@ def sent_once(publisher: RecordingPublisher) -> bool:
 async def test_postgres_stopped_between_accepted_and_recorded_posts_every_message_once(
     outage_world, stoppable_postgres
 ):
-    """PostgreSQL stops right after the platform accepted message 2 and is back 3 s later: the record waits
-    for it, the digest goes on, every message is posted once, and the run ends sent (not ambiguous)."""
+    """PostgreSQL stops right after the platform accepted message 2 and is back once the record found it down:
+    the record waits for it, the digest goes on, every message is posted once, and the run ends sent (not
+    ambiguous)."""
     restart: list[asyncio.Task] = []
 
     async def after_accepted(count: int) -> None:
         if count == 2:
             await stoppable_postgres.stop()  # down before the record is attempted
-            restart.append(asyncio.create_task(start_after(stoppable_postgres, 3)))
+            restart.append(asyncio.create_task(start_once_retried(stoppable_postgres)))
 
     publisher = OnSentHook(after_accepted)
     poster, _, _ = make_poster(outage_world, [nlp(channels=("slack:C1",))], clock=Clock(DUE), publisher=publisher)
@@ -573,17 +550,17 @@ async def test_postgres_stopped_between_accepted_and_recorded_posts_every_messag
 async def test_postgres_stopped_while_the_digest_is_built_does_not_hold_it_for_the_lease(
     outage_world, stoppable_postgres
 ):
-    """PostgreSQL stops while the papers are being summarized and is back a second later: the run is not left
-    claimed for the whole lease; the next tick (same time) posts it, once."""
+    """PostgreSQL stops while the papers are being summarized and is back once the summaries' writes found it
+    down: the run is not left claimed for the whole lease; the next tick (same time) posts it, once."""
     outage: dict[str, asyncio.Future] = {}
 
     class OutageWhileSummarizing(RecordingSummarizer):
-        async def summarize(self, paper, language):
+        async def summarize(self, paper, language, **options):
             if not outage:  # the first of the concurrent calls stops the server; all wait until it is down
                 outage["down"] = down = asyncio.ensure_future(stoppable_postgres.stop())
-                outage["back"] = asyncio.ensure_future(start_after(stoppable_postgres, 1, once=down))
+                outage["back"] = asyncio.ensure_future(start_once_retried(stoppable_postgres, once=down))
             await outage["down"]
-            return await super().summarize(paper, language)
+            return await super().summarize(paper, language, **options)
 
     clock = Clock(DUE)
     poster, publisher, _ = make_poster(

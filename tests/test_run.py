@@ -111,7 +111,7 @@ async def test_post_twice_posts_once(run_env, tmp_path):
 async def test_two_processes_on_one_postgres_post_a_due_digest_once(run_env, tmp_path, postgres_server):
     """Two `paperboy run` on one PostgreSQL, both ticking when the digest falls due: one post; SIGTERM exits 0."""
     run_env["PAPERBOY_STORAGE__URL"] = postgres_database(postgres_server)
-    run_env["PAPERBOY_CLOCK_START"] = "2025-05-29T06:29:48+00:00"  # 12 s before it is due: both are up by then
+    run_env["PAPERBOY_CLOCK_START"] = "2025-05-29T06:29:52+00:00"  # 8 s before it is due: both are up by then
     procs = [await start("run", env=run_env, cwd=tmp_path) for _ in range(2)]
     for proc in procs:
         await wait_for_line(proc, "scheduler started")
@@ -128,6 +128,16 @@ async def wait_for_line(proc: asyncio.subprocess.Process, marker: str, timeout: 
     async with asyncio.timeout(timeout):
         while marker not in (await proc.stderr.readline()).decode():
             assert proc.returncode is None, "the process exited"
+
+
+async def read_log(proc: asyncio.subprocess.Process, marker: str, seen: asyncio.Event) -> str:
+    """The process's whole log; `seen` is set as soon as a line has `marker`."""
+    lines = []
+    while line := (await proc.stderr.readline()).decode():
+        lines.append(line)
+        if marker in line:
+            seen.set()
+    return "".join(lines)
 
 
 async def test_healthz_reports_platforms_runs_and_a_subscription_that_cannot_be_scheduled(run_env, tmp_path):
@@ -301,11 +311,12 @@ async def read_run(url: str):
 async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_the_rest(
     run_env, tmp_path, fake_slack, fake_arxiv, postgres_server
 ):
-    """Slack answers each post after a second; SIGTERM once it accepted message 2 of 8: that message is recorded,
-    the process exits 0, and the restart posts messages 3-8. Every message once; the run ends sent."""
+    """SIGTERM once Slack accepted message 2 of 5, its answer held until the process has begun to stop: that
+    message is recorded, the process exits 0, and the restart posts messages 3-5. Every message once; the run
+    ends sent."""
     from tests.fakes.slack_server import CHANNEL
 
-    fake_arxiv.add_papers(long_papers(7))
+    fake_arxiv.add_papers(long_papers(4))
     config = (
         CONFIG.replace('query = "cat:cs.CL"', f'query = "abs:{LONG_WORD}"')
         .replace("max_papers = 2", "max_papers = 9")
@@ -315,17 +326,18 @@ async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_
     use_slack(run_env, fake_slack)
     url = run_env["PAPERBOY_STORAGE__URL"] = postgres_database(postgres_server)
     first = await start("run", env=run_env, cwd=tmp_path)
+    stopping = asyncio.Event()
 
-    async def slow_answer(call) -> None:
-        if call.method != "chat.postMessage":
-            return
-        if len(fake_slack.posts()) == 2 and first.returncode is None:
+    async def answer_once_stopping(call) -> None:
+        if call.method == "chat.postMessage" and len(fake_slack.posts()) == 2 and first.returncode is None:
             first.send_signal(signal.SIGTERM)  # while Slack's answer to message 2 is on its way
-        await asyncio.sleep(1)
+            await asyncio.wait_for(stopping.wait(), 30)
 
-    fake_slack.after_accept = slow_answer
-    out, err = await asyncio.wait_for(first.communicate(), 60)
-    assert first.returncode == 0, err.decode()
+    fake_slack.after_accept = answer_once_stopping
+    async with asyncio.timeout(60):
+        _, err = await asyncio.gather(first.stdout.read(), read_log(first, "stopping: finishing", stopping))
+        await first.wait()
+    assert first.returncode == 0, err
     run = await read_run(url)
     assert (run.state, len(run.message_ids), len(fake_slack.posts())) == ("interrupted", 2, 2)
 
@@ -336,7 +348,7 @@ async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_
         code, _, err = await stop(second)
     assert code == 0, err
     posts = fake_slack.posts()
-    assert len(posts) == 8 and len({p["text"] for p in posts}) == 8
+    assert len(posts) == 5 and len({p["text"] for p in posts}) == 5
     assert all(p.get("thread_ts") == posts[0]["ts"] for p in posts[1:])  # the rest continue the same thread
     run = await read_run(url)
     assert run.message_ids == tuple(p["ts"] for p in posts)

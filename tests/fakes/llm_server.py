@@ -51,6 +51,7 @@ class FakeLLM:
         retry_after_ms: int | None = 5,
     ) -> None:
         self.delay = delay
+        self.gate: asyncio.Event | None = None  # when set to an Event, every answer waits until it is set
         self.reject_json_schema = reject_json_schema
         self.reject_json_object = reject_json_object
         self.rejection_status = rejection_status
@@ -93,6 +94,8 @@ class FakeLLM:
 
     async def stop(self) -> None:
         self._released.set()
+        if self.gate is not None:
+            self.gate.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -117,6 +120,8 @@ class FakeLLM:
                 return await self._never_answer()
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.gate is not None:
+                await self.gate.wait()
             kind = (body.get("response_format") or {}).get("type")
             if (kind == "json_schema" and self.reject_json_schema) or (
                 kind == "json_object" and self.reject_json_object
