@@ -56,6 +56,8 @@ def bench_env(tmp: str, arxiv: FakeArxiv, llm: FakeLLM) -> dict[str, str]:
         "PAPERBOY_ARXIV__API_URL": arxiv.api_url,
         "PAPERBOY_LLM__BASE_URL": llm.base_url,
         "OPENAI_API_KEY": "bench-not-a-secret",
+        # Summaries from the abstracts: these benchmarks time the LLM and the cache, not reading arxiv.org.
+        "PAPERBOY_SUMMARY__SOURCE": "abstract",
     }
 
 

@@ -129,9 +129,12 @@ HELP = {
         "abstract translated when --language differs, links. Nothing is posted. A REF is anything a\n"
         "person pastes: an arXiv, alphaxiv, ar5iv or huggingface.co/papers link, arXiv:ID, a bare or\n"
         "old-style id, or an arXiv DOI. A reference that cannot be served is one line on standard\n"
-        "error (exit 1); the others are still printed.",
+        "error (exit 1); the others are still printed. Summaries are written from the paper itself\n"
+        "(arXiv's HTML rendering, else its PDF, else the abstract when neither can be read), each\n"
+        "takeaway checked against the passage it quotes; --source abstract reads the abstract only.",
         "  paperboy summarize https://arxiv.org/abs/2505.22653\n"
         "  paperboy summarize 2505.22653 hep-th/9901001 --language zh\n"
+        "  paperboy summarize 2505.22653 --source abstract\n"
         "  paperboy summarize arXiv:2505.22653 --format json > cards.json",
     ),
     "digest": (
@@ -205,6 +208,12 @@ def build_parser() -> Parser:
     summarize.add_argument("refs", nargs="+", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
     summarize.add_argument("--language", type=_language, help="language of the summary (default: summary.language)")
     summarize.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    summarize.add_argument(
+        "--source",
+        choices=["full", "abstract"],
+        help="full: read the paper itself (its HTML, else its PDF); abstract: the abstract only "
+        "(default: summary.source)",
+    )
 
     digest = command("digest", "build a digest and print it (posts nothing)", *HELP["digest"])
     source = digest.add_mutually_exclusive_group(required=True)
@@ -327,7 +336,9 @@ async def cmd_summarize(args: argparse.Namespace, config: Config) -> int:
         progress = ProgressLine(sys.stderr, plain=args.verbose)
         try:
             async with open_services(config) as services:
-                batch = await services.summaries.summarize_refs(refs, language=language, progress=progress)
+                batch = await services.summaries.summarize_refs(
+                    refs, language=language, source=args.source, progress=progress
+                )
                 llm_errors = services.summaries.llm_errors
         finally:
             progress.done()

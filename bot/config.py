@@ -269,6 +269,7 @@ class SubscriptionSettings(Section):
             exclude=self.exclude,
             language=self.language or default_language,
             post_when_empty=self.post_when_empty,
+            source=self.source,
         )
 
 

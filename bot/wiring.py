@@ -17,7 +17,7 @@ from bot.config import ArxivSettings, Config, ReaderSettings, Secret
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
-from bot.core.ports import ChatPlatform, FullTextStore, Publisher, RequestLane
+from bot.core.ports import ChatPlatform, FullTextStore, PaperReader, Publisher, RequestLane
 from bot.core.summaries import SummaryService, utc_now
 from storage.engine import make_engine
 from storage.lanes import SqlRequestLanes
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.clients.llm import OpenAISummarizer
     from bot.clients.reader import ArxivReader
     from bot.core.chat import ChatBot
+    from bot.core.excerpt import Excerpt
     from bot.core.fulltext import Figure, FullText
     from bot.core.posting import DigestPoster
     from bot.core.readahead import ReadAhead
@@ -100,9 +101,12 @@ async def open_services(
                     source=arxiv,
                     store=store,
                     summarizer=summarizer,
+                    reader=StoredFirst(store, reader),
+                    summary_source=settings.summary.source,
                     daily_token_budget=settings.llm.daily_token_budget,
                     max_concurrency=settings.llm.max_concurrency,
                     cache_hours=settings.arxiv.cache_hours,
+                    max_input_tokens=settings.reader.max_input_tokens,
                     now=now,
                 )
                 digests = DigestService(
@@ -214,11 +218,28 @@ class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
         super().__init__(build)
         self.model, self.prompt_version = model, PROMPT_VERSION
 
-    def estimate_tokens(self, paper: Paper, language: str) -> int:
-        return self.built().estimate_tokens(paper, language)
+    def estimate_tokens(self, paper: Paper, language: str, *, excerpt: Excerpt | None = None) -> int:
+        return self.built().estimate_tokens(paper, language, excerpt=excerpt)
 
-    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
-        return await self.built().summarize(paper, language)
+    async def summarize(
+        self, paper: Paper, language: str, *, excerpt: Excerpt | None = None, retry_note: str | None = None
+    ) -> LLMOutput:
+        return await self.built().summarize(paper, language, excerpt=excerpt, retry_note=retry_note)
+
+
+class StoredFirst:
+    """A PaperReader that serves a text read before straight from the store: a summary served from the cache
+    does not build the reader (nor import its HTTP client)."""
+
+    def __init__(self, store: FullTextStore, reader: PaperReader) -> None:
+        self._store, self._reader = store, reader
+
+    async def read(self, paper: Paper) -> FullText:
+        try:
+            stored = await self._store.get_full_text(paper.arxiv_id, paper.version)
+        except StorageUnavailable:
+            stored = None  # the reader asks the store again, and reads from arxiv.org when it cannot
+        return stored or await self._reader.read(paper)
 
 
 def _arxiv_client(settings: ArxivSettings, lane: RequestLane) -> ArxivClient:

@@ -5,5 +5,9 @@ PAPER_KEYS = {
     "categories", "published", "updated", "links", "summary",
     "code_links",  # an extra key (INTERFACE.md welcomes them): the code and project pages the paper names
     "figures",  # INTERFACE.md "Reading the paper": the lead first, [] when none
+    "source",  # INTERFACE.md "Reading the paper": {"kind", "url", "license"}, what the summary was written from
 }  # fmt: skip
-SUMMARY_KEYS = {"language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached"}
+SUMMARY_KEYS = {
+    "language", "tldr", "takeaways", "abstract_translation", "generator", "model", "cached",
+    "evidence",  # INTERFACE.md "Reading the paper": one per takeaway, {"quote", "anchor_url"} or null
+}  # fmt: skip

@@ -25,7 +25,7 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def env(tmp_path, fake_arxiv, fake_llm):
+def env(tmp_path, fake_arxiv, fake_llm, fake_arxiv_site):
     base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_") and k != "OPENAI_API_KEY"}
     return {
         **base,
@@ -35,6 +35,10 @@ def env(tmp_path, fake_arxiv, fake_llm):
         "PAPERBOY_ARXIV__MIN_INTERVAL_SECONDS": "0.01",
         "PAPERBOY_ARXIV__MAX_TRIES": "2",
         "PAPERBOY_ARXIV__TIMEOUT_SECONDS": "5",
+        # The paper itself from the fake arxiv.org: the corpus's papers have no page there (404: the abstract).
+        "PAPERBOY_READER__HTML_URL": fake_arxiv_site.html_url,
+        "PAPERBOY_READER__PDF_URL": fake_arxiv_site.pdf_url,
+        "PAPERBOY_READER__MIN_INTERVAL_SECONDS": "0",
         "PAPERBOY_LLM__BASE_URL": fake_llm.base_url,
         "PAPERBOY_LLM__MAX_RETRIES": "0",
         "PAPERBOY_LLM__TIMEOUT_SECONDS": "5",
@@ -418,3 +422,90 @@ async def test_an_llm_that_times_out_says_to_raise_the_timeout(env, tmp_path, fa
     assert code == 1 and "Extractive summary" in out
     (line,) = [line for line in err.splitlines() if "LLM" in line]
     assert "did not answer within 0.5 s" in line and "Raise llm.timeout_seconds" in line
+
+
+# ---- written from the paper itself (issue 9): the fake arxiv.org serves the real pages and PDFs by id
+
+READ_PAPERS = [  # arXiv's records of the papers tests/data/papers/ has, as the fake export API serves them
+    {"id": "2508.08468", "version": 6, "title": "Cloud-Edge Audio-Visual Speech Enhancement over 5G",
+     "authors": ["A. Author"], "abstract": "We present a cloud-edge AVSE system over a public 5G edge network.",
+     "categories": ["cs.SD"], "published": "2025-08-12T00:00:00Z"},
+    {"id": "2008.10010", "version": 1, "title": "A Lip Sync Expert Is All You Need", "authors": ["K R Prajwal"],
+     "abstract": "We study lip-syncing talking face videos to match a target speech segment.",
+     "categories": ["cs.CV"], "published": "2020-08-23T00:00:00Z"},
+]  # fmt: skip
+
+
+def page_paragraphs(html_url: str) -> dict[str, str]:
+    """2508.08468v6's paragraphs as the reader parses the page, normalised as quotes are compared."""
+    from pathlib import Path
+
+    from bot.clients.reader_html import parse_html
+    from bot.core.faithfulness import normalized
+
+    page = (Path(REPO) / "tests" / "data" / "papers" / "2508.08468v6.html").read_bytes()
+    text = parse_html(page, url=f"{html_url}/2508.08468v6", arxiv_id="2508.08468", version=6)
+    return {p.anchor: normalized(p.text) for p in text.paragraphs}
+
+
+async def test_summarize_json_reports_the_html_source_its_licence_and_verbatim_evidence(
+    env, tmp_path, fake_arxiv, fake_arxiv_site, fake_llm
+):
+    fake_arxiv.add_papers(READ_PAPERS)
+    code, out, err = await paperboy("summarize", "2508.08468v6", "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    (paper,) = json.loads(out)["papers"]
+    html = f"{fake_arxiv_site.html_url}/2508.08468v6"
+    assert paper["source"] == {"kind": "html", "url": html, "license": "CC BY 4.0"}
+    summary = paper["summary"]
+    assert summary["generator"] == "llm" and len(summary["evidence"]) == len(summary["takeaways"]) == 4
+    paragraphs = page_paragraphs(fake_arxiv_site.html_url)
+    for evidence in summary["evidence"]:
+        url, anchor = evidence["anchor_url"].split("#")
+        assert url == html and evidence["quote"] in paragraphs[anchor]
+    code, out, _ = await paperboy("summarize", "2508.08468v6", env=env, cwd=tmp_path)
+    assert code == 0 and "Summary by gpt-4o-mini from the full text (HTML)" in out
+
+
+async def test_a_number_the_llm_invents_is_not_in_the_json(env, tmp_path, fake_arxiv, fake_llm):
+    """The LLM invents a number in one takeaway, and again when asked once more: the JSON has the other three."""
+    from tests.fakes.llm_server import INVENTED, cited
+
+    fake_arxiv.add_papers(READ_PAPERS)
+    fake_llm.script(cited(invent={2}), cited(invent={2}))
+    code, out, err = await paperboy("summarize", "2508.08468v6", "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    summary = json.loads(out)["papers"][0]["summary"]
+    assert len(fake_llm.calls) == 2 and len(summary["takeaways"]) == len(summary["evidence"]) == 3
+    assert INVENTED.rstrip("%") not in out
+
+
+async def test_a_pdf_only_paper_is_summarized_from_its_pdf(env, tmp_path, fake_arxiv, fake_arxiv_site):
+    fake_arxiv.add_papers(READ_PAPERS)
+    code, out, err = await paperboy("summarize", "2008.10010v1", "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    paper = json.loads(out)["papers"][0]
+    assert paper["source"]["kind"] == "pdf" and paper["source"]["url"] == f"{fake_arxiv_site.pdf_url}/2008.10010v1"
+    assert all(e is None or "#page=" in e["anchor_url"] for e in paper["summary"]["evidence"])
+    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1"]
+
+
+async def test_with_arxiv_org_unreachable_the_card_still_comes_from_the_abstract(env, tmp_path, fake_arxiv):
+    fake_arxiv.add_papers(READ_PAPERS)
+    port = closed_port()
+    env |= {"PAPERBOY_READER__HTML_URL": f"http://127.0.0.1:{port}/html",
+            "PAPERBOY_READER__PDF_URL": f"http://127.0.0.1:{port}/pdf"}  # fmt: skip
+    code, out, err = await paperboy("summarize", "2508.08468v6", "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    paper = json.loads(out)["papers"][0]
+    assert paper["source"] == {"kind": "abstract", "url": "https://arxiv.org/abs/2508.08468v6", "license": None}
+    assert paper["summary"]["generator"] == "llm" and paper["summary"]["takeaways"]
+
+
+async def test_source_abstract_reads_only_the_abstract(env, tmp_path, fake_arxiv, fake_arxiv_site, fake_llm):
+    fake_arxiv.add_papers(READ_PAPERS)
+    args = ("summarize", "2508.08468v6", "--source", "abstract", "--format", "json")
+    code, out, err = await paperboy(*args, env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert json.loads(out)["papers"][0]["source"]["kind"] == "abstract"
+    assert fake_arxiv_site.paths == [] and "[S1.p1]" not in json.dumps(fake_llm.calls)

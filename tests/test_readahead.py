@@ -45,12 +45,12 @@ class GatedSummarizer(RecordingSummarizer):
         self.expected, self.waiting = expected, 0
         self.gate, self.started = asyncio.Event(), asyncio.Event()
 
-    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
+    async def summarize(self, paper: Paper, language: str, **kwargs) -> LLMOutput:
         self.waiting += 1
         if self.waiting >= self.expected:
             self.started.set()
         await self.gate.wait()
-        return await super().summarize(paper, language)
+        return await super().summarize(paper, language, **kwargs)
 
 
 def nlp(**changes) -> Subscription:

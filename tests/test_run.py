@@ -31,7 +31,7 @@ _databases = itertools.count()
 
 
 @pytest.fixture
-def run_env(tmp_path, fake_arxiv):
+def run_env(tmp_path, fake_arxiv, fake_arxiv_site):
     (tmp_path / "config.toml").write_text(CONFIG)
     base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_") and k != "OPENAI_API_KEY"}
     return {
@@ -40,6 +40,10 @@ def run_env(tmp_path, fake_arxiv):
         "PAPERBOY_STORAGE__URL": f"sqlite+aiosqlite:///{tmp_path}/paperboy.db",
         "PAPERBOY_ARXIV__API_URL": fake_arxiv.api_url,
         "PAPERBOY_ARXIV__MIN_INTERVAL_SECONDS": "0.01",
+        # The papers themselves from the fake arxiv.org (the corpus's have no page there: their abstracts).
+        "PAPERBOY_READER__HTML_URL": fake_arxiv_site.html_url,
+        "PAPERBOY_READER__PDF_URL": fake_arxiv_site.pdf_url,
+        "PAPERBOY_READER__MIN_INTERVAL_SECONDS": "0",
         "PAPERBOY_SCHEDULE__TICK_SECONDS": "1",
         "PAPERBOY_CLOCK_START": DUE,
     }

@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import time
 
 import pytest
 
 from bot.clients.arxiv import ArxivClient
 from bot.clients.llm import OpenAISummarizer
+from bot.clients.reader import ArxivReader
+from bot.core.card import card_view
 from bot.core.errors import LLMUnavailable, SummarizerFailed
+from bot.core.excerpt import select_excerpt
+from bot.core.faithfulness import normalized
+from bot.core.fulltext import FullText
 from bot.core.models import ArxivRef, Paper
-from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, SummaryService
-from tests.fakes.llm_server import FakeLLM
+from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, UNSUPPORTED, SummaryService
+from storage.lanes import MemoryRequestLanes
+from tests.fakes.llm_server import INVENTED, FakeLLM, cited
 from tests.fakes.summarizer import RecordingSummarizer
+from tests.test_cli import closed_port
 
 NOW = dt.datetime(2025, 5, 30, 9, 0, tzinfo=dt.UTC)
 
@@ -133,9 +141,9 @@ class GatedSummarizer(RecordingSummarizer):
         super().__init__()
         self.gate = asyncio.Event()
 
-    async def summarize(self, paper: Paper, language: str):
+    async def summarize(self, paper: Paper, language: str, **kwargs):
         await self.gate.wait()
-        return await super().summarize(paper, language)
+        return await super().summarize(paper, language, **kwargs)
 
 
 async def test_after_the_cooldown_one_trial_call_decides(arxiv, store):
@@ -300,3 +308,174 @@ async def test_a_hung_llm_opens_the_breaker_for_a_digest_and_frees_the_slots(arx
     assert [r.summary.generator for r in digest] + [card.generator] == ["extractive"] * 11
     assert digest_seconds < 5  # ten timeouts would be 10 s; about 2 x 1 s at worst
     assert "did not answer within 1 s" in (card.note or "")
+
+
+# ---- written from the paper itself, with checked evidence (issue 9)
+
+AVSE = Paper(
+    arxiv_id="2508.08468",
+    version=6,
+    title="Cloud-Edge Audio-Visual Speech Enhancement over 5G",
+    authors=("A. Author",),
+    abstract="Real-time audio-visual speech enhancement (AVSE) is a key enabler for immersive and interactive "
+    "multimedia services. Aggressive compression reduced payload sizes by up to 80× with negligible perceptual "
+    "degradation.",
+    comment=None,
+    journal_ref=None,
+    primary_category="cs.SD",
+    categories=("cs.SD",),
+    published=NOW - dt.timedelta(days=1),
+    updated=NOW - dt.timedelta(days=1),
+)
+
+
+@pytest.fixture
+async def site_reader(fake_arxiv_site):
+    """The real reader on the fake arxiv.org, which has 2508.08468v6's real page (and no page for make_paper's)."""
+    async with ArxivReader(
+        lane=MemoryRequestLanes(),
+        html_url=fake_arxiv_site.html_url,
+        pdf_url=fake_arxiv_site.pdf_url,
+        min_interval_seconds=0,
+        timeout_seconds=5,
+    ) as reader:
+        yield reader
+
+
+@pytest.fixture
+async def cited_llm(fake_llm):
+    llm = OpenAISummarizer(base_url=fake_llm.base_url, api_key="sk-test-cited-000000000000", model="m", max_retries=0)
+    yield llm
+    await llm.aclose()
+
+
+def reading_service(arxiv, store, summarizer, reader, *, budget: int = 10**9, **options) -> SummaryService:
+    return SummaryService(
+        source=arxiv, store=store, summarizer=summarizer, reader=reader, daily_token_budget=budget,
+        max_concurrency=8, cache_hours=24, now=lambda: NOW, **options,
+    )  # fmt: skip
+
+
+def requested_text(call: dict) -> str:
+    return "\n".join(m["content"] for m in call["messages"])
+
+
+async def test_a_summary_of_the_full_text_cites_the_paper_verbatim(arxiv, store, site_reader, cited_llm, fake_llm):
+    """The LLM reads the abstract, introduction, results, conclusion and captions, each passage under its id; every
+    takeaway's evidence is a verbatim passage of the page, linked to its paragraph."""
+    result = await reading_service(arxiv, store, cited_llm, site_reader).summarized(AVSE, language="en")
+    summary, reading = result.summary, result.reading
+    assert (summary.generator, summary.source) == ("llm", "html")
+    assert reading is not None and reading.kind == "html" and reading.license == "CC BY 4.0"
+    prompt = requested_text(fake_llm.calls[0])
+    for part in ("[abstract1] ", "## I Introduction\n[S1.p1] ", "## VI CONCLUSION", "[S4.F1] Figure 1: "):
+        assert part in prompt
+    assert "## II Related Work" not in prompt
+    paragraphs = {p.anchor: normalized(p.text) for p in reading.paragraphs}
+    assert len(summary.takeaways) == len(summary.evidence) == 4 and len(fake_llm.calls) == 1
+    for evidence in summary.evidence:
+        assert evidence is not None and evidence.anchor_url.startswith(f"{reading.url}#")
+        assert evidence.quote in paragraphs[evidence.anchor_url.split("#")[1]]
+    assert any(char.isdigit() for char in summary.takeaways[2])  # the result gives its number, and stands
+
+
+async def test_a_takeaway_with_an_invented_number_never_reaches_the_card(
+    arxiv, store, site_reader, cited_llm, fake_llm, caplog
+):
+    """The LLM adds a number its quote does not give, and again when asked once more: that takeaway is dropped,
+    from the card and from the cache, and one line says so."""
+    caplog.set_level(logging.INFO, logger="bot.core.summaries")
+    fake_llm.script(cited(invent={2}), cited(invent={2}))
+    result = await reading_service(arxiv, store, cited_llm, site_reader).summarized(AVSE, language="en")
+    assert len(fake_llm.calls) == 2
+    assert "takeaway 3: gives 97.3, which its quote does not contain" in requested_text(fake_llm.calls[1])
+    card = card_view(result)
+    assert result.summary.generator == "llm" and len(card.takeaways) == 3
+    assert not any(INVENTED.rstrip("%") in text for text in card.takeaways)
+    cached = await store.get_summary(AVSE.arxiv_id, 6, model="m", prompt_version=cited_llm.prompt_version,
+                                     language="en", source="html")  # fmt: skip
+    assert cached is not None and cached.takeaways == result.summary.takeaways
+    assert cached.evidence == result.summary.evidence and all(cached.evidence)
+    lines = [r.getMessage() for r in caplog.records if "takeaways kept" in r.getMessage()]
+    assert lines == ["arXiv:2508.08468: 3 of 4 takeaways kept, 1 dropped (1 number not in its quote)"]
+
+
+async def test_a_misquote_is_asked_again_once_then_dropped(arxiv, store, site_reader, cited_llm, fake_llm):
+    """A quote that is not in the paper: the LLM is asked once more, saying so; fixed, every takeaway stays;
+    misquoted again, that takeaway goes."""
+    svc = reading_service(arxiv, store, cited_llm, site_reader)
+    fake_llm.script(cited(misquote={1}), cited())
+    fixed = await svc.summary_for(AVSE, language="en")
+    assert len(fake_llm.calls) == 2 and len(fixed.takeaways) == 4
+    assert "takeaway 2: its quote is not verbatim in the paper" in requested_text(fake_llm.calls[1])
+
+    fake_llm.script(cited(misquote={1}), cited(misquote={1}))
+    again = await svc.summary_for(AVSE, language="zh")
+    assert len(fake_llm.calls) == 4  # once more, not more
+    assert len(again.takeaways) == 3 and not any(t.startswith("Method") for t in again.takeaways)
+
+
+async def test_fewer_than_three_supported_takeaways_is_an_extractive_summary(
+    arxiv, store, site_reader, cited_llm, fake_llm
+):
+    fake_llm.script(cited(misquote={0, 1}), cited(misquote={0, 1}))
+    result = await reading_service(arxiv, store, cited_llm, site_reader).summarized(AVSE, language="en")
+    assert (result.summary.generator, result.summary.note) == ("extractive", UNSUPPORTED)
+    assert "did not stand on the paper" in card_view(result).footer
+    assert len(fake_llm.calls) == 2
+    assert await store.get_summary(AVSE.arxiv_id, 6, model="m", prompt_version=cited_llm.prompt_version,
+                                   language="en", source="html") is None  # fmt: skip
+    assert result.reading is not None and result.reading.kind == "html"  # the figures are still there
+
+
+async def test_full_text_and_abstract_summaries_are_separate_cache_entries(arxiv, store, site_reader):
+    llm = RecordingSummarizer()
+    svc = reading_service(arxiv, store, llm, site_reader)
+    full = await svc.summary_for(AVSE, language="en")
+    abstract = await svc.summary_for(AVSE, language="en", source="abstract")
+    assert (full.source, abstract.source) == ("html", "abstract") and len(llm.calls) == 2
+    assert [e.kind for e in llm.excerpts] == ["html", "abstract"]
+    assert (await svc.summary_for(AVSE, language="en")).cached
+    assert (await svc.summary_for(AVSE, language="en", source="abstract")).cached
+    assert len(llm.calls) == 2
+    key = {"model": llm.model, "prompt_version": llm.prompt_version, "language": "en"}
+    assert (await store.get_summary(AVSE.arxiv_id, 6, **key, source="pdf")) is None
+
+
+async def test_a_full_text_over_the_budget_is_summarized_from_the_abstract(
+    arxiv, store, site_reader, cited_llm, fake_llm
+):
+    """The day's budget cannot cover the full text but covers the abstract: an LLM summary of the abstract (the
+    figures and licence still read), not an extractive one."""
+    text = await site_reader.read(AVSE)
+    full = cited_llm.estimate_tokens(AVSE, "en", excerpt=select_excerpt(AVSE, text, max_tokens=12_000))
+    alone = cited_llm.estimate_tokens(
+        AVSE, "en", excerpt=select_excerpt(AVSE, FullText.abstract_only(AVSE), max_tokens=12_000)
+    )
+    assert alone < full
+    result = await reading_service(arxiv, store, cited_llm, site_reader, budget=alone).summarized(AVSE, language="en")
+    assert (result.summary.generator, result.summary.source) == ("llm", "abstract")
+    assert result.reading is not None and result.reading.kind == "html"
+    assert "[S1.p1]" not in requested_text(fake_llm.calls[0]) and len(fake_llm.calls) == 1
+    assert "from the abstract" in card_view(result).footer
+
+
+async def test_the_paper_is_read_without_an_llm_and_not_for_the_abstract(arxiv, store, site_reader, fake_arxiv_site):
+    """Figures and licence come with an extractive summary too; --source abstract reads nothing."""
+    svc = reading_service(arxiv, store, None, site_reader)
+    full = await svc.summarized(AVSE, language="en")
+    assert full.summary.generator == "extractive" and full.reading is not None and full.reading.figures
+    abstract = await svc.summarized(AVSE, language="en", source="abstract")
+    assert abstract.reading is None
+    assert fake_arxiv_site.paths == ["/html/2508.08468v6"]
+
+
+async def test_with_arxiv_org_unreachable_the_card_comes_from_the_abstract(arxiv, store, cited_llm, fake_llm):
+    port = closed_port()
+    unreachable = {"html_url": f"http://127.0.0.1:{port}/html", "pdf_url": f"http://127.0.0.1:{port}/pdf"}
+    async with ArxivReader(lane=MemoryRequestLanes(), min_interval_seconds=0, max_tries=1, **unreachable) as reader:
+        result = await reading_service(arxiv, store, cited_llm, reader).summarized(AVSE, language="en")
+    assert result.reading is not None and result.reading.kind == "abstract" and result.reading.note
+    assert (result.summary.generator, result.summary.source) == ("llm", "abstract")
+    assert "[S1.p1]" not in requested_text(fake_llm.calls[0])
+    assert card_view(result).footer.startswith("Summary by m from the abstract")

@@ -33,6 +33,7 @@ from bot.clients.prompts import (
 )
 from bot.core.card import paper_urls
 from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
+from bot.core.excerpt import Excerpt
 from bot.core.models import LLMOutput, Paper, Summary
 from bot.core.sanitize import looks_like_injection
 
@@ -92,7 +93,7 @@ class OpenAISummarizer:
         # limits
         timeout_seconds: float = 60,
         max_retries: int = 2,
-        max_output_tokens: int = 1500,
+        max_output_tokens: int = 2500,  # seven takeaways with their quotes, and a translated abstract
     ) -> None:
         self.model = model
         self.prompt_version = PROMPT_VERSION
@@ -122,21 +123,24 @@ class OpenAISummarizer:
         """The structured-output mode currently in use (for logs and health checks)."""
         return _MODE_NAMES[self._mode]
 
-    def estimate_tokens(self, paper: Paper, language: str) -> int:
+    def estimate_tokens(self, paper: Paper, language: str, *, excerpt: Excerpt | None = None) -> int:
         """An upper bound: every attempt at its largest (about 3 characters a token, plus the output cap)."""
-        return MAX_ATTEMPTS * self._attempt_estimate(paper, language)
+        return MAX_ATTEMPTS * self._attempt_estimate(build_messages(paper, language, excerpt=excerpt))
 
-    def _attempt_estimate(self, paper: Paper, language: str) -> int:
-        system, user = build_messages(paper, language)
+    def _attempt_estimate(self, messages: tuple[str, str]) -> int:
+        system, user = messages
         return math.ceil((len(system) + len(user)) / 3) + self.max_output_tokens
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
-        if looks_like_injection(f"{paper.title}\n{paper.abstract}\n{paper.comment or ''}"):
+    async def summarize(
+        self, paper: Paper, language: str, *, excerpt: Excerpt | None = None, retry_note: str | None = None
+    ) -> LLMOutput:
+        shown = [p.text for p in excerpt.shown] if excerpt is not None else []
+        if looks_like_injection("\n".join([paper.title, paper.abstract, paper.comment or "", *shown])):
             log.warning("paper %s: its text looks like a prompt injection; treated as data", paper.arxiv_id)
-        system, user = build_messages(paper, language)
+        system, user = built = build_messages(paper, language, excerpt=excerpt, retry_note=retry_note)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         tokens, problem = 0, ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -147,7 +151,7 @@ class OpenAISummarizer:
             except SummarizerFailed as exc:
                 exc.tokens = tokens  # what the earlier attempts cost
                 raise
-            tokens += used or self._attempt_estimate(paper, language)
+            tokens += used or self._attempt_estimate(built)
             if finish_reason == "length":
                 raise SummarizerFailed(
                     f"the LLM's summary of {paper.arxiv_id} was cut off at {self.max_output_tokens} "
@@ -165,13 +169,16 @@ class OpenAISummarizer:
             summary = Summary(
                 language=language,  # as asked: it is part of the cache key
                 tldr=parsed.tldr,
-                takeaways=tuple(parsed.takeaways),
+                takeaways=tuple(takeaway.text for takeaway in parsed.takeaways),
                 abstract_translation=None if is_english(language) else parsed.abstract_translation,
                 generator="llm",
                 model=self.model,
                 prompt_version=PROMPT_VERSION,
+                source=excerpt.kind if excerpt is not None else "abstract",
+                lead_figure=parsed.lead_figure,
             )
-            return LLMOutput(summary=summary, tokens=tokens)
+            citations = tuple(takeaway.citation for takeaway in parsed.takeaways)
+            return LLMOutput(summary=summary, tokens=tokens, citations=citations)
         raise SummarizerFailed(
             f"the LLM gave no usable summary of {paper.arxiv_id} in {MAX_ATTEMPTS} attempts ({problem}); "
             "summaries fall back to extractive",

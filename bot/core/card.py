@@ -102,6 +102,10 @@ def dates_line(paper: Paper) -> str:
     return f"Published {published.isoformat()}, updated {updated.isoformat()} (v{paper.version})"
 
 
+# What an LLM summary was written from, as its footer says it.
+_WRITTEN_FROM = {"html": "from the full text (HTML)", "pdf": "from the PDF", "abstract": "from the abstract"}
+
+
 def footer_line(summary: Summary) -> str:
     """How the summary was made, with the reminder that a machine wrote it."""
     if summary.generator == "extractive":
@@ -109,7 +113,7 @@ def footer_line(summary: Summary) -> str:
         why = f"sentences from the abstract; {note}" if note else "sentences from the abstract"
         return f"Extractive summary ({why}); machine-written, check the paper."
     model = one_line(summary.model or "") or "a language model"
-    return f"Summary by {model} from the abstract; machine-written, check the paper."
+    return f"Summary by {model} {_WRITTEN_FROM[summary.source]}; machine-written, check the paper."
 
 
 def paper_urls(paper: Paper) -> tuple[str, ...]:

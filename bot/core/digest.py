@@ -117,7 +117,9 @@ class DigestService:
         chosen = matching[: request.max_papers]
         if chosen:
             await report_progress(progress, f"Found {len(matching)} papers; summarizing the top {len(chosen)}")
-        summarized = await self._summaries.summarize_papers(chosen, language=request.language, progress=progress)
+        summarized = await self._summaries.summarize_papers(
+            chosen, language=request.language, source=request.source, progress=progress
+        )
         window = request_window(request)
         reasons = () if chosen else empty_reasons(request.query, window, self._now(), already_sent=len(candidates))
         return Digest(

@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # fulltext imports Paper from here
     from bot.core.fulltext import FullText
 
 SourceKind = Literal["html", "pdf", "abstract"]
+# What a summary is asked to be written from: the paper itself (its HTML, else its PDF, else its abstract), or
+# the abstract alone.
+SummarySource = Literal["full", "abstract"]
 
 Generator = Literal["llm", "extractive"]
 
@@ -235,6 +238,15 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """What the LLM gave a takeaway to stand on, before bot.core.faithfulness checks it: a quote and the id of the
+    paragraph it says the quote is from."""
+
+    quote: str
+    paragraph: str
+
+
+@dataclass(frozen=True)
 class SummarizedPaper:
     paper: Paper
     summary: Summary
@@ -276,6 +288,7 @@ class DigestRequest:
     window: tuple[dt.datetime, dt.datetime] | None = None
     # Papers this channel was already sent (each paper at most once per channel, ever).
     skip_ids: frozenset[str] = frozenset()
+    source: SummarySource | None = None  # what the summaries are written from; None: summary.source
 
 
 @dataclass(frozen=True)
@@ -311,6 +324,7 @@ class Subscription:
     exclude: tuple[str, ...] = ()
     language: str = "en"
     post_when_empty: bool = True
+    source: SummarySource | None = None  # what its summaries are written from; None: summary.source
 
     @classmethod
     def create(
@@ -327,6 +341,7 @@ class Subscription:
         exclude: Iterable[str] = (),
         language: str = ENGLISH,
         post_when_empty: bool = True,
+        source: SummarySource | None = None,
         most_papers: int = MAX_DIGEST_PAPERS,
     ) -> Subscription:
         """A subscription from what a person wrote (configuration file or chat), every value checked; the
@@ -345,6 +360,7 @@ class Subscription:
             exclude=tuple(exclude),
             language=Language.parse(language),
             post_when_empty=post_when_empty,
+            source=source,
         )
 
     def request_for(self, date: dt.date, *, days: int = 1) -> DigestRequest:
@@ -357,6 +373,7 @@ class Subscription:
             include=self.include,
             exclude=self.exclude,
             title=self.name,
+            source=self.source,
         )
 
 
@@ -385,6 +402,8 @@ class LLMOutput:
 
     summary: Summary
     tokens: int
+    # One per takeaway, unchecked: what the LLM cited for it (None where it cited nothing).
+    citations: tuple[Citation | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from bot.core.excerpt import Excerpt
 from bot.core.fulltext import Figure, FullText
 from bot.core.models import (
     ArxivRef,
@@ -13,6 +14,7 @@ from bot.core.models import (
     DigestRun,
     LLMOutput,
     Paper,
+    SourceKind,
     Subscription,
     Summary,
     SummaryBatch,
@@ -36,11 +38,15 @@ class Summarizer(Protocol):
     model: str
     prompt_version: str  # part of the cache key: a new prompt means new summaries
 
-    async def summarize(self, paper: Paper, language: str) -> LLMOutput:
-        """A validated, sanitized summary. Raises SummarizerFailed after retries."""
+    async def summarize(
+        self, paper: Paper, language: str, *, excerpt: Excerpt | None = None, retry_note: str | None = None
+    ) -> LLMOutput:
+        """A validated, sanitized summary of `excerpt` (None: the abstract alone), each takeaway with what it cites
+        (unchecked: bot.core.faithfulness checks it). `retry_note` says what failed that check in the previous
+        answer. Raises SummarizerFailed after retries."""
         ...
 
-    def estimate_tokens(self, paper: Paper, language: str) -> int:
+    def estimate_tokens(self, paper: Paper, language: str, *, excerpt: Excerpt | None = None) -> int:
         """An upper estimate of what summarize() will cost, reserved from the budget beforehand."""
         ...
 
@@ -54,8 +60,10 @@ class Store(Protocol):
     async def save_papers(self, papers: Sequence[Paper], *, fetched_at: dt.datetime) -> None: ...
 
     async def get_summary(
-        self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str
-    ) -> Summary | None: ...
+        self, arxiv_id: str, version: int, *, model: str, prompt_version: str, language: str, source: SourceKind
+    ) -> Summary | None:
+        """The cached summary written from `source` (the paper's HTML or PDF, or its abstract), if any."""
+        ...
 
     async def save_summary(self, paper: Paper, summary: Summary) -> None:
         """Cache an LLM summary as final (idempotent on its key)."""

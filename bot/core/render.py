@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.card import card_view, code_links, html_url
-from bot.core.models import Digest, InputError, Paper, SummarizedPaper, SummaryBatch
+from bot.core.models import Digest, Evidence, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
 from bot.core.sanitize import clean_text, one_line, truncate
 from bot.core.schedule import describe_window, utc_days
 from bot.core.textwidth import wrap
@@ -115,6 +115,8 @@ def figures_json(sp: SummarizedPaper) -> list[dict[str, Any]]:
 def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
     """One paper as in INTERFACE.md `--format json`, plus summary.note and summary.prompt_version."""
     p, s = sp.paper, sp.summary
+    # Aligned with the takeaways (one each, null where none), an empty takeaway dropped with its evidence.
+    cited = [(t, e) for t, e in zip((clean_text(t) for t in s.takeaways), _evidence_list(s), strict=True) if t]
     return {
         "arxiv_id": p.arxiv_id,
         "version": p.version,
@@ -131,10 +133,12 @@ def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
         "links": {"abs": p.abs_url, "pdf": p.pdf_url, "html": html_url(p)},
         "code_links": [{"kind": link.kind, "label": link.label, "url": link.url} for link in code_links(p)],
         "figures": figures_json(sp),
+        "source": _source_json(sp),
         "summary": {
             "language": one_line(s.language),
             "tldr": clean_text(s.tldr),
-            "takeaways": [t for t in (clean_text(t) for t in s.takeaways) if t],
+            "takeaways": [t for t, _ in cited],
+            "evidence": [_one_evidence_json(e) for _, e in cited],
             "abstract_translation": clean_text(s.abstract_translation or "") or None,
             "generator": s.generator,
             "model": one_line(s.model or "") or None,
@@ -143,6 +147,25 @@ def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
             "prompt_version": one_line(s.prompt_version),
         },
     }
+
+
+def _source_json(sp: SummarizedPaper) -> dict[str, Any]:
+    """What the summary was written from (INTERFACE.md `source`): its kind, where it was read, the paper's licence
+    (known when the paper was read, even for a summary written from the abstract)."""
+    kind, reading = sp.summary.source, sp.reading
+    url = reading.url if reading is not None and reading.kind == kind else sp.paper.abs_url
+    license_ = (one_line(reading.license or "") or None) if reading is not None else None
+    return {"kind": kind, "url": url, "license": license_}
+
+
+def _evidence_list(s: Summary) -> list[Evidence | None]:
+    return [*s.evidence[: len(s.takeaways)], *[None] * (len(s.takeaways) - len(s.evidence))]
+
+
+def _one_evidence_json(evidence: Evidence | None) -> dict[str, str] | None:
+    if evidence is None:
+        return None
+    return {"quote": clean_text(evidence.quote), "anchor_url": evidence.anchor_url}
 
 
 def _errors_json(errors: Sequence[InputError]) -> list[dict[str, str]]:

@@ -1,7 +1,16 @@
-"""Get-or-create a summary: cache -> arXiv -> LLM (within the daily budget) -> store.
+"""Get-or-create a summary: cache -> arXiv -> the paper itself -> LLM (within the daily budget) -> check -> store.
 
-Extractive summaries stand in when there is no LLM, the budget is spent, or the LLM failed;
-they are never stored as final, so the paper gets a proper summary later.
+With source "full" the paper is read (bot.core.ports.PaperReader: its HTML, else its PDF, else the abstract alone)
+and the LLM is given an excerpt of it (bot.core.excerpt); what it was written from (html, pdf, abstract) is part of
+the summary's cache key. The paper is read, for its figures and licence, whether or not an LLM is configured.
+When the day's budget cannot cover the full text, the summary is written from the abstract.
+
+Every takeaway is checked against the paper (bot.core.faithfulness): when some do not stand on their quotes, the
+LLM is asked once more, then those still unsupported are dropped; fewer than three left, or a tl;dr with a number
+the paper does not give, and the summary is extractive.
+
+Extractive summaries stand in when there is no LLM, the budget is spent, the LLM failed or its summary did not
+stand; they are never stored as final, so the paper gets a proper summary later.
 """
 
 from __future__ import annotations
@@ -12,17 +21,31 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.core.errors import ArxivUnavailable, BadQuery, LLMUnavailable, PaperNotFound, SummarizerFailed
+from bot.core.excerpt import Excerpt, select_excerpt
 from bot.core.extractive import extractive_summary
-from bot.core.models import ArxivRef, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
-from bot.core.ports import PaperSource, Progress, Store, Summarizer
+from bot.core.faithfulness import Checked, check_summary
+from bot.core.fulltext import FullText
+from bot.core.models import (
+    ArxivRef,
+    InputError,
+    LLMOutput,
+    Paper,
+    SourceKind,
+    SummarizedPaper,
+    Summary,
+    SummaryBatch,
+    SummarySource,
+)
+from bot.core.ports import PaperReader, PaperSource, Progress, Store, Summarizer
 
 log = logging.getLogger(__name__)
 
 NO_LLM = "no LLM configured"
 OVER_BUDGET = "the daily token budget is spent"
 LLM_FAILED = "the LLM failed or was unreachable"
+UNSUPPORTED = "the LLM's summary did not stand on the paper's text"
 
-SummaryKey = tuple[str, int, str, str, str]
+SummaryKey = tuple[str, int, str, str, str, SummarySource]
 NOT_KNOWN_LATEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -77,19 +100,24 @@ class SummaryService:
         source: PaperSource,
         store: Store,
         summarizer: Summarizer | None,
+        reader: PaperReader | None = None,  # None: summaries are written from the abstract
+        summary_source: SummarySource = "full",
         # limits
         daily_token_budget: int,
         max_concurrency: int,
         cache_hours: float,
+        max_input_tokens: int = 12_000,  # the most paper text one summary sends to the LLM
         # time, injectable for tests
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        self._source, self._store, self._summarizer = source, store, summarizer
+        self._source, self._store, self._summarizer, self._reader = source, store, summarizer, reader
+        self._summary_source: SummarySource = summary_source
         self._budget = daily_token_budget
+        self._max_input_tokens = max_input_tokens
         self._llm_slots = asyncio.Semaphore(max_concurrency)
         self._cache_age = dt.timedelta(hours=cache_hours)
         self._now = now
-        self._in_flight: dict[SummaryKey, asyncio.Future[Summary]] = {}
+        self._in_flight: dict[SummaryKey, asyncio.Future[SummarizedPaper]] = {}
         self._breaker = CircuitBreaker(threshold=3, cooldown=dt.timedelta(minutes=2), now=now)
         self._llm_down_note = LLM_FAILED  # why the breaker is open, for the cards it answers
         # What went wrong with the LLM, for the CLI's one-line report; chat users see the card's footer.
@@ -118,84 +146,170 @@ class SummaryService:
         return papers, errors
 
     async def summarize_refs(
-        self, refs: Sequence[ArxivRef], *, language: str, progress: Progress | None = None
+        self,
+        refs: Sequence[ArxivRef],
+        *,
+        language: str,
+        source: SummarySource | None = None,
+        progress: Progress | None = None,
     ) -> SummaryBatch:
         papers, errors = await self.fetch_papers(refs)
         found = [papers[ref] for ref in dict.fromkeys(refs) if ref in papers]
-        summarized = await self.summarize_papers(found, language=language, progress=progress)
+        summarized = await self.summarize_papers(found, language=language, source=source, progress=progress)
         return SummaryBatch(papers=tuple(summarized), errors=tuple(errors))
 
     async def summarize_papers(
-        self, papers: Sequence[Paper], *, language: str, progress: Progress | None = None
+        self,
+        papers: Sequence[Paper],
+        *,
+        language: str,
+        source: SummarySource | None = None,
+        progress: Progress | None = None,
     ) -> list[SummarizedPaper]:
-        """Summaries for all papers, concurrently (the LLM slots bound it), in the order given."""
+        """Summaries for all papers, concurrently (the LLM slots bound it), in the order given. `source`: what
+        they are written from ("full": the paper itself; None: the configured summary.source)."""
         total = len(papers)
         step = max(1, total // 10)  # about ten progress notes, whatever the size
         done = 0
 
         async def one(paper: Paper) -> SummarizedPaper:
             nonlocal done
-            summary = await self.summary_for(paper, language=language)
+            summarized = await self.summarized(paper, language=language, source=source)
             done += 1
             if progress is not None and total > 1 and (done % step == 0 or done == total):
                 await progress(f"Summarized {done}/{total} papers")
-            return SummarizedPaper(paper, summary)
+            return summarized
 
         return list(await asyncio.gather(*(one(paper) for paper in papers)))
 
-    async def summary_for(self, paper: Paper, *, language: str) -> Summary:
-        if self._summarizer is None:
-            return extractive_summary(paper, language=language, reason=NO_LLM)
-        key = (paper.arxiv_id, paper.version, self._summarizer.model, self._summarizer.prompt_version, language)
-        # Everyone asking for the same summary at once shares one cache lookup and at most one LLM call.
+    async def summary_for(self, paper: Paper, *, language: str, source: SummarySource | None = None) -> Summary:
+        return (await self.summarized(paper, language=language, source=source)).summary
+
+    async def summarized(self, paper: Paper, *, language: str, source: SummarySource | None = None) -> SummarizedPaper:
+        """The paper with its summary and, when it is read ("full"), the text the reader found."""
+        choice = self._choice(source)
+        model = self._summarizer.model if self._summarizer is not None else ""
+        prompt_version = self._summarizer.prompt_version if self._summarizer is not None else ""
+        key = (paper.arxiv_id, paper.version, model, prompt_version, language, choice)
+        # Everyone asking for the same summary at once shares one reading, one cache lookup and at most one LLM call.
         pending = self._in_flight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._cached_or_new(self._summarizer, paper, language))
+            pending = asyncio.ensure_future(self._read_and_summarize(paper, language, choice))
             self._in_flight[key] = pending
             pending.add_done_callback(lambda _: self._in_flight.pop(key, None))
         return await asyncio.shield(pending)
 
-    async def _cached_or_new(self, summarizer: Summarizer, paper: Paper, language: str) -> Summary:
-        cached = await self._store.get_summary(
+    def _choice(self, source: SummarySource | None) -> SummarySource:
+        return "abstract" if self._reader is None else (source or self._summary_source)
+
+    async def _read_and_summarize(self, paper: Paper, language: str, choice: SummarySource) -> SummarizedPaper:
+        reading = await self._reader.read(paper) if choice == "full" and self._reader is not None else None
+        text = reading or FullText.abstract_only(paper)
+        summarizer = self._summarizer
+        if summarizer is None:
+            return SummarizedPaper(paper, extractive_summary(paper, language=language, reason=NO_LLM), reading)
+        summary = await self._cached(summarizer, paper, language, text.kind)
+        if summary is None:
+            summary = await self._summarize_with_llm(summarizer, paper, language, text)
+        return SummarizedPaper(paper, summary, reading)
+
+    async def _cached(self, summarizer: Summarizer, paper: Paper, language: str, source: SourceKind) -> Summary | None:
+        return await self._store.get_summary(
             paper.arxiv_id,
             paper.version,
             model=summarizer.model,
             prompt_version=summarizer.prompt_version,
             language=language,
+            source=source,
         )
-        return cached or await self._summarize_with_llm(summarizer, paper, language)
 
-    async def _summarize_with_llm(self, summarizer: Summarizer, paper: Paper, language: str) -> Summary:
+    async def _summarize_with_llm(self, summarizer: Summarizer, paper: Paper, language: str, text: FullText) -> Summary:
         if self._breaker.is_open:  # do not queue for a slot behind calls to an LLM that is down
             return self._llm_is_down(paper, language)
         async with self._llm_slots:
             if self._breaker.is_open:
                 return self._llm_is_down(paper, language)
             day = self._now().date()
-            estimate = summarizer.estimate_tokens(paper, language)
-            if not await self._store.reserve_tokens(day, estimate, budget=self._budget):
+            excerpt = select_excerpt(paper, text, max_tokens=self._max_input_tokens)
+            estimate = summarizer.estimate_tokens(paper, language, excerpt=excerpt)
+            reserved = await self._store.reserve_tokens(day, estimate, budget=self._budget)
+            if not reserved and text.kind != "abstract":
+                # The full text costs more than today's budget has left: the abstract may still fit.
+                cached = await self._cached(summarizer, paper, language, "abstract")
+                if cached is not None:
+                    return cached
+                excerpt = select_excerpt(paper, FullText.abstract_only(paper), max_tokens=self._max_input_tokens)
+                estimate = summarizer.estimate_tokens(paper, language, excerpt=excerpt)
+                reserved = await self._store.reserve_tokens(day, estimate, budget=self._budget)
+                if reserved:
+                    log.info("arXiv:%s: the full text is over today's budget; the abstract is not", paper.arxiv_id)
+            if not reserved:
                 log.warning("daily token budget of %d spent; extractive summary for %s", self._budget, paper.arxiv_id)
                 return extractive_summary(paper, language=language, reason=OVER_BUDGET)
-            if not self._breaker.admit():  # it opened while the reservation was made
-                await self._store.adjust_tokens(day, -estimate)
-                return self._llm_is_down(paper, language)
-            try:
-                output = await summarizer.summarize(paper, language)
-            except SummarizerFailed as exc:
-                return await self._llm_failed(exc, paper, language, day=day, estimate=estimate)
-            except BaseException:
-                self._breaker.abandon()
-                raise
-            self._breaker.record(service_failed=False)
-            await self._store.adjust_tokens(day, output.tokens - estimate)
-        await self._store.save_summary(paper, output.summary)
-        return output.summary
+            answer = await self._call(summarizer, paper, language, excerpt, day=day, estimate=estimate)
+            if isinstance(answer, Summary):
+                return answer  # extractive: the LLM failed or is down
+            checked = check_summary(answer.summary, answer.citations, excerpt)
+            if not checked.flawless and await self._store.reserve_tokens(day, estimate, budget=self._budget):
+                # Once more for this paper, saying what failed; the better of the two answers is kept.
+                retry = await self._call(
+                    summarizer, paper, language, excerpt, day=day, estimate=estimate, retry_note=checked.retry_note()
+                )
+                if isinstance(retry, LLMOutput):
+                    second = check_summary(retry.summary, retry.citations, excerpt)
+                    if _better(second, than=checked):
+                        checked = second
+        return await self._accepted(checked, paper, language)
+
+    async def _call(
+        self,
+        summarizer: Summarizer,
+        paper: Paper,
+        language: str,
+        excerpt: Excerpt,
+        *,
+        day: dt.date,
+        estimate: int,
+        retry_note: str | None = None,
+    ) -> LLMOutput | Summary:
+        """One summary from the LLM (its reservation made), or the extractive one when the LLM fails or is down."""
+        if not self._breaker.admit():  # it opened while the reservation was made
+            await self._store.adjust_tokens(day, -estimate)
+            return self._llm_is_down(paper, language)
+        try:
+            output = await summarizer.summarize(paper, language, excerpt=excerpt, retry_note=retry_note)
+        except SummarizerFailed as exc:
+            # A failed retry is not the command's failure: the first answer stands (or not) on its own.
+            return await self._llm_failed(exc, paper, language, day=day, estimate=estimate, report=retry_note is None)
+        except BaseException:
+            self._breaker.abandon()
+            raise
+        self._breaker.record(service_failed=False)
+        await self._store.adjust_tokens(day, output.tokens - estimate)
+        return output
+
+    async def _accepted(self, checked: Checked, paper: Paper, language: str) -> Summary:
+        """The checked summary, stored, when enough of it stands; else the extractive one, saying why."""
+        total = checked.kept + len(checked.dropped)
+        log.info(
+            "arXiv:%s: %d of %d takeaways kept, %d dropped (%s)%s",
+            paper.arxiv_id,
+            checked.kept,
+            total,
+            len(checked.dropped),
+            checked.reasons(),
+            f"; the tl;dr {checked.tldr_problem}" if checked.tldr_problem else "",
+        )
+        if not checked.usable:
+            return extractive_summary(paper, language=language, reason=UNSUPPORTED)
+        await self._store.save_summary(paper, checked.summary)
+        return checked.summary
 
     def _llm_is_down(self, paper: Paper, language: str) -> Summary:
         return extractive_summary(paper, language=language, reason=self._llm_down_note)
 
     async def _llm_failed(
-        self, exc: SummarizerFailed, paper: Paper, language: str, *, day: dt.date, estimate: int
+        self, exc: SummarizerFailed, paper: Paper, language: str, *, day: dt.date, estimate: int, report: bool = True
     ) -> Summary:
         # Only the service failing counts toward the breaker: one paper's unusable answer says it is up.
         # Recorded before anything awaits: whoever waits for this slot sees it.
@@ -204,9 +318,15 @@ class SummaryService:
         if isinstance(exc, LLMUnavailable):
             reason = self._llm_down_note = exc.note or LLM_FAILED
         log.warning("LLM summary failed for %s: %s", paper.arxiv_id, exc)
-        _remember(self.llm_errors, str(exc))
+        if report:
+            _remember(self.llm_errors, str(exc))
         await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
         return extractive_summary(paper, language=language, reason=reason)
+
+
+def _better(answer: Checked, *, than: Checked) -> bool:
+    """The retry's answer is kept unless the first one stood better (usable where it is not, or more kept)."""
+    return (answer.usable, answer.kept) >= (than.usable, than.kept)
 
 
 def _remember(messages: list[str], message: str, keep: int = 20) -> None:

@@ -1,9 +1,11 @@
 """FakeLLM: an OpenAI-compatible chat completions server on 127.0.0.1 (a random port).
 
 By default it answers every request with a valid summary of the paper in the prompt (the
-tl;dr names the title, so a test can tell which paper was summarized). Knobs reproduce what
-real servers do: slowness, a hung server, response_format rejected with 400 (vLLM, OpenAI) or
-with 500 and a validation message (llama-cpp-python), scripted failures.
+tl;dr names the title, so a test can tell which paper was summarized), each takeaway quoting a
+passage of the prompt verbatim with its id (and the result takeaway a number its quote gives).
+Knobs reproduce what real servers do: slowness, a hung server, response_format rejected with 400
+(vLLM, OpenAI) or with 500 and a validation message (llama-cpp-python), scripted failures.
+`cited(...)` scripts the answers a faithfulness check must catch: a misquote, an invented number.
 """
 
 from __future__ import annotations
@@ -14,16 +16,24 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
 
 _TITLE = re.compile(r"^Title: (.*)$", re.MULTILINE)
-_ABSTRACT = re.compile(r"^Abstract:\n(.*?)\n</paper>", re.MULTILINE | re.DOTALL)
+_ABSTRACT = re.compile(r"^Abstract:\n\[[^\]\n]*\] (.*)$", re.MULTILINE)
 _LANGUAGE = re.compile(r"^Target language: .*\(([\w-]+)\)$", re.MULTILINE)
+_PASSAGE = re.compile(r"^\[([^\]\n]+)\] (.+)$", re.MULTILINE)
+# A word that is a plain quantity ("80", "$37.5\\%$", "(12.5%),"): not a name like GPT-4 or 5G.
+_QUANTITY = re.compile(r"[$(]*(\d+(?:\.\d+)?)(?:\\?%)?[$),.;:]*")
+_REFERENCE = re.compile(r"(?i)(fig(ure)?s?|tables?|sec(tion)?s?|eq(uation)?s?)\.?\(?")
+QUOTE_WORDS = 14
+INVENTED = "97.3%"  # a number no fixture paper gives
 
-Scripted = str | dict[str, Any]
+# A scripted answer: its content, a dict of knobs (below), or a function of the request body giving the content.
+Scripted = str | dict[str, Any] | Callable[[dict[str, Any]], str]
 MEASURED = -1  # tokens_per_call: count usage from the request and answer lengths
 
 
@@ -128,6 +138,8 @@ class FakeLLM:
             ):
                 return _format_rejected(kind, self.rejection_status)
             answer: Scripted = self._script.popleft() if self._script else {}
+            if callable(answer):
+                answer = answer(body)
             if isinstance(answer, str):
                 answer = {"content": answer}
             if answer.get("hang"):
@@ -174,24 +186,78 @@ class FakeLLM:
 
     @staticmethod
     def _summary_for(body: dict[str, Any]) -> str:
-        """A valid summary of the paper in the request, naming its title."""
-        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        """A valid summary of the paper in the request, naming its title, each takeaway quoting it verbatim."""
+        return cited()(body)
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+
+
+def passages_in(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (id, text) passages of the paper in a request, as the prompt gives them (figure captions left out:
+    their line starts with the label, which is not the caption's text)."""
+    user = next((str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user"), "")
+    inside = user.split("\n<paper>\n", 1)[-1].split("\n</paper>\n", 1)[0].split("\nFigure captions:\n", 1)[0]
+    return _PASSAGE.findall(inside)
+
+
+def _quantity_at(text: str) -> int | None:
+    """The position of the first word of `text` that is a plain quantity, not a reference's number."""
+    words = text.split()
+    for at, word in enumerate(words):
+        if _QUANTITY.fullmatch(word) and not (at and _REFERENCE.fullmatch(words[at - 1])):
+            return at
+    return None
+
+
+def cited(
+    *, misquote: Collection[int] = (), invent: Collection[int] = (), lead_figure: str | None = None
+) -> Callable[[dict[str, Any]], str]:
+    """An answer (for script()) with four takeaways quoting the paper in the request: each quote a run of its words
+    with that passage's id, the result takeaway (the third) giving a number its quote contains when the paper has
+    one. Takeaways at the 0-based positions in `misquote` quote words the paper does not have in that order;
+    those in `invent` give a number their quote does not (INVENTED)."""
+
+    def answer(body: dict[str, Any]) -> str:
+        prompt = prompt_of(body)
         title = m.group(1).strip() if (m := _TITLE.search(prompt)) else "an untitled paper"
         abstract = m.group(1).strip() if (m := _ABSTRACT.search(prompt)) else ""
         language = m.group(1) if (m := _LANGUAGE.search(prompt)) else "en"
+        passages = passages_in(body) or [("abstract", abstract or title)]
+        with_number = next(((pid, text, at) for pid, text in passages if (at := _quantity_at(text)) is not None), None)
+        takeaways = []
+        for position, point in enumerate(
+            ["Problem: what the paper sets out to do.", "Method: the approach the paper describes.", "",
+             "Limitation: what the paper leaves open."]
+        ):  # fmt: skip
+            pid, text = passages[position % len(passages)]
+            words = text.split()
+            start = (position // len(passages)) * QUOTE_WORDS % max(1, len(words))
+            if not point and with_number is not None:  # the result: a number, and the passage that gives it
+                pid, text, at = with_number
+                words = text.split()
+                number = _QUANTITY.fullmatch(words[at]).group(1)
+                start = max(0, at - QUOTE_WORDS // 2)
+                point = f"Result: {number} is the headline figure, as the paper gives it."
+            point = point or "Result: the headline finding, as the paper gives it."
+            quote = " ".join(words[start : start + QUOTE_WORDS])
+            if position in misquote:
+                quote = " ".join(reversed(quote.split())) + " indeed"
+            if position in invent:
+                point = point.rstrip(".") + f", up {INVENTED}."
+            takeaways.append({"text": point, "quote": quote, "paragraph": pid})
         return json.dumps(
             {
                 "tldr": f"Summary of {title}: it states a problem and a result.",
-                "takeaways": [
-                    f"Problem: what {title} sets out to do.",
-                    "Method: the approach the abstract describes.",
-                    "Result: the headline number, as the abstract gives it.",
-                    "Limitation: what the abstract leaves open.",
-                ],
+                "takeaways": takeaways,
+                "lead_figure": lead_figure,
                 "abstract_translation": None if language.split("-")[0] == "en" else f"[{language}] {abstract}",
             },
             ensure_ascii=False,
         )
+
+    return answer
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
