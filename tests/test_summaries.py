@@ -479,3 +479,25 @@ async def test_with_arxiv_org_unreachable_the_card_comes_from_the_abstract(arxiv
     assert (result.summary.generator, result.summary.source) == ("llm", "abstract")
     assert "[S1.p1]" not in requested_text(fake_llm.calls[0])
     assert card_view(result).footer.startswith("Summary by m from the abstract")
+
+
+async def test_a_subscriptions_source_decides_what_its_digest_reads(
+    arxiv, store, site_reader, fake_arxiv_site, tmp_path
+):
+    """`source = "abstract"` in a [[subscriptions]] entry: its digest reads no paper; unset, summary.source (full)."""
+    from bot.config import load_config
+    from bot.core.digest import DigestService
+
+    config = tmp_path / "config.toml"
+    config.write_text('[[subscriptions]]\nname = "nlp"\nquery = "cat:cs.CL"\nchannels = ["console"]\n'
+                      'max_papers = 2\nsource = "abstract"\n')  # fmt: skip
+    (sub,) = load_config(str(config), env={}).settings.subscription_models()
+    digests = DigestService(source=arxiv, store=store, summaries=reading_service(arxiv, store, None, site_reader),
+                            search_limit=100, now=lambda: NOW)  # fmt: skip
+    request = sub.request_for(dt.date(2025, 5, 28))
+    digest = await digests.build(request)
+    assert len(digest.papers) == 2 and all(p.reading is None for p in digest.papers)
+    assert fake_arxiv_site.paths == []
+    read = await digests.build(dataclasses.replace(request, source=None))
+    assert all(p.reading is not None and p.reading.kind == "abstract" for p in read.papers)  # no page there: 404s
+    assert len(fake_arxiv_site.paths) == 4  # each paper's HTML, then its PDF
