@@ -360,9 +360,13 @@ def requested_text(call: dict) -> str:
     return "\n".join(m["content"] for m in call["messages"])
 
 
-async def test_a_summary_of_the_full_text_cites_the_paper_verbatim(arxiv, store, site_reader, cited_llm, fake_llm):
+async def test_a_summary_of_the_full_text_cites_the_paper_verbatim(
+    arxiv, store, site_reader, cited_llm, fake_llm, loop_guard
+):
     """The LLM reads the abstract, introduction, results, conclusion and captions, each passage under its id; every
-    takeaway's evidence is a verbatim passage of the page, linked to its paragraph."""
+    takeaway's evidence is a verbatim passage of the page, linked to its paragraph. Reading, cutting and checking
+    never hold the event loop."""
+    loop_guard.arm()
     result = await reading_service(arxiv, store, cited_llm, site_reader).summarized(AVSE, language="en")
     summary, reading = result.summary, result.reading
     assert (summary.generator, summary.source) == ("llm", "html")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,16 +65,21 @@ def numbers_in(text: str) -> set[str]:
     text = _TEX_PERCENT.sub("%", text)
     text = _TEX_THIN_SPACE.sub("", text)
     text = _TEX_BRACED_COMMA.sub("", text)
-    text = _BARE_FRACTION.sub("0.", _THOUSANDS.sub("", clean_text(text)))
+    text = _BARE_FRACTION.sub("0.", _THOUSANDS.sub("", unicodedata.normalize("NFKC", text)))
     found: set[str] = set()
     for match in _TOKEN.finditer(text):
         token = match.group(0)
-        if _is_name(token) or _after_name_head(text[: match.start()]):
+        if not any(c.isdigit() for c in token) or _is_name(token) or _after_name_head(text[: match.start()]):
             continue
         scaled = _SCALED.fullmatch(token)
         parts = [scaled.group(1)] if scaled else _NUMBER.findall(token)
         found.update(_canonical(part) for part in parts)
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _passage_numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers_in(text))
 
 
 def _is_name(token: str) -> bool:
@@ -183,8 +189,11 @@ def check_summary(summary: Summary, citations: Sequence[Citation | None], excerp
             evidence.append(verdict.evidence)
         else:
             dropped.append((position, text, verdict.problem))
-    known = numbers_in(" ".join([excerpt.paper.title, *(p.text for p in excerpt.passages)]))
-    invented = numbers_in(summary.tldr) - known
+    invented = numbers_in(summary.tldr)
+    if invented:
+        invented -= frozenset().union(
+            _passage_numbers(excerpt.paper.title), *(_passage_numbers(p.text) for p in excerpt.passages)
+        )
     tldr_problem = f"gives {_listed(invented)}, which the paper does not" if invented else None
     checked = dataclasses.replace(
         summary,

@@ -249,14 +249,15 @@ class SummaryService:
             answer = await self._call(summarizer, paper, language, excerpt, day=day, estimate=estimate)
             if isinstance(answer, Summary):
                 return answer  # extractive: the LLM failed or is down
-            checked = check_summary(answer.summary, answer.citations, excerpt)
+            # In a thread: a long paper's passages take a few hundred milliseconds to normalise.
+            checked = await asyncio.to_thread(check_summary, answer.summary, answer.citations, excerpt)
             if not checked.flawless and await self._store.reserve_tokens(day, estimate, budget=self._budget):
                 # Once more for this paper, saying what failed; the better of the two answers is kept.
                 retry = await self._call(
                     summarizer, paper, language, excerpt, day=day, estimate=estimate, retry_note=checked.retry_note()
                 )
                 if isinstance(retry, LLMOutput):
-                    second = check_summary(retry.summary, retry.citations, excerpt)
+                    second = await asyncio.to_thread(check_summary, retry.summary, retry.citations, excerpt)
                     if _better(second, than=checked):
                         checked = second
         return await self._accepted(checked, paper, language)
