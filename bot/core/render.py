@@ -27,7 +27,7 @@ TEXT_WIDTH = 88
 TOC_TLDR_CHARS = 200
 DIGEST_AUTHORS = 10  # a digest lists more authors than a card, but not a 300-name consortium
 DISCLAIMER = (
-    "Machine-written: these summaries were generated from the abstracts and can be wrong. "
+    "Machine-written: these summaries were generated from the papers (each card says from what) and can be wrong. "
     "Use them to choose what to read, not instead of reading the papers."
 )
 

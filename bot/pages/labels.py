@@ -69,7 +69,7 @@ ENGLISH = Labels(
     left_out=("1 more reference was left out", "{n} more references were left out"),
     empty="No new papers matched “{query}” in this window.",
     disclaimer=(
-        "Machine-written: these summaries were generated from the abstracts and can be wrong. "
+        "Machine-written: these summaries were generated from the papers (each card says from what) and can be wrong. "
         "Use them to choose what to read, not instead of reading the papers."
     ),
     abs_link="arXiv",
@@ -94,7 +94,7 @@ SIMPLIFIED_CHINESE = Labels(
     omitted_more="……另有 {n} 篇",
     left_out=("另有 {n} 个链接未处理", "另有 {n} 个链接未处理"),
     empty="此时间段内没有与“{query}”匹配的新论文。",
-    disclaimer="以上总结由大语言模型根据论文摘要生成,可能有误。请用它挑选要读的论文,不要代替阅读论文本身。",
+    disclaimer="以上总结由机器根据论文生成(每张卡片注明依据),可能有误。请用它挑选要读的论文,不要代替阅读论文本身。",
     abs_link="arXiv",
     project_link="项目主页",
     figures="论文图表",
@@ -118,7 +118,7 @@ TRADITIONAL_CHINESE = Labels(
             "left_out": ("另有 {n} 個連結未處理", "另有 {n} 個連結未處理"),
             "empty": "此時間段內沒有與「{query}」相符的新論文。",
             "disclaimer": (
-                "以上總結由大型語言模型根據論文摘要生成,可能有誤。請用它挑選要讀的論文,不要代替閱讀論文本身。"
+                "以上總結由機器根據論文生成(每張卡片註明依據),可能有誤。請用它挑選要讀的論文,不要代替閱讀論文本身。"
             ),
             "project_link": "專案主頁",
             "figures": "論文圖表",
