@@ -110,6 +110,8 @@ class ReaderSettings(Section):
 
     html_url: str = "https://arxiv.org/html"  # {html_url}/{id}v{n}
     pdf_url: str = "https://arxiv.org/pdf"  # {pdf_url}/{id}v{n}
+    # {abs_url}/{id}v{n}, read for a PDF-only paper's licence; unset: "abs" beside pdf_url (https://arxiv.org/abs).
+    abs_url: str | None = None
     # Between two requests to arxiv.org, across every process sharing the database (its robots.txt: Crawl-delay 15).
     min_interval_seconds: float = Field(15.0, ge=0)
     max_input_tokens: int = Field(12_000, ge=500, le=1_000_000)
@@ -121,9 +123,11 @@ class ReaderSettings(Section):
     max_pdf_bytes: int = Field(30_000_000, ge=1, le=1_000_000_000)
     max_pdf_pages: int = Field(60, ge=1, le=10_000)
 
-    @field_validator("html_url", "pdf_url")
+    @field_validator("html_url", "pdf_url", "abs_url")
     @classmethod
-    def _urls(cls, value: str) -> str:
+    def _urls(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = _no_credentials(value, "arxiv.org needs none")
         if urllib.parse.urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http(s) URL, like https://arxiv.org/html")

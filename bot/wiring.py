@@ -264,6 +264,7 @@ def _reader(settings: ReaderSettings, store: FullTextStore, lane: RequestLane) -
         store=store,
         html_url=settings.html_url,
         pdf_url=settings.pdf_url,
+        abs_url=settings.abs_url,
         min_interval_seconds=settings.min_interval_seconds,
         timeout_seconds=settings.timeout_seconds,
         max_html_bytes=settings.max_html_bytes,

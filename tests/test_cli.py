@@ -487,7 +487,7 @@ async def test_a_pdf_only_paper_is_summarized_from_its_pdf(env, tmp_path, fake_a
     paper = json.loads(out)["papers"][0]
     assert paper["source"]["kind"] == "pdf" and paper["source"]["url"] == f"{fake_arxiv_site.pdf_url}/2008.10010v1"
     assert all(e is None or "#page=" in e["anchor_url"] for e in paper["summary"]["evidence"])
-    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1"]
+    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1", "/abs/2008.10010v1"]  # + the licence
 
 
 async def test_with_arxiv_org_unreachable_the_card_still_comes_from_the_abstract(env, tmp_path, fake_arxiv):

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import update
 
-from bot.clients.reader import ArxivReader, PdfLimits
+from bot.clients.reader import ArxivReader, PdfLimits, abs_page_license, license_name
 from bot.config import load_config
 from bot.core.errors import ConfigError
 from bot.core.fulltext import Figure, FullText, Paragraph
@@ -28,6 +28,8 @@ from storage.lanes import MemoryRequestLanes, SqlRequestLanes
 from storage.migrations import upgrade
 from storage.tables import full_texts
 from tests.fakes.arxiv_site import (
+    ARXIV_LICENSE,
+    CC_BY,
     parser_that_eats_memory,
     parser_that_never_ends,
     parser_that_reports_its_page_cap,
@@ -108,7 +110,7 @@ async def test_no_html_rendering_means_the_pdf(fake_arxiv_site) -> None:
     assert text.kind == "pdf" and text.url == f"{fake_arxiv_site.pdf_url}/2008.10010v1"
     assert text.paragraphs and text.paragraphs[0].anchor.startswith("page=")
     assert "Lip" in " ".join(p.text for p in text.paragraphs)
-    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1"]
+    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1", "/abs/2008.10010v1"]  # the licence
 
 
 async def test_a_stub_page_means_the_pdf(fake_arxiv_site) -> None:
@@ -117,7 +119,7 @@ async def test_a_stub_page_means_the_pdf(fake_arxiv_site) -> None:
     async with reader_for(fake_arxiv_site) as reader:
         text = await reader.read(paper("2302.07302"))
     assert text.kind == "pdf"
-    assert fake_arxiv_site.paths == ["/html/2302.07302v1", "/pdf/2302.07302v1"]
+    assert fake_arxiv_site.paths == ["/html/2302.07302v1", "/pdf/2302.07302v1", "/abs/2302.07302v1"]
 
 
 async def test_a_page_that_is_not_latexml_means_the_pdf(fake_arxiv_site) -> None:
@@ -190,7 +192,7 @@ async def test_no_answer_in_time_falls_back_within_bounds(fake_arxiv_site, loop_
     async with reader_for(fake_arxiv_site, timeout_seconds=1.0) as reader:
         text = await reader.read(paper(*PDF_PAPER))
     assert text.kind == "pdf"
-    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1"]  # a timeout is not retried
+    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1", "/abs/2008.10010v1"]  # not retried
     assert time.monotonic() - started < 1.0 + 20  # the deadline, then the PDF (parsed in a fresh process)
 
 
@@ -464,3 +466,62 @@ def test_reader_settings_refuse_credentials_and_strip_slashes() -> None:
     assert config.settings.reader.min_interval_seconds == 15 and config.settings.summary.source == "full"
     with pytest.raises(ConfigError, match="reader.pdf_url: the URL has a user name or password"):
         load_config(env={"PAPERBOY_READER__PDF_URL": "https://me:secret@arxiv.org/pdf"})
+
+
+# ---- a PDF-only paper's licence, from its abstract page
+
+
+async def test_a_pdf_only_papers_licence_comes_from_its_abstract_page(fake_arxiv_site, store) -> None:
+    """HTML 404: after the PDF, the abstract page is asked, in its own turn on the lane, for the licence; CC BY
+    there makes the figure postable, and the licence is stored with the text (not asked again)."""
+    fake_arxiv_site.abs_licenses["2008.10010v1"] = CC_BY
+    async with reader_for(fake_arxiv_site, store=store, min_interval_seconds=0.3) as reader:
+        text = await reader.read(paper(*PDF_PAPER))
+    assert text.kind == "pdf" and text.license == "CC BY 4.0" and text.is_cc_licensed
+    assert fake_arxiv_site.paths == ["/html/2008.10010v1", "/pdf/2008.10010v1", "/abs/2008.10010v1"]
+    (_, _), (pdf_at, _), (abs_at, _) = fake_arxiv_site.requests
+    assert abs_at - pdf_at >= 0.3 - CLOCK_SLACK
+    async with reader_for(fake_arxiv_site, store=store) as fresh:
+        assert (await fresh.read(paper(*PDF_PAPER))).license == "CC BY 4.0"
+    assert len(fake_arxiv_site.requests) == 3
+
+
+async def test_arxivs_default_licence_is_not_creative_commons(fake_arxiv_site) -> None:
+    fake_arxiv_site.abs_licenses["2008.10010v1"] = ARXIV_LICENSE
+    async with reader_for(fake_arxiv_site) as reader:
+        text = await reader.read(paper(*PDF_PAPER))
+    assert text.kind == "pdf" and text.license == "arXiv.org perpetual non-exclusive license"
+    assert not text.is_cc_licensed
+
+
+async def test_no_abstract_page_leaves_the_licence_unknown(fake_arxiv_site) -> None:
+    """The abstract page 404: the paper is still read from its PDF, its licence unknown."""
+    fake_arxiv_site.script("/abs/2008.10010v1", "404")
+    async with reader_for(fake_arxiv_site) as reader:
+        text = await reader.read(paper(*PDF_PAPER))
+    assert text.kind == "pdf" and text.note is None and text.paragraphs
+    assert text.license is None and not text.is_cc_licensed
+    assert fake_arxiv_site.paths[-1] == "/abs/2008.10010v1"
+
+
+@pytest.mark.parametrize(
+    ("href", "name"),
+    [
+        ("http://creativecommons.org/licenses/by/4.0/", "CC BY 4.0"),
+        ("https://creativecommons.org/licenses/by-sa/4.0/", "CC BY-SA 4.0"),
+        ("http://creativecommons.org/licenses/by-nc-sa/4.0/", "CC BY-NC-SA 4.0"),
+        ("http://creativecommons.org/licenses/by-nc-nd/4.0/", "CC BY-NC-ND 4.0"),
+        ("http://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0"),
+        ("http://arxiv.org/licenses/nonexclusive-distrib/1.0/", "arXiv.org perpetual non-exclusive license"),
+        ("http://arxiv.org/licenses/assumed-1991-2003/", None),
+        ("http://creativecommons.evil.example/licenses/by/4.0/", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_licence_links_are_named(href: str, name: str | None) -> None:
+    assert license_name(href) == name
+
+
+def test_an_abstract_page_without_a_licence_box_names_none() -> None:
+    assert abs_page_license(b"<html><body><div class='full-text'>View PDF</div></body></html>") is None
+    assert abs_page_license(b"") is None

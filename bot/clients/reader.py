@@ -25,6 +25,11 @@ each PDF once. (Keeping crops with the stored text instead was weighed: the lead
 the summary, so every figure's crop would be stored for the rare PDF-only, CC-licensed paper.) Raster images
 of an HTML rendering are fetched, on the same lane, only from arxiv.org's own hosts.
 
+Licence: an HTML rendering names it; a PDF does not, so for a paper read from its PDF the abstract page,
+`{abs_url}/{id}v{n}`, is fetched once more on the lane and its "view license" link (`div.abs-license a`) is
+mapped to a name ("CC BY 4.0", "arXiv.org perpetual non-exclusive license"; any other: unknown). Without it a
+PDF-only paper's figure could never be posted. The abstract page not had leaves the licence unknown, nothing more.
+
 A paper neither of whose sources can be read for a lasting reason (both missing, too large, unparseable) is
 remembered in this process for `remember_unreadable_hours`, so a digest does not spend two lane turns on it
 at every tick; a failure that may pass (no answer, a 503) is not remembered.
@@ -36,10 +41,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -123,6 +129,7 @@ class ArxivReader:
         store: FullTextStore | None = None,
         html_url: str = "https://arxiv.org/html",
         pdf_url: str = "https://arxiv.org/pdf",
+        abs_url: str | None = None,  # the licence of a PDF-only paper; None: "abs" beside pdf_url
         # politeness
         min_interval_seconds: float = 15.0,
         user_agent: str = DEFAULT_USER_AGENT,
@@ -145,6 +152,7 @@ class ArxivReader:
         self._store = store
         self._html_url = html_url.rstrip("/")
         self._pdf_url = pdf_url.rstrip("/")
+        self._abs_url = (abs_url or _beside(self._pdf_url, "abs")).rstrip("/")
         self._min_interval = min_interval_seconds
         self._user_agent = user_agent
         self._timeout = timeout_seconds
@@ -335,7 +343,24 @@ class ArxivReader:
             raise _Unread(str(detail), lasting=True)
         if not isinstance(detail, FullText):
             raise _Unread("no text in the PDF", lasting=True)
-        return detail
+        if detail.license is not None:
+            return detail
+        return replace(detail, license=await self._license_from_abs_page(paper))
+
+    async def _license_from_abs_page(self, paper: Paper) -> str | None:
+        """The licence the abstract page names (stored with the text, so asked once ever); None when not had."""
+        try:
+            page = await self._get(f"{self._abs_url}/{paper.arxiv_id}v{paper.version}", limit=self._max_html)
+        except _Unread as why:
+            log.info(
+                "arXiv:%sv%d: abstract page not read for the licence: %s", paper.arxiv_id, paper.version, why.reason
+            )
+            return None
+        try:
+            return await asyncio.to_thread(abs_page_license, page.body)
+        except Exception as exc:  # a parser's bug must cost the licence, not the paper
+            log.warning("arXiv:%sv%d: the abstract page could not be parsed: %r", paper.arxiv_id, paper.version, exc)
+            return None
 
     async def _parse_pdf(self, data: bytes, *, url: str, paper: Paper) -> tuple[str, object]:
         """Parse in a fresh process under limits: ("ok", FullText | None) or ("failed", why)."""
@@ -477,6 +502,43 @@ def _host(url: str) -> str:
 
 def _megabytes(limit: int) -> str:
     return f"{limit / 1_000_000:g} MB"
+
+
+def abs_page_license(page: bytes) -> str | None:
+    """The licence arXiv's abstract page links to in its "Access Paper" box, by name; None when unknown."""
+    from bot.clients.reader_html import _parse  # lxml, never fetching or resolving entities
+
+    root = _parse(page)
+    if root is None:
+        return None
+    hrefs = root.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' abs-license ')]//a/@href")
+    return license_name(str(hrefs[0])) if hrefs else None
+
+
+_CC_LICENSE = re.compile(r"/licenses/(by|by-sa|by-nd|by-nc|by-nc-sa|by-nc-nd)/(\d\.\d)/?")
+_CC_ZERO = re.compile(r"/publicdomain/zero/(\d\.\d)/?")
+_ARXIV_LICENSE = re.compile(r"/licenses/nonexclusive-distrib/1\.0/?(?:license\.html)?")
+
+
+def license_name(href: str) -> str | None:
+    """A licence's name from its address: "CC BY 4.0", "CC0 1.0", arXiv's default licence; None for any other."""
+    parts = urlsplit(href.strip())
+    host = (parts.hostname or "").removeprefix("www.")
+    if parts.scheme not in ("http", "https"):
+        return None
+    if host == "creativecommons.org":
+        if cc := _CC_LICENSE.fullmatch(parts.path):
+            return f"CC {cc[1].upper()} {cc[2]}"
+        if zero := _CC_ZERO.fullmatch(parts.path):
+            return f"CC0 {zero[1]}"
+    if host == "arxiv.org" and _ARXIV_LICENSE.fullmatch(parts.path):
+        return "arXiv.org perpetual non-exclusive license"
+    return None
+
+
+def _beside(url: str, name: str) -> str:
+    """https://arxiv.org/pdf -> https://arxiv.org/abs: another of the site's paths at the same level."""
+    return urljoin(url.rstrip("/"), name)
 
 
 def _real_html_parser() -> HtmlParser:

@@ -1,5 +1,6 @@
 """FakeArxivSite: arxiv.org's paper pages on 127.0.0.1, a random port: `/html/<id>v<n>` (arXiv's HTML rendering),
-`/pdf/<id>v<n>`, and any image under /html/ (a small PNG).
+`/pdf/<id>v<n>`, `/abs/<id>v<n>` (the abstract page, for any paper: only its licence box, with the link arXiv
+renders, `abs_licenses` per paper or else `abs_license`), and any image under /html/ (a small PNG).
 
 It serves the real pages and PDFs of tests/data/papers/ (README.md there says where each came from), and more
 added with `pages`/`pdfs`. A path it has nothing for answers 404, as arxiv.org does for a paper without an HTML
@@ -35,6 +36,8 @@ from bot.core.fulltext import FullText, Paragraph
 PAPERS = Path(__file__).resolve().parent.parent / "data" / "papers"
 MODES = ("ok", "404", "redirect", "stub", "hang", "drip", "429", "503", "oversized")
 _VERSIONED = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v\d+")
+ARXIV_LICENSE = "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"
+CC_BY = "http://creativecommons.org/licenses/by/4.0/"
 _IMAGE = re.compile(r"\.(?:png|jpe?g|gif|svg)$", re.IGNORECASE)
 
 
@@ -53,12 +56,14 @@ PNG = _png()
 
 
 class FakeArxivSite:
-    """Speaks GET /html/... and /pdf/... like arxiv.org; records every request."""
+    """Speaks GET /html/..., /pdf/... and /abs/... like arxiv.org; records every request."""
 
     def __init__(self) -> None:
         self.pages = _papers("html")  # "2508.08468v6" -> the page
         self.pdfs = _papers("pdf")
         self.stub = (PAPERS / "stub-2508.08468v6.html").read_bytes()
+        self.abs_license = ARXIV_LICENSE  # the licence link of every abstract page, unless abs_licenses says
+        self.abs_licenses: dict[str, str] = {}  # "2008.10010v1" -> its licence link
         self.requests: list[tuple[float, str]] = []  # (time.time(), path)
         self.streamed_to_end: dict[str, bool] = {}
         self.drip_interval = 1.0
@@ -77,6 +82,10 @@ class FakeArxivSite:
     @property
     def pdf_url(self) -> str:
         return f"{self.base_url}/pdf"
+
+    @property
+    def abs_url(self) -> str:
+        return f"{self.base_url}/abs"
 
     @property
     def paths(self) -> list[str]:
@@ -117,7 +126,7 @@ class FakeArxivSite:
         if kind == "html" and _IMAGE.search(rest):
             return web.Response(body=PNG, content_type="image/png")
         key = rest.rstrip("/")
-        if kind not in ("html", "pdf") or not _VERSIONED.fullmatch(key):
+        if kind not in ("html", "pdf", "abs") or not _VERSIONED.fullmatch(key):
             return web.Response(status=404, text="not found")
         queue = self._scripts[path.rstrip("/")]
         mode, _, arg = (queue.popleft() if queue else "ok").partition(":")
@@ -132,10 +141,13 @@ class FakeArxivSite:
             return web.Response(status=int(mode), text="Rate exceeded.", headers={"Retry-After": arg} if arg else {})
         if mode == "oversized":
             return await self._oversized(request)
-        body = self.stub if mode == "stub" else (self.pages if kind == "html" else self.pdfs).get(key)
+        if kind == "abs":
+            body: bytes | None = _abs_page(key, self.abs_licenses.get(key, self.abs_license))
+        else:
+            body = self.stub if mode == "stub" else (self.pages if kind == "html" else self.pdfs).get(key)
         if body is None:
             return web.Response(status=404, text="not found")
-        content_type = "text/html" if kind == "html" else "application/pdf"
+        content_type = "application/pdf" if kind == "pdf" else "text/html"
         if mode == "drip":
             return await self._drip(request, body, content_type)
         return web.Response(body=body, content_type=content_type)
@@ -166,6 +178,21 @@ class FakeArxivSite:
             return resp
         self.streamed_to_end[request.path] = True
         return resp
+
+
+def _abs_page(versioned_id: str, license_href: str) -> bytes:
+    """The abstract page's licence box as arxiv.org's pages have it: a Creative Commons licence's link shows its
+    icon, arXiv's own licence's the words "view license"."""
+    if "creativecommons.org" in license_href:
+        link_body = '<img alt="Creative Commons License" src="https://arxiv.org/icons/licenses/by-4.0.png"/>'
+    else:
+        link_body = "view license"
+    return f"""<!DOCTYPE html><html lang="en"><head><title>[{versioned_id}] A paper</title></head><body>
+<div class="extra-services"><div class="full-text"><a name="other"></a><span class="descriptor">Full-text links:</span>
+<h2>Access Paper:</h2><ul><li><a href="/pdf/{versioned_id}" class="abs-button download-pdf">View PDF</a></li>
+<li><a href="/src/{versioned_id}" class="abs-button download-eprint">TeX Source</a></li></ul>
+<div class="abs-license"><a href="{license_href}" title="Rights to this article" class="has_license">
+{link_body}</a></div></div></div></body></html>""".encode()
 
 
 def _papers(extension: str) -> dict[str, bytes]:
