@@ -286,13 +286,7 @@ class ArxivClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1),
-                timeout=aiohttp.ClientTimeout(
-                    total=self._timeout, sock_connect=min(self._timeout, 10.0), sock_read=self._timeout
-                ),
-                headers={"User-Agent": self._user_agent},
-            )
+            self._session = polite_session(self._timeout, self._user_agent)
         return self._session
 
     async def _request(self, url: str) -> Feed:
@@ -542,3 +536,12 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def polite_session(timeout: float, user_agent: str) -> aiohttp.ClientSession:
+    """One connection at a time to arXiv (the API or arxiv.org), with a deadline that catches drip-feeds."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1),
+        timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10.0), sock_read=timeout),
+        headers={"User-Agent": user_agent},
+    )

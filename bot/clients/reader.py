@@ -52,7 +52,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from bot.clients.arxiv import DEFAULT_USER_AGENT, _retry_after
+from bot.clients.arxiv import DEFAULT_USER_AGENT, _retry_after, polite_session
 from bot.core.fulltext import Figure, FullText
 from bot.core.models import Paper
 from bot.core.ports import FullTextStore, RequestLane
@@ -463,13 +463,7 @@ class ArxivReader:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1),
-                timeout=aiohttp.ClientTimeout(
-                    total=self._timeout, sock_connect=min(self._timeout, 10.0), sock_read=self._timeout
-                ),
-                headers={"User-Agent": self._user_agent},
-            )
+            self._session = polite_session(self._timeout, self._user_agent)
         return self._session
 
 
