@@ -1,7 +1,7 @@
 """Shared fixtures live in plugin modules, one per fake or resource; this file adds suite-wide guards.
 
-- Secrets (RELIABILITY row 37): the whole suite logs at DEBUG to a file, scanned at the end for
-  anything shaped like a token; a match fails the run.
+- Secrets (RELIABILITY row 37): the whole suite logs at DEBUG to a file (one per xdist worker), scanned at the
+  end for anything shaped like a token; a match fails the run.
 - The event loop (row 38): `loop_guard` turns on asyncio debug mode and fails a test in which
   any callback held the loop for more than SLOW_CALLBACK_SECONDS.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,12 +29,19 @@ pytest_plugins = [
     "tests.fakes.discord_server",
 ]
 
-# One file per run (runs on one machine must not scan each other's logs).
-_debug_log = Path(tempfile.mkdtemp(prefix="paperboy-tests-")) / "debug.log"
+# One directory per run (runs on one machine must not scan each other's logs). Under pytest-xdist each worker
+# logs to a file of its own in the controller's directory, and the controller scans them all at the end.
+_DEBUG_LOGS = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    handler = logging.FileHandler(_debug_log, mode="w", encoding="utf-8")
+    worker = getattr(config, "workerinput", None)
+    if worker is None:
+        logs, name = Path(tempfile.mkdtemp(prefix="paperboy-tests-")), "debug.log"
+    else:
+        logs, name = Path(worker["paperboy_debug_logs"]), f"debug-{worker['workerid']}.log"
+    config.stash[_DEBUG_LOGS] = logs
+    handler = logging.FileHandler(logs / name, mode="w", encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
@@ -41,13 +49,23 @@ def pytest_configure(config: pytest.Config) -> None:
     root.setLevel(logging.DEBUG)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # pytest-xdist, in the controller, for each worker it starts
+    node.workerinput["paperboy_debug_logs"] = str(node.config.stash[_DEBUG_LOGS])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.shutdown()
-    text = _debug_log.read_text(encoding="utf-8", errors="replace") if _debug_log.exists() else ""
+    if hasattr(session.config, "workerinput"):
+        return  # the controller scans this worker's file with its own, after every worker has finished
+    logs = session.config.stash[_DEBUG_LOGS]
+    text = "".join(log.read_text(encoding="utf-8", errors="replace") for log in sorted(logs.glob("debug*.log")))
     leaks = sorted({match.group(0)[:12] + "…" for match in SECRET_PATTERNS.finditer(text)})
     if leaks:
-        print(f"\nSECRET LEAK: token-shaped strings in DEBUG logs ({_debug_log}): {leaks}")
+        print(f"\nSECRET LEAK: token-shaped strings in DEBUG logs ({logs}): {leaks}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        shutil.rmtree(logs, ignore_errors=True)  # kept only to be read after a leak
 
 
 # The target is 100 ms; debug mode's own bookkeeping (a traceback per handle) and a loaded 2-core CI
