@@ -1,7 +1,8 @@
 """The real core wired to the loopback fakes: what a chat platform test talks to.
 
 `chat_stack` gives a ChatBot over a real ArxivClient (FakeArxiv), a real OpenAISummarizer (FakeLLM)
-and a real store (SQLite and PostgreSQL, via the `store` fixture), as `paperboy run` wires them.
+and a real store (the `store` fixture: SQLite, PostgreSQL too for a test marked both_databases), as `paperboy run`
+wires them.
 """
 
 from __future__ import annotations
