@@ -315,12 +315,12 @@ async def read_run(url: str):
 async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_the_rest(
     run_env, tmp_path, fake_slack, fake_arxiv, postgres_server
 ):
-    """SIGTERM once Slack accepted message 2 of 5, its answer held until the process has begun to stop: that
-    message is recorded, the process exits 0, and the restart posts messages 3-5. Every message once; the run
-    ends sent."""
+    """A digest of 8 messages, Slack answering each post after a second; SIGTERM once Slack accepted message 2,
+    its answer held until the process has begun to stop: that message is recorded, the process exits 0, and the
+    restart posts messages 3-8. Every message once; the run ends sent (issue 13's acceptance)."""
     from tests.fakes.slack_server import CHANNEL
 
-    fake_arxiv.add_papers(long_papers(4))
+    fake_arxiv.add_papers(long_papers(7))
     config = (
         CONFIG.replace('query = "cat:cs.CL"', f'query = "abs:{LONG_WORD}"')
         .replace("max_papers = 2", "max_papers = 9")
@@ -332,12 +332,15 @@ async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_
     first = await start("run", env=run_env, cwd=tmp_path)
     stopping = asyncio.Event()
 
-    async def answer_once_stopping(call) -> None:
-        if call.method == "chat.postMessage" and len(fake_slack.posts()) == 2 and first.returncode is None:
+    async def answer_after_a_second(call) -> None:
+        if call.method != "chat.postMessage":
+            return
+        if len(fake_slack.posts()) == 2 and first.returncode is None:
             first.send_signal(signal.SIGTERM)  # while Slack's answer to message 2 is on its way
             await asyncio.wait_for(stopping.wait(), 30)
+        await asyncio.sleep(1)  # a slow chat API: each post is answered after a second
 
-    fake_slack.after_accept = answer_once_stopping
+    fake_slack.after_accept = answer_after_a_second
     async with asyncio.timeout(60):
         _, err = await asyncio.gather(first.stdout.read(), read_log(first, "stopping: finishing", stopping))
         await first.wait()
@@ -352,7 +355,7 @@ async def test_sigterm_mid_digest_finishes_the_message_and_the_next_start_sends_
         code, _, err = await stop(second)
     assert code == 0, err
     posts = fake_slack.posts()
-    assert len(posts) == 5 and len({p["text"] for p in posts}) == 5
+    assert len(posts) == 8 and len({p["text"] for p in posts}) == 8
     assert all(p.get("thread_ts") == posts[0]["ts"] for p in posts[1:])  # the rest continue the same thread
     run = await read_run(url)
     assert run.message_ids == tuple(p["ts"] for p in posts)
