@@ -20,6 +20,7 @@ from storage.engine import make_engine
 from storage.lanes import MemoryRequestLanes, SqlRequestLanes
 from storage.migrations import upgrade
 from storage.tables import request_lanes
+from tests.processes import release_together
 
 REPO = str(Path(__file__).resolve().parent.parent)
 CORPUS = json.loads((Path(__file__).parent / "data" / "arxiv_corpus.json").read_text("utf-8"))
@@ -185,17 +186,7 @@ async def test_two_processes_share_one_arxiv_lane(db_url, fake_arxiv) -> None:
     ids = [r["id"] for r in CORPUS[: 2 * per_process]]
     batches = [",".join(ids[:per_process]), ",".join(ids[per_process:])]
     workers = [await start_worker(db_url, fake_arxiv.api_url, interval, batch) for batch in batches]
-    try:
-        async with asyncio.timeout(30):
-            for worker in workers:
-                assert worker.stdout is not None
-                line = await worker.stdout.readline()
-                assert line == b"ready\n", (line, await worker.stderr.read())  # type: ignore[union-attr]
-            outputs = await asyncio.gather(*(worker.communicate(b"go\n") for worker in workers))
-    finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.kill()
+    outputs = await release_together(workers, timeout=30)
     for worker, (out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err.decode()
         assert out.decode().strip() == f"fetched {per_process}"

@@ -34,6 +34,7 @@ from tests.fakes.arxiv_site import (
     parser_that_never_ends,
     parser_that_reports_its_page_cap,
 )
+from tests.processes import release_together
 
 REPO = str(Path(__file__).resolve().parent.parent)
 HTML_PAPER = ("2508.08468", 6)  # CC BY 4.0, 10 figures (with panels), 3 tables
@@ -425,17 +426,7 @@ async def test_two_processes_keep_the_interval_between_arxiv_requests_together(d
         await start_worker(db_url, fake_arxiv_site.base_url, interval, batch)
         for batch in (ids[:per_process], ids[per_process:])
     ]
-    try:
-        async with asyncio.timeout(60):
-            for worker in workers:
-                assert worker.stdout is not None
-                line = await worker.stdout.readline()
-                assert line == b"ready\n", (line, await worker.stderr.read())  # type: ignore[union-attr]
-            outputs = await asyncio.gather(*(worker.communicate(b"go\n") for worker in workers))
-    finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.kill()
+    outputs = await release_together(workers, timeout=60)
     for worker, (out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err.decode()
         assert out.decode().split() == ["html"] * per_process
