@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from bot.core.excerpt import Excerpt
+from bot.core.excerpt import Excerpt, Passage
 from bot.core.fulltext import Figure, FullText
 from bot.core.models import (
     ArxivRef,
@@ -19,6 +19,8 @@ from bot.core.models import (
     Summary,
     SummaryBatch,
 )
+from bot.core.questions import Answer, LLMAnswer, PostedCard, ThreadPaper, ThreadPlace, Turn
+from bot.core.signals import Signal, StoredTaste
 
 
 class PaperSource(Protocol):
@@ -94,6 +96,10 @@ class Responder(Protocol):
     async def digest(self, digest: Digest) -> None: ...
 
     async def text(self, message: str) -> None: ...
+
+    async def answer(self, answer: Answer) -> None:
+        """An answer to a question, with its quotes linked to their paragraphs (in the thread it was asked in)."""
+        ...
 
 
 class EventLog(Protocol):
@@ -243,3 +249,90 @@ class FigureImages(Protocol):
     async def figure_png(self, paper: Paper, figure: Figure) -> bytes | None:
         """None when it cannot be had (the PDF unreachable, the crop blank or tiny). Never raises."""
         ...
+
+
+class ThreadBook(Protocol):
+    """Which papers each thread is about, and the questions asked there: in the database, so a restart or another
+    replica continues a conversation."""
+
+    async def record_cards(self, cards: Sequence[PostedCard]) -> None:
+        """Remember posted cards, digest entries and answers under their thread (idempotent)."""
+        ...
+
+    async def thread_papers(self, location: str, thread: str) -> list[ThreadPaper]:
+        """The papers posted in this thread, by position (one per paper: its first card)."""
+        ...
+
+    async def message_papers(self, location: str, message_id: str) -> tuple[ThreadPlace, list[ThreadPaper]] | None:
+        """The thread a message of ours was posted in and the papers it carried; None for a message not ours."""
+        ...
+
+    async def add_turn(self, place: ThreadPlace, turn: Turn) -> None: ...
+
+    async def recent_turns(self, location: str, thread: str, *, limit: int) -> list[Turn]:
+        """The thread's latest `limit` questions and answers, oldest first."""
+        ...
+
+    async def questions_since(self, location: str, thread: str, since: dt.datetime) -> int:
+        """How many questions were answered in this thread since `since` (the per-thread hourly cap)."""
+        ...
+
+
+class AnswerCache(Protocol):
+    """Answers already given, by a key naming the paper and version, the question, the conversation before it,
+    the language, the model and the prompt."""
+
+    async def get_answer(self, key: str) -> Answer | None: ...
+
+    async def save_answer(self, key: str, answer: Answer) -> None: ...
+
+
+class Answerer(Protocol):
+    """The LLM, answering a question from numbered passages of one or more papers."""
+
+    model: str
+    prompt_version: str  # part of the answer cache's key
+
+    async def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        papers: Sequence[Paper],
+        language: str,
+        history: Sequence[Turn] = (),
+        retry_note: str | None = None,
+    ) -> LLMAnswer:
+        """An answer citing passages by their ids (unchecked: bot.core.faithfulness checks it). Passage text is
+        data, never instructions. Raises SummarizerFailed (LLMUnavailable when the service failed) after retries."""
+        ...
+
+    def estimate_tokens(self, question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()) -> int:
+        """An upper estimate of what answer() will cost, reserved from the daily budget beforehand."""
+        ...
+
+
+class PassageRetriever(Protocol):
+    """Ranks a paper's passages by how well they match a question (BM25). Pure computation: may run in a thread."""
+
+    def closest(self, question: str, passages: Sequence[Passage], *, limit: int) -> list[Passage]:
+        """At most `limit` passages, best first; those sharing no word with the question are left out."""
+        ...
+
+
+class TasteBook(Protocol):
+    """A channel's signals (reactions, pasted papers, more-like/less-like) and its trained ranker."""
+
+    async def add_signal(self, signal: Signal) -> bool:
+        """Record it (replacing the same channel, paper, person and kind); True when it was not there before."""
+        ...
+
+    async def remove_signal(self, channel: str, arxiv_id: str, person: str, kind: str) -> bool:
+        """Forget it (a reaction removed); True when there was one."""
+        ...
+
+    async def channel_signals(self, channel: str) -> list[Signal]: ...
+
+    async def get_taste(self, channel: str) -> StoredTaste | None: ...
+
+    async def save_taste(self, taste: StoredTaste) -> None: ...
