@@ -13,6 +13,7 @@ from bot.core.errors import UsageError
 
 if TYPE_CHECKING:  # fulltext imports Paper from here
     from bot.core.fulltext import FullText
+    from bot.core.questions import ThreadPlace
 
 SourceKind = Literal["html", "pdf", "abstract"]
 # What a summary is asked to be written from: the paper itself (its HTML, else its PDF, else its abstract), or
@@ -415,3 +416,6 @@ class IncomingMessage:
     text: str
     user: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    # Where it was written, when that could be a thread of ours (a question about its papers).
+    place: ThreadPlace | None = None
+    reply_to: str = ""  # the id of the message it replies to (Discord's reply to a card), if any
