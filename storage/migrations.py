@@ -228,6 +228,61 @@ STEPS: tuple[Step, ...] = (
             ),
         ),
     ),
+    Step(
+        7,
+        "thread_cards, thread_turns, answers, taste_signals, channel_tastes",
+        (
+            f"""CREATE TABLE thread_cards (
+                location VARCHAR(100) NOT NULL,
+                message_id VARCHAR(100) NOT NULL,
+                thread VARCHAR(100) NOT NULL,
+                channel VARCHAR(100) NOT NULL,
+                "position" INTEGER NOT NULL,
+                arxiv_id VARCHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                title TEXT NOT NULL,
+                posted_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (location, message_id, arxiv_id)
+            )""",
+            "CREATE INDEX ix_thread_cards_thread ON thread_cards (location, thread)",
+            f"""CREATE TABLE thread_turns (
+                location VARCHAR(100) NOT NULL,
+                thread VARCHAR(100) NOT NULL,
+                asked_at {_TIMESTAMP} NOT NULL,
+                person VARCHAR(200) NOT NULL,
+                question TEXT NOT NULL,
+                answer TEXT NOT NULL,
+                arxiv_ids JSON NOT NULL,
+                PRIMARY KEY (location, thread, asked_at, person)
+            )""",
+            f"""CREATE TABLE answers (
+                cache_key VARCHAR(64) NOT NULL,
+                arxiv_id VARCHAR(64) NOT NULL,
+                version INTEGER NOT NULL,
+                payload JSON NOT NULL,
+                created_at {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (cache_key)
+            )""",
+            f"""CREATE TABLE taste_signals (
+                channel VARCHAR(100) NOT NULL,
+                arxiv_id VARCHAR(64) NOT NULL,
+                person VARCHAR(200) NOT NULL,
+                kind VARCHAR(100) NOT NULL,
+                source VARCHAR(16) NOT NULL,
+                "value" INTEGER NOT NULL,
+                "at" {_TIMESTAMP} NOT NULL,
+                PRIMARY KEY (channel, arxiv_id, person, kind)
+            )""",
+            f"""CREATE TABLE channel_tastes (
+                channel VARCHAR(100) NOT NULL,
+                signals_key VARCHAR(128) NOT NULL,
+                signal_count INTEGER NOT NULL,
+                trained_at {_TIMESTAMP} NOT NULL,
+                model_json TEXT NOT NULL,
+                PRIMARY KEY (channel)
+            )""",
+        ),
+    ),
 )
 LATEST = STEPS[-1].version
 assert [s.version for s in STEPS] == list(range(1, LATEST + 1)), "migration steps must be numbered 1..n"

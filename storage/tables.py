@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -169,6 +170,76 @@ full_texts = Table(
     Column("license", Text),
     Column("content", JSON, nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+# The cards, digest entries and answers Paperboy posted, by the thread they are in (bot.core.questions.ThreadPlace):
+# a message in that thread, or a reply to one of them, is a question about their papers. One row per paper of a
+# message; the key also finds a message's papers (a reply to it), the index a thread's.
+thread_cards = Table(
+    "thread_cards",
+    metadata,
+    Column("location", String(100), primary_key=True),  # the conversation it is in: "slack:C0123", "discord:123"
+    Column("message_id", String(100), primary_key=True),
+    Column("thread", String(100), nullable=False),
+    Column("channel", String(100), nullable=False),  # whose taste it counts to (a Discord thread's parent channel)
+    Column("position", Integer, nullable=False),  # the paper's number in the thread ("#3"), 1-based
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Index("ix_thread_cards_thread", "location", "thread"),
+)
+
+# The questions asked in a thread and their answers, so a follow-up (after a restart, or on another replica) sees
+# them. Keyed by when and by whom: a retried write finds its own row. Only a thread's newest turns are kept.
+thread_turns = Table(
+    "thread_turns",
+    metadata,
+    Column("location", String(100), primary_key=True),
+    Column("thread", String(100), primary_key=True),
+    Column("asked_at", UTCDateTime, primary_key=True),
+    Column("person", String(200), primary_key=True),  # qualified: "slack:U0123"
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),  # the answer's text as shown
+    Column("arxiv_ids", JSON, nullable=False),  # list[str]: the papers it was about
+)
+
+# Answers already given (bot.core.ports.AnswerCache). The caller's key names the paper, the question, the
+# conversation, the language, the model and the prompt; it is stored hashed (a question has no length limit, an
+# index entry has). `payload` is the Answer as JSON under a format number (storage/repository.py).
+answers = Table(
+    "answers",
+    metadata,
+    Column("cache_key", String(64), primary_key=True),  # sha256 of the key, hex
+    Column("arxiv_id", String(64), nullable=False),  # "" for an answer across several papers
+    Column("version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# What people in a channel showed interest or disinterest in (bot.core.signals.Signal): one row per
+# (channel, paper, person, kind), so removing a reaction removes its row; the key's prefix finds a channel's.
+taste_signals = Table(
+    "taste_signals",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("arxiv_id", String(64), primary_key=True),  # without version
+    Column("person", String(200), primary_key=True),
+    Column("kind", String(100), primary_key=True),  # the emoji name, "pasted", "more-like", "less-like"
+    Column("source", String(16), nullable=False),  # reaction, pasted or command
+    Column("value", Integer, nullable=False),  # 1 interest, -1 disinterest
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Each channel's trained ranker (bot.core.signals.StoredTaste): opaque JSON, and the signals it was trained on.
+channel_tastes = Table(
+    "channel_tastes",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("signals_key", String(128), nullable=False),
+    Column("signal_count", Integer, nullable=False),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("model_json", Text, nullable=False),
 )
 
 # One row per applied migration step; the schema's version is the highest.

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from bot.core.models import ArxivRef, DigestRun, Subscription
+from bot.core.models import ArxivRef, DigestRun, Evidence, Subscription
 from storage.engine import WRITE, make_engine
 from storage.migrations import _PG_LOCK_KEY, LATEST, upgrade
 from storage.repository import SqlStore
@@ -25,7 +25,7 @@ from storage.tables import metadata, schema_version
 from tests.db import PostgresServer
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
-OLD_VERSIONS = (1, 2, 3, 4, 5)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
+OLD_VERSIONS = (1, 2, 3, 4, 5, 6)  # tests/data/schemas/v{N}.{sqlite,postgresql}.sql, made by generate.py there
 REPO = str(Path(__file__).resolve().parent.parent)
 UTC = dt.UTC
 
@@ -153,7 +153,15 @@ async def check_rows(store: SqlStore, version: int) -> None:
     assert (summary.source, summary.evidence, summary.lead_figure) == ("abstract", (), None)
     html = await store.get_summary("2505.22653", 2, model="gpt-4o-mini", prompt_version="p1", language="en",
                                    source="html")  # fmt: skip
-    assert html is None
+    if version < 6:
+        assert html is None
+    else:  # written from the paper itself, with its evidence
+        assert html is not None and html.takeaways == ("Accuracy rises by 12.5% on GSM8K.", "No code.")
+        assert html.evidence == (
+            Evidence("Accuracy rises by $12.5\\%$ on GSM8K.", "https://arxiv.org/html/2505.22653v2#S4.p2"),
+            None,
+        )
+        assert html.lead_figure == "Figure 1"
     assert await store.tokens_used(dt.date(2025, 5, 30)) == 1234
     if version >= 2:
         assert await store.claim_event("slack:Ev0123") is False  # claimed before the upgrade

@@ -34,13 +34,15 @@ REVS = {
     3: "ffb2897",
     4: "bbd1829",  # the last commit before step 5 (full_texts)
     5: "a431664",  # a commit before step 6 (summaries: source in the key, evidence, lead_figure)
+    6: "d65d3c1",  # the last commit before step 7 (thread_cards, thread_turns, answers, taste_signals, channel_tastes)
 }
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 UTC = dt.UTC
 T = dt.datetime(2025, 5, 30, 7, 15, 0, 250000, tzinfo=UTC)
 
-# Rows by the version whose step created their table.
+# Rows by the version whose step created their table (or, for 6, gave it a new key). A row may name columns a later
+# step added: the tables of an earlier version leave them out (see build), a later one takes them.
 ROWS: dict[int, dict[str, list[dict[str, Any]]]] = {
     1: {
         "papers": [
@@ -85,6 +87,7 @@ ROWS: dict[int, dict[str, list[dict[str, Any]]]] = {
                 "abstract_translation": None,
                 "generator": "llm",
                 "created_at": T,
+                "source": "abstract",  # from step 6 on (what step 6 gives the rows it finds)
             }
         ],
         "token_usage": [{"day": dt.date(2025, 5, 30), "tokens": 1234}],
@@ -163,6 +166,31 @@ ROWS: dict[int, dict[str, list[dict[str, Any]]]] = {
             }
         ],
     },
+    6: {
+        "summaries": [
+            {
+                "arxiv_id": "2505.22653",
+                "version": 2,
+                "model": "gpt-4o-mini",
+                "prompt_version": "p1",
+                "language": "en",
+                "tldr": "Small models reason, a little, says the paper itself.",
+                "takeaways": ["Accuracy rises by 12.5% on GSM8K.", "No code."],
+                "abstract_translation": None,
+                "generator": "llm",
+                "created_at": T,
+                "source": "html",
+                "evidence": [
+                    {
+                        "quote": "Accuracy rises by $12.5\\%$ on GSM8K.",
+                        "anchor_url": "https://arxiv.org/html/2505.22653v2#S4.p2",
+                    },
+                    None,
+                ],
+                "lead_figure": "Figure 1",
+            }
+        ],
+    },
 }
 
 
@@ -219,8 +247,10 @@ async def build(url: str, version: int) -> None:
         assert await migrations.upgrade(engine) == version
         async with engine.begin() as conn:
             for step in range(1, version + 1):
-                for table, rows in ROWS[step].items():
-                    await conn.execute(insert(getattr(tables, table)), rows)
+                for name, rows in ROWS.get(step, {}).items():
+                    table = getattr(tables, name)
+                    columns = [{key: value for key, value in row.items() if key in table.c} for row in rows]
+                    await conn.execute(insert(table), columns)
     finally:
         await engine.dispose()
 
