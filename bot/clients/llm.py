@@ -1,4 +1,4 @@
-"""An OpenAI-compatible summarizer (OpenAI, vLLM, Ollama, llama.cpp server, ...).
+"""An OpenAI-compatible summarizer and answerer (OpenAI, vLLM, Ollama, llama.cpp server, ...).
 
 Structured output falls back from json_schema to json_object to prompted JSON, because
 servers differ (and reject a response_format differently: 400, 422, or a 500 whose message
@@ -18,23 +18,29 @@ import json
 import logging
 import math
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import openai
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.clients.prompts import (
+    ANSWER_JSON_SCHEMA,
+    ANSWER_PROMPT_VERSION,
     PROMPT_VERSION,
     SUMMARY_JSON_SCHEMA,
+    LLMAnswerBody,
     LLMSummary,
+    build_answer_messages,
     build_messages,
     is_english,
 )
 from bot.core.card import paper_urls
 from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
-from bot.core.excerpt import Excerpt
+from bot.core.excerpt import Excerpt, Passage, approx_tokens
 from bot.core.models import LLMOutput, Paper, Summary
+from bot.core.questions import LLMAnswer, Turn
 from bot.core.sanitize import looks_like_injection
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,10 @@ _CHECK_SERVER = "Check the LLM server and llm.base_url"
 # How an error message names the structured-output request it refused (llama-cpp-python answers
 # json_schema with a 500 whose message is a validation error on body.response_format.type).
 _NAMES_RESPONSE_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
+_NAMES_ALLOWANCE = 100  # tokens: the language's name and a few papers' ids and titles in an answer's prompt
+
+_Parsed = TypeVar("_Parsed")
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class _InvalidAnswer(Exception):
@@ -80,8 +90,14 @@ def extract_json_object(text: str) -> dict[str, Any]:
     raise _InvalidAnswer("no JSON object in the answer")
 
 
-class OpenAISummarizer:
-    """Summarizer (bot.core.ports) backed by any OpenAI-compatible chat completions endpoint."""
+class _OpenAIModel:
+    """What the summarizer and the answerer share: one OpenAI-compatible chat completions endpoint, our retries,
+    a deadline per call, the structured-output mode that works (remembered), and the attempts at a usable answer."""
+
+    prompt_version: str  # part of the cache key
+    default_max_output_tokens: int
+    # What a person is told happens instead when the LLM fails.
+    _fallback = "summaries fall back to extractive"
 
     def __init__(
         self,
@@ -93,11 +109,10 @@ class OpenAISummarizer:
         # limits
         timeout_seconds: float = 60,
         max_retries: int = 2,
-        max_output_tokens: int = 2500,  # seven takeaways with their quotes, and a translated abstract
+        max_output_tokens: int | None = None,  # None: the kind's default_max_output_tokens
     ) -> None:
         self.model = model
-        self.prompt_version = PROMPT_VERSION
-        self.max_output_tokens = max_output_tokens
+        self.max_output_tokens = max_output_tokens or self.default_max_output_tokens
         self._timeout = timeout_seconds
         self._max_retries = max_retries
         self._mode = JSON_SCHEMA
@@ -123,80 +138,57 @@ class OpenAISummarizer:
         """The structured-output mode currently in use (for logs and health checks)."""
         return _MODE_NAMES[self._mode]
 
-    def estimate_tokens(self, paper: Paper, language: str, *, excerpt: Excerpt | None = None) -> int:
-        """An upper bound: every attempt at its largest (about 3 characters a token, plus the output cap)."""
-        return MAX_ATTEMPTS * self._attempt_estimate(build_messages(paper, language, excerpt=excerpt))
-
-    def _attempt_estimate(self, messages: tuple[str, str]) -> int:
-        system, user = messages
-        return math.ceil((len(system) + len(user)) / 3) + self.max_output_tokens
-
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def summarize(
-        self, paper: Paper, language: str, *, excerpt: Excerpt | None = None, retry_note: str | None = None
-    ) -> LLMOutput:
-        shown = [p.text for p in excerpt.shown] if excerpt is not None else []
-        if looks_like_injection("\n".join([paper.title, paper.abstract, paper.comment or "", *shown])):
-            log.warning("paper %s: its text looks like a prompt injection; treated as data", paper.arxiv_id)
-        system, user = built = build_messages(paper, language, excerpt=excerpt, retry_note=retry_note)
+    async def _ask(
+        self,
+        built: tuple[str, str],
+        *,
+        schema: dict[str, Any],
+        parse: Callable[[str | None], _Parsed],
+        attempt_estimate: int,
+        what: str,
+        subject: str,
+    ) -> tuple[_Parsed, int]:
+        """Up to MAX_ATTEMPTS completions of the (system, user) messages until one parses: (parsed, tokens).
+
+        `what` names the answer in errors ("summary of 2505.22653"); `subject` the input in logs ("paper
+        2505.22653"). A call that reports no usage costs `attempt_estimate`."""
+        system, user = built
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         tokens, problem = 0, ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                content, finish_reason, used = await self._complete(messages)
+                content, finish_reason, used = await self._complete(messages, schema)
             except _TimedOut:
                 raise self._timed_out(tokens) from None
             except SummarizerFailed as exc:
                 exc.tokens = tokens  # what the earlier attempts cost
                 raise
-            tokens += used or self._attempt_estimate(built)
+            tokens += used or attempt_estimate
             if finish_reason == "length":
                 raise SummarizerFailed(
-                    f"the LLM's summary of {paper.arxiv_id} was cut off at {self.max_output_tokens} "
-                    "output tokens; summaries fall back to extractive",
+                    f"the LLM's {what} was cut off at {self.max_output_tokens} output tokens; {self._fallback}",
                     tokens=tokens,
                 )
             try:
-                parsed = self._parse(content, keep_urls=paper_urls(paper))
+                parsed = parse(content)
             except _InvalidAnswer as exc:
                 problem = str(exc)
-                log.warning("paper %s: unusable LLM answer (%s), attempt %d", paper.arxiv_id, problem, attempt)
+                log.warning("%s: unusable LLM answer (%s), attempt %d", subject, problem, attempt)
                 continue
             if looks_like_injection(content or ""):
-                log.warning("paper %s: the LLM answer looks prompt-injected; cleaned", paper.arxiv_id)
-            summary = Summary(
-                language=language,  # as asked: it is part of the cache key
-                tldr=parsed.tldr,
-                takeaways=tuple(takeaway.text for takeaway in parsed.takeaways),
-                abstract_translation=None if is_english(language) else parsed.abstract_translation,
-                generator="llm",
-                model=self.model,
-                prompt_version=PROMPT_VERSION,
-                source=excerpt.kind if excerpt is not None else "abstract",
-                lead_figure=parsed.lead_figure,
-            )
-            citations = tuple(takeaway.citation for takeaway in parsed.takeaways)
-            return LLMOutput(summary=summary, tokens=tokens, citations=citations)
+                log.warning("%s: the LLM answer looks prompt-injected; cleaned", subject)
+            return parsed, tokens
         raise SummarizerFailed(
-            f"the LLM gave no usable summary of {paper.arxiv_id} in {MAX_ATTEMPTS} attempts ({problem}); "
-            "summaries fall back to extractive",
+            f"the LLM gave no usable {what} in {MAX_ATTEMPTS} attempts ({problem}); {self._fallback}",
             tokens=tokens,
         )
 
-    @staticmethod
-    def _parse(content: str | None, *, keep_urls: tuple[str, ...] = ()) -> LLMSummary:
-        if not content:
-            raise _InvalidAnswer("empty answer")
-        try:
-            return LLMSummary.model_validate(extract_json_object(content), context={"keep_urls": keep_urls})
-        except ValidationError as exc:
-            # Field names only: the input values are the model's words.
-            fields = sorted({str(e["loc"][0]) if e["loc"] else "root" for e in exc.errors()})
-            raise _InvalidAnswer(f"schema mismatch in {', '.join(fields)}") from None
-
-    async def _complete(self, messages: list[dict[str, str]]) -> tuple[str | None, str | None, int]:
+    async def _complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any]
+    ) -> tuple[str | None, str | None, int]:
         """One chat completion: (content, finish_reason, total tokens or 0).
 
         A rejected response_format moves on to the next mode; connection errors, 408/409/429 and 5xx
@@ -205,7 +197,7 @@ class OpenAISummarizer:
         mode, retries = self._mode, 0
         while True:
             try:
-                response = await self._create(messages, mode)
+                response = await self._create(messages, mode, schema)
             except openai.APITimeoutError:
                 raise _TimedOut from None
             except openai.APIError as exc:
@@ -236,10 +228,10 @@ class OpenAISummarizer:
             used = response.usage.total_tokens if response.usage else 0
             return choice.message.content, choice.finish_reason, used or 0
 
-    async def _create(self, messages: list[dict[str, str]], mode: int) -> Any:
+    async def _create(self, messages: list[dict[str, str]], mode: int, schema: dict[str, Any]) -> Any:
         kwargs: dict[str, Any] = {}
         if mode == JSON_SCHEMA:
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": SUMMARY_JSON_SCHEMA}
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": schema}
         elif mode == JSON_OBJECT:
             kwargs["response_format"] = {"type": "json_object"}
         try:
@@ -275,18 +267,117 @@ class OpenAISummarizer:
         return self._failed("sent something that is not a chat completion", _CHECK_URL), False
 
     def _failed(self, problem: str, action: str, *, kind: type[SummarizerFailed] = LLMUnavailable) -> SummarizerFailed:
-        return kind(f"the LLM at {self.host} {problem}; summaries fall back to extractive. {action}")
+        return kind(f"the LLM at {self.host} {problem}; {self._fallback}. {action}")
 
     def _timed_out(self, tokens: int) -> LLMUnavailable:
         # `tokens` is what the earlier, answered attempts cost. A request with no answer reports no usage
         # and is not charged: a hung server tried again after every breaker cooldown would drain the budget.
         within = f"did not answer within {self._timeout:g} s"
         return LLMUnavailable(
-            f"the LLM at {self.host} {within}; summaries fall back to extractive. "
-            "Raise llm.timeout_seconds if it is slow",
+            f"the LLM at {self.host} {within}; {self._fallback}. Raise llm.timeout_seconds if it is slow",
             tokens=tokens,
             note=f"the LLM {within}; if it is slow, raise llm.timeout_seconds",
         )
+
+
+class OpenAISummarizer(_OpenAIModel):
+    """Summarizer (bot.core.ports) backed by any OpenAI-compatible chat completions endpoint."""
+
+    prompt_version = PROMPT_VERSION
+    default_max_output_tokens = 2500  # seven takeaways with their quotes, and a translated abstract
+
+    def estimate_tokens(self, paper: Paper, language: str, *, excerpt: Excerpt | None = None) -> int:
+        """An upper bound: every attempt at its largest (about 3 characters a token, plus the output cap)."""
+        return MAX_ATTEMPTS * self._attempt_estimate(build_messages(paper, language, excerpt=excerpt))
+
+    def _attempt_estimate(self, messages: tuple[str, str]) -> int:
+        system, user = messages
+        return math.ceil((len(system) + len(user)) / 3) + self.max_output_tokens
+
+    async def summarize(
+        self, paper: Paper, language: str, *, excerpt: Excerpt | None = None, retry_note: str | None = None
+    ) -> LLMOutput:
+        shown = [p.text for p in excerpt.shown] if excerpt is not None else []
+        if looks_like_injection("\n".join([paper.title, paper.abstract, paper.comment or "", *shown])):
+            log.warning("paper %s: its text looks like a prompt injection; treated as data", paper.arxiv_id)
+        built = build_messages(paper, language, excerpt=excerpt, retry_note=retry_note)
+        keep_urls = paper_urls(paper)
+        parsed, tokens = await self._ask(
+            built,
+            schema=SUMMARY_JSON_SCHEMA,
+            parse=lambda content: _validated(LLMSummary, content, context={"keep_urls": keep_urls}),
+            attempt_estimate=self._attempt_estimate(built),
+            what=f"summary of {paper.arxiv_id}",
+            subject=f"paper {paper.arxiv_id}",
+        )
+        summary = Summary(
+            language=language,  # as asked: it is part of the cache key
+            tldr=parsed.tldr,
+            takeaways=tuple(takeaway.text for takeaway in parsed.takeaways),
+            abstract_translation=None if is_english(language) else parsed.abstract_translation,
+            generator="llm",
+            model=self.model,
+            prompt_version=PROMPT_VERSION,
+            source=excerpt.kind if excerpt is not None else "abstract",
+            lead_figure=parsed.lead_figure,
+        )
+        citations = tuple(takeaway.citation for takeaway in parsed.takeaways)
+        return LLMOutput(summary=summary, tokens=tokens, citations=citations)
+
+
+class OpenAIAnswerer(_OpenAIModel):
+    """Answerer (bot.core.ports): a question answered from numbered passages, on the same kind of endpoint."""
+
+    prompt_version = ANSWER_PROMPT_VERSION
+    default_max_output_tokens = 1200  # a few sentences and up to four quotes
+    _fallback = "answers fall back to the closest passages"
+
+    def estimate_tokens(self, question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()) -> int:
+        """An upper bound: every attempt with the whole prompt (passages and history in it) and the output cap."""
+        built = build_answer_messages(question, passages, papers=(), language="en", history=history)
+        return MAX_ATTEMPTS * self._attempt_estimate(built)
+
+    def _attempt_estimate(self, messages: tuple[str, str]) -> int:
+        # A language's name and the papers' titles are not known to estimate_tokens: allow for them.
+        return approx_tokens("".join(messages)) + _NAMES_ALLOWANCE + self.max_output_tokens
+
+    async def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        papers: Sequence[Paper],
+        language: str,
+        history: Sequence[Turn] = (),
+        retry_note: str | None = None,
+    ) -> LLMAnswer:
+        ids = ", ".join(paper.arxiv_id for paper in papers) or "no paper"
+        if looks_like_injection("\n".join(p.text for p in passages)):
+            log.warning("papers %s: their text looks like a prompt injection; treated as data", ids)
+        built = build_answer_messages(
+            question, passages, papers=papers, language=language, history=history, retry_note=retry_note
+        )
+        parsed, tokens = await self._ask(
+            built,
+            schema=ANSWER_JSON_SCHEMA,
+            parse=lambda content: _validated(LLMAnswerBody, content),
+            attempt_estimate=self._attempt_estimate(built),
+            what=f"answer about {ids}",
+            subject=f"question about {ids}",
+        )
+        return parsed.as_answer(tokens)
+
+
+def _validated(model: type[_Model], content: str | None, *, context: dict[str, Any] | None = None) -> _Model:
+    """The first JSON object in `content`, validated as `model`; _InvalidAnswer naming only the fields at fault."""
+    if not content:
+        raise _InvalidAnswer("empty answer")
+    try:
+        return model.model_validate(extract_json_object(content), context=context)
+    except ValidationError as exc:
+        # Field names only: the input values are the model's words.
+        fields = sorted({str(e["loc"][0]) if e["loc"] else "root" for e in exc.errors()})
+        raise _InvalidAnswer(f"schema mismatch in {', '.join(fields)}") from None
 
 
 def _rejects_response_format(exc: openai.APIError) -> bool:
