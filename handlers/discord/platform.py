@@ -6,6 +6,10 @@ and `/digest ...` typed as text go to ChatBot.handle_message (an @mention with n
 short help); the `/digest` and `/subscriptions` application commands become typed commands
 (bot.core.commands) from their options, for ChatBot.handle_command: an option is never turned back
 into text. Rendering lives in embeds.py and sending in publisher.py.
+
+A message that is none of those but is a reply to one of our cards or answers, or is written in one of our
+digest threads, is a question when ChatBot.is_question says so (asked before the event is claimed). Reactions
+(the guild message reactions intent) on our messages go to ChatBot.reaction, for the channel's taste.
 """
 
 from __future__ import annotations
@@ -35,9 +39,16 @@ from bot.core.commands import (
 )
 from bot.core.errors import PlatformStartError, PublishError, StorageUnavailable, UsageError
 from bot.core.models import MAX_CHAT_DIGEST_PAPERS, MAX_DIGEST_DAYS, IncomingMessage
-from bot.core.ports import EventLog, FigureImages
+from bot.core.ports import EventLog, FigureImages, ThreadBook
 from bot.core.sanitize import one_line
-from handlers.discord.publisher import NO_MENTIONS, DiscordPublisher, InteractionResponder, MessageResponder
+from handlers.discord.publisher import (
+    NO_MENTIONS,
+    DiscordPublisher,
+    InteractionResponder,
+    MessageResponder,
+    message_place,
+    replied_to,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,10 @@ MESSAGE_CONTENT_HELP = (
     f"enable it in the {PORTAL} → Privileged Gateway Intents → Message Content Intent, save, and restart"
 )
 TOKEN_HELP = f"check DISCORD_BOT_TOKEN (to get a new one: {PORTAL} → Reset Token)"
+NO_REACTIONS = (
+    "Discord: the guild message reactions intent is off, so reactions on my cards do not teach this server's "
+    "channels their taste (/digest more-like and less-like still do)"
+)
 HELP = """\
 Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card.
 /digest — this channel's subscription digests for today
@@ -62,13 +77,15 @@ MENTION_HELP = (
 )
 
 
-def _intents() -> discord.Intents:
-    """The least the bot needs: guilds (channels, threads), messages, and their content (privileged)."""
+def default_intents() -> discord.Intents:
+    """The least the bot needs: guilds (channels, threads), messages, their content (privileged), and reactions
+    in servers (not privileged: a channel's taste)."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
     intents.message_content = True
+    intents.guild_reactions = True
     return intents
 
 
@@ -106,6 +123,12 @@ class _Client(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         await self.platform._on_message(message)
 
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.platform._on_reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.platform._on_reaction(payload, added=False)
+
 
 class DiscordPlatform:
     name = "discord"
@@ -126,6 +149,9 @@ class DiscordPlatform:
         # figures: where an attached figure's bytes come from; show_figures: reader.figures
         figures: FigureImages | None = None,
         show_figures: bool = True,
+        # where posted cards and answers are recorded, for questions and reactions (None: nowhere)
+        threads: ThreadBook | None = None,
+        intents: discord.Intents | None = None,  # default_intents(); tests take some away
     ) -> None:
         self._chat, self._events = chat, events
         self._token = token
@@ -136,20 +162,21 @@ class DiscordPlatform:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         self._client = _Client(
             self,
-            intents=_intents(),
+            intents=intents or default_intents(),
             allowed_mentions=NO_MENTIONS,
             guild_ready_timeout=guild_ready_timeout,
             chunk_guilds_at_startup=False,
         )
         for command in self._commands():
             self._client.tree.add_command(command)
-        self.publisher = DiscordPublisher(self._client, figures=figures, show_figures=show_figures)
+        self.publisher = DiscordPublisher(self._client, figures=figures, show_figures=show_figures, threads=threads)
         self.reads_all_messages = True  # False when the Message Content intent is off: mentions only
         self._ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[object]] = set()
         self._stopping = False
         self._saved_endpoints: tuple[str, yarl.URL] | None = None
+        self._told_no_reactions = False
 
     @property
     def client(self) -> discord.Client:
@@ -282,6 +309,9 @@ class DiscordPlatform:
                 "that mention me; to answer every pasted link, %s",
                 MESSAGE_CONTENT_HELP,
             )
+        if not self._client.intents.guild_reactions and not self._told_no_reactions:
+            self._told_no_reactions = True  # once per process, not per login
+            log.warning(NO_REACTIONS)
         await self._sync_commands()
 
     async def _sync_commands(self) -> None:
@@ -340,7 +370,16 @@ class DiscordPlatform:
         text = text.strip()
         # Addressed to the bot: an @mention typed in the message (a reply's ping is not one), or a DM.
         addressed = mentions > 0 or isinstance(message.channel, discord.DMChannel)
-        if not addressed and not is_for_the_bot(text):
+        incoming = IncomingMessage(
+            platform="discord",
+            channel=f"discord:{message.channel.id}",
+            text=text,
+            user=str(message.author.id),
+            extra={"message_id": str(message.id)},
+            place=None if isinstance(message.channel, discord.DMChannel) else message_place(message),
+            reply_to=replied_to(message),
+        )
+        if not addressed and not is_for_the_bot(text) and not await self._is_question(incoming, message):
             return
         responder = MessageResponder(message, self.publisher)
         try:
@@ -352,13 +391,6 @@ class DiscordPlatform:
         if not fresh:
             log.info("Discord: message %s delivered again; it was already answered", message.id)
             return
-        incoming = IncomingMessage(
-            platform="discord",
-            channel=f"discord:{message.channel.id}",
-            text=text,
-            user=str(message.author.id),
-            extra={"message_id": str(message.id)},
-        )
         try:
             if not await self._chat.handle_message(incoming, responder) and addressed:
                 await responder.text(MENTION_HELP)  # an @mention with no link and no command
@@ -368,6 +400,40 @@ class DiscordPlatform:
             log.exception("Discord: answering message %s in channel %s failed", message.id, message.channel.id)
         finally:
             await responder.close()
+
+    async def _is_question(self, incoming: IncomingMessage, message: discord.Message) -> bool:
+        """A reply, or a message in a thread, that the chat takes for a question about papers of ours."""
+        if self.publisher.threads is None or not incoming.text:
+            return False
+        if not incoming.reply_to and not isinstance(message.channel, discord.Thread | discord.PartialMessageable):
+            return False  # a plain channel message outside any reply chain: chatter
+        try:
+            return await self._chat.is_question(incoming)
+        except StorageUnavailable as exc:
+            log.warning("Discord: could not tell whether message %s is a question: %s", message.id, exc)
+            return False
+
+    async def _on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        """A reaction added or removed anywhere the bot sees: the chat counts it when the message is ours."""
+        me = self._client.user
+        if self._stopping or payload.guild_id is None or (me is not None and payload.user_id == me.id):
+            return
+        if payload.member is not None and payload.member.bot:
+            return  # other bots' reactions are no one's taste
+        self._track()
+        emoji = payload.emoji.name
+        if not emoji:
+            return  # a custom emoji Discord no longer names (deleted)
+        try:
+            await self._chat.reaction(
+                f"discord:{payload.channel_id}", str(payload.message_id), f"discord:{payload.user_id}", emoji,
+                added=added,
+            )  # fmt: skip
+        except StorageUnavailable as exc:
+            log.warning("Discord: a reaction on message %s was not recorded: %s", payload.message_id, exc)
+        except Exception:
+            log.exception("Discord: a reaction on message %s in channel %s failed", payload.message_id,
+                          payload.channel_id)  # fmt: skip
 
     async def _command(self, interaction: discord.Interaction, name: str, command: Command | str) -> None:
         """Acknowledge within Discord's 3 s first, then do the work. The person who asked alone sees the

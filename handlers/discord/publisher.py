@@ -6,6 +6,12 @@ is permanent: one log line, the channel is marked failed for a while, and nothin
 A card whose lead figure is a CC-licensed PDF-only paper's crop (bot.core.card) is sent with that crop
 attached (multipart: files[0] and its attachment), its embed showing it; the bytes come from the
 FigureImages port. Without them the card goes as it is, linking to the figure's page of the PDF.
+
+Every card posted (a reply to a pasted link, a digest asked for or scheduled) is recorded in the ThreadBook
+under its thread, so a later reply to it, or a message in the digest's thread, is a question about its
+papers: a reply card is a thread of its own (keyed by the card's id), a digest's thread is keyed by its id
+(a digest posted without a thread: by its parent message's id). An answer is recorded under the same thread,
+so a reply to it continues the conversation.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from discord.context_managers import Typing
 
 from bot.core.card import card_view, figure_credit, figure_filename, hide_figures, lead_figure
 from bot.core.chat import SORRY
-from bot.core.errors import PublishError
-from bot.core.models import Digest, SummaryBatch
-from bot.core.ports import FigureImages
+from bot.core.errors import PublishError, StorageUnavailable
+from bot.core.models import Digest, SummarizedPaper, SummaryBatch
+from bot.core.ports import FigureImages, ThreadBook
+from bot.core.questions import Answer, PostedCard, ThreadPaper, ThreadPlace
+from handlers.discord.answers import answer_message
 from handlers.discord.embeds import (
     Outgoing,
     attached,
@@ -53,6 +61,37 @@ def channel_id_of(channel: str) -> int:
     if not raw.isdigit():
         raise PublishError(f"{channel!r} is not a Discord channel id (use discord:123456789012345678)")
     return int(raw)
+
+
+def location_of(channel: discord.abc.Messageable) -> tuple[str, str]:
+    """(where a message is, the channel whose taste it counts to): a thread's parent channel, else itself."""
+    location = f"discord:{getattr(channel, 'id', 0)}"
+    parent = getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
+    return location, f"discord:{parent}" if parent else location
+
+
+def replied_to(message: discord.Message) -> str:
+    """The id of the message `message` is a reply to, in the same channel; "" when it is none."""
+    reference = message.reference
+    if message.type is not discord.MessageType.reply or reference is None or reference.message_id is None:
+        return ""
+    if reference.channel_id != message.channel.id:
+        return ""
+    return str(reference.message_id)
+
+
+def message_place(message: discord.Message) -> ThreadPlace:
+    """Where a message sits as a thread of ours would be keyed: in a thread, that thread; in a channel, the chain
+    of replies it is part of (keyed by the message it replies to; the ThreadBook knows the chain's root)."""
+    location, channel = location_of(message.channel)
+    if isinstance(message.channel, discord.Thread):
+        return ThreadPlace(location, str(message.channel.id), channel)
+    return ThreadPlace(location, replied_to(message) or str(message.id), channel)
+
+
+def _card(place: ThreadPlace, message_id: str, position: int, sp: SummarizedPaper) -> PostedCard:
+    paper = sp.paper
+    return PostedCard(place, message_id, position, paper.arxiv_id, paper.version, paper.title)
 
 
 def _send_kwargs(out: Outgoing, file: discord.File | None = None) -> dict[str, Any]:
@@ -86,13 +125,38 @@ class DiscordPublisher:
         clock: Callable[[], float] = time.monotonic,
         figures: FigureImages | None = None,
         show_figures: bool = True,
+        threads: ThreadBook | None = None,
     ) -> None:
-        """figures: where attached figures' bytes come from (None: nothing attached); show_figures: reader.figures."""
+        """figures: where attached figures' bytes come from (None: nothing attached); show_figures: reader.figures;
+        threads: where posted cards and answers are recorded (None: nowhere, and nothing is a question)."""
         self._client = client
         self._clock = clock
         self._figures = figures
         self.show_figures = show_figures
+        self.threads = threads
         self._failed: dict[int, float] = {}  # channel id -> when it failed
+
+    async def record(self, cards: Sequence[PostedCard]) -> None:
+        """Remember posted cards under their threads; a database outage loses only the chance to ask about them."""
+        if self.threads is None or not cards:
+            return
+        try:
+            await self.threads.record_cards(cards)
+        except StorageUnavailable as exc:
+            log.warning("Discord: could not record %d posted card(s) for questions: %s", len(cards), exc)
+
+    async def answer_thread(self, message: discord.Message) -> tuple[ThreadPlace, list[ThreadPaper]] | None:
+        """The thread of ours a message was asked in and its papers: the one its reply chain started from (what
+        the message it replies to was recorded under), else the thread it is in; None when neither is ours."""
+        if self.threads is None:
+            return None
+        location, _ = location_of(message.channel)
+        if (reply_to := replied_to(message)) and (found := await self.threads.message_papers(location, reply_to)):
+            place = found[0]
+        else:
+            place = message_place(message)
+        papers = await self.threads.thread_papers(place.location, place.thread)
+        return (place, papers) if papers else None
 
     async def with_figure(self, out: Outgoing) -> tuple[Outgoing, discord.File | None]:
         """`out` and the file to send with it: its card's lead figure, cropped from the PDF, when it has one."""
@@ -222,6 +286,7 @@ class DiscordPublisher:
         digest = hide_figures(digest, not self.show_figures)
         messages = [digest_parent(digest), *digest_card_messages(digest)]
         destination = await self._thread_of(target, already_sent[0]) if already_sent else target
+        parent_id = already_sent[0] if already_sent else ""
         ids: list[str] = []
         for i, out in enumerate(messages):
             if i < len(already_sent):
@@ -229,11 +294,27 @@ class DiscordPublisher:
             nonce = _nonce(getattr(target, "id", 0), digest, i) if once else None
             sent = await self.send(destination, out, reference=reference if i == 0 else None, nonce=nonce)
             ids.append(str(sent.id))
+            if i > 0:  # card i is the digest's paper number i
+                place = self._digest_place(target, destination, parent_id)
+                await self.record([_card(place, ids[-1], i, digest.papers[i - 1])])
             if on_sent is not None:
                 await on_sent(str(sent.id))
-            if i == 0 and len(messages) > 1:
-                destination = await self.open_thread(target, sent.id, thread_name(digest)) or target
+            if i == 0:
+                parent_id = str(sent.id)
+                if len(messages) > 1:
+                    destination = await self.open_thread(target, sent.id, thread_name(digest)) or target
         return ids
+
+    @staticmethod
+    def _digest_place(
+        target: discord.abc.Messageable, destination: discord.abc.Messageable, parent_id: str
+    ) -> ThreadPlace:
+        """A digest's thread: the thread its cards are in, else (no thread) the channel, keyed by the parent."""
+        location, channel = location_of(target)
+        if destination is not target:
+            thread_id = str(getattr(destination, "id", parent_id))
+            return ThreadPlace(f"discord:{thread_id}", thread_id, channel)
+        return ThreadPlace(location, parent_id, channel)
 
 
 class MessageResponder:
@@ -264,13 +345,39 @@ class MessageResponder:
         if typing is not None:
             await typing.__aexit__(None, None, None)
 
-    async def _reply(self, messages: list[Outgoing]) -> None:
+    async def _reply(self, messages: list[Outgoing]) -> list[discord.Message]:
         await self.close()
+        sent = []
         for i, out in enumerate(messages):
-            await self._publisher.send(self._message.channel, out, reference=self._message if i == 0 else None)
+            reference = self._message if i == 0 else None
+            sent.append(await self._publisher.send(self._message.channel, out, reference=reference))
+        return sent
 
     async def cards(self, batch: SummaryBatch) -> None:
-        await self._reply(batch_messages(hide_figures(batch, not self._publisher.show_figures)))
+        """One message a card (the notes after them), each card a thread of its own: a reply to it asks about it."""
+        sent = await self._reply(batch_messages(hide_figures(batch, not self._publisher.show_figures)))
+        location, channel = location_of(self._message.channel)
+        await self._publisher.record([
+            _card(ThreadPlace(location, str(message.id), channel), str(message.id), position, sp)
+            for position, (sp, message) in enumerate(zip(batch.papers, sent, strict=False), 1)
+        ])  # fmt: skip
+
+    async def answer(self, answer: Answer) -> None:
+        """A reply to the question; recorded under the question's thread with the papers it is about, so a reply
+        to the answer is a follow-up in the same conversation."""
+        (sent,) = await self._reply([answer_message(answer)])
+        try:
+            found = await self._publisher.answer_thread(self._message)
+        except StorageUnavailable as exc:
+            log.warning("Discord: could not record the answer %s for follow-ups: %s", sent.id, exc)
+            return
+        if found is None:
+            return
+        place, papers = found
+        about = [p for p in papers if p.arxiv_id in (answer.arxiv_ids or (answer.arxiv_id,))] or papers
+        await self._publisher.record(
+            [PostedCard(place, str(sent.id), p.position, p.arxiv_id, p.version, p.title) for p in about]
+        )
 
     async def text(self, message: str) -> None:
         await self._reply(text_messages(message))
@@ -367,6 +474,9 @@ class InteractionResponder:
     async def cards(self, batch: SummaryBatch) -> None:
         for out in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
             await self._answer(out)
+
+    async def answer(self, answer: Answer) -> None:
+        await self._answer(answer_message(answer))
 
     async def digest(self, digest: Digest) -> None:
         """Posted in the channel by the bot, as a scheduled digest is: a public parent message with the

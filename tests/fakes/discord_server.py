@@ -14,10 +14,13 @@ characters, 6000 embed characters a message): a violation is answered 400 50035 
 `schema_errors`, as Discord would refuse it.
 
 The gateway (`gateway_url`) speaks JSON, zlib-stream compressed when asked: HELLO, heartbeat ACKs,
-IDENTIFY -> READY + GUILD_CREATE (or close 4004 for a wrong token, 4014 for a Message Content intent
-the application has not enabled, or `close_after_identify`). Tests push MESSAGE_CREATE and
-INTERACTION_CREATE with send_message()/send_command(), a new session with replay_ready(), and wait
-on what the client sent with wait_for().
+IDENTIFY -> READY + GUILD_CREATE with the active threads (or close 4004 for a wrong token, 4014 for a
+Message Content intent the application has not enabled, or `close_after_identify`); a thread the bot
+starts is also sent as THREAD_CREATE (newly_created), as Discord does. Tests push MESSAGE_CREATE (a
+reply with `reply_to`) and INTERACTION_CREATE with send_message()/send_command(), MESSAGE_REACTION_ADD
+and MESSAGE_REACTION_REMOVE with react() (only when IDENTIFY asked for the guild message reactions
+intent, as Discord sends them), a new session with replay_ready(), and wait on what the client sent
+with wait_for().
 
 Faults: fault() scripts an answer for matching requests (rate_limit(): 429 with retry_after;
 forbid(): 403 Missing Access for one channel, every time); expire_interactions() makes interaction
@@ -59,6 +62,7 @@ USER_ID = 1400000000000000005  # a person
 OTHER_BOT_ID = 1400000000000000006
 
 MESSAGE_CONTENT = 1 << 15  # the gateway intent bit
+GUILD_MESSAGE_REACTIONS = 1 << 10  # the gateway intent bit for reactions in servers
 GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19  # application flag: the toggle is on (unverified app)
 CREATE_PUBLIC_THREADS = 1 << 35
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | CREATE_PUBLIC_THREADS | (1 << 38)
@@ -276,6 +280,7 @@ class FakeDiscord:
             ),
         }
         self._faults: list[Fault] = []
+        self._events: list[tuple[str, dict[str, Any]]] = []  # gateway events a REST call caused, sent after it
         self._counter = itertools.count()
         self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None
@@ -396,10 +401,15 @@ class FakeDiscord:
         author: dict[str, Any] | None = None,
         message_id: int | None = None,
         mention_bot: bool = False,
+        reply_to: int | str | None = None,
     ) -> dict[str, Any]:
-        """A MESSAGE_CREATE; without the Message Content intent Discord blanks what does not mention the bot."""
+        """A MESSAGE_CREATE (with `reply_to`, a reply to that message, as Discord's Reply makes one, pinging
+        nobody); without the Message Content intent Discord blanks what does not mention the bot."""
         author = author or self.person
-        message = self._message(channel_id, {"content": content}, author=author, message_id=message_id)
+        body: dict[str, Any] = {"content": content}
+        if reply_to is not None:
+            body["message_reference"] = {"type": 0, "message_id": str(reply_to), "guild_id": str(GUILD_ID)}
+        message = self._message(channel_id, body, author=author, message_id=message_id)
         message["mentions"] = [self.bot] if mention_bot else []
         if "guild_id" in self.channels.get(channel_id, {}):
             message["guild_id"] = self.channels[channel_id]["guild_id"]  # (discord.py reads one without as a DM)
@@ -458,6 +468,39 @@ class FakeDiscord:
         self.interactions[token] = payload
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
+
+    async def react(self, message_id: int | str, emoji: str, *, user_id: int = USER_ID, added: bool = True) -> bool:
+        """MESSAGE_REACTION_ADD (or, `added` False, _REMOVE) of a unicode emoji on a message in a server channel,
+        in Discord's payload shape; False (nothing sent) when the client did not ask for the guild message
+        reactions intent, as Discord then sends none."""
+        message = self.messages[int(message_id)]
+        if not self._intents & GUILD_MESSAGE_REACTIONS:
+            return False
+        emoji_object = {"id": None, "name": emoji}
+        data: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": message["channel_id"],
+            "message_id": message["id"],
+            "guild_id": str(GUILD_ID),
+            "emoji": emoji_object,
+            "burst": False,
+            "type": 0,
+        }
+        if added:
+            user = self.person if user_id == USER_ID else _user(user_id, f"user{user_id}")
+            user = {**user, "public_flags": 0, "flags": 0, "primary_guild": None}  # a full user, as here
+            member = {"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
+                      "pending": False, "nick": None, "avatar": None, "banner": None, "premium_since": None,
+                      "communication_disabled_until": None}  # fmt: skip
+            data |= {"member": member, "message_author_id": message["author"]["id"], "burst_colors": []}
+            errors = schema_errors("GuildMemberResponse", member)
+        else:
+            errors = []
+        errors += schema_errors("MessageReactionEmojiResponse", emoji_object)
+        if errors:  # a bug in the fake: it must send what Discord sends
+            raise AssertionError(f"FakeDiscord's reaction payload is not Discord's: {errors}")
+        await self.dispatch("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", data)
+        return True
 
     async def replay_ready(self) -> None:
         """READY and GUILD_CREATE again on the open connection: a new session, as after a failed RESUME."""
@@ -566,7 +609,7 @@ class FakeDiscord:
             "roles": [everyone],
             "channels": [c for c in self.channels.values() if c["type"] == 0],
             "members": [{"user": self.bot, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}],
-            "threads": [],
+            "threads": [c for c in self.channels.values() if c["type"] == 11],  # the active threads
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -655,6 +698,10 @@ class FakeDiscord:
         except Exception as exc:  # a bug in the fake: make it loud in the test
             status, answer, headers = 500, {"message": f"FakeDiscord: {exc!r}", "code": 0}, {}
         call.status, call.response = status, answer
+        events, self._events = self._events, []
+        for event, data in events:
+            if self._ws is not None and not self._ws.closed:  # `paperboy post` has no gateway
+                await self.dispatch(event, data)
         await self._notify()
         if answer is None:
             return web.Response(status=status, headers=headers)
@@ -763,6 +810,7 @@ class FakeDiscord:
             },
         }
         self.channels[int(message_id)] = thread
+        self._events.append(("THREAD_CREATE", {**thread, "newly_created": True}))
         return 201, thread, {}
 
     def _interaction_for(self, token: str, *, callback: bool = False) -> dict[str, Any] | None:
