@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -14,9 +15,23 @@ from sqlalchemy import Table, case, delete, func, select, update
 from bot.core.errors import LostClaim
 from bot.core.fulltext import Figure, FullText, Paragraph
 from bot.core.models import ArxivRef, DigestRun, Evidence, Paper, SourceKind, Subscription, Summary
+from bot.core.questions import Answer, AnswerCitation, PostedCard, ThreadPaper, ThreadPlace, Turn
+from bot.core.signals import Signal, StoredTaste
 from storage.engine import WRITE, dialect_insert
 from storage.retry import PATIENCE_SECONDS, retry_database
-from storage.tables import chat_events, digest_runs, full_texts, posted_papers, summaries, token_usage
+from storage.tables import (
+    answers,
+    channel_tastes,
+    chat_events,
+    digest_runs,
+    full_texts,
+    posted_papers,
+    summaries,
+    taste_signals,
+    thread_cards,
+    thread_turns,
+    token_usage,
+)
 from storage.tables import papers as papers_table
 from storage.tables import subscriptions as subscriptions_table
 
@@ -24,6 +39,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 _MICROSECOND = dt.timedelta(microseconds=1)  # what both databases' timestamps resolve
+# The newest turns kept per thread: more than any follow-up is given (its history is bounded far lower) and than
+# the questions a thread may take in an hour (questions_since counts these rows); older turns are deleted.
+TURNS_KEPT_PER_THREAD = 50
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
 
@@ -44,7 +62,8 @@ def _retried(what: str) -> Callable[[Method], Method]:
 
 
 class SqlStore:
-    """The paper cache, the summary cache and the daily token budget, on SQLite or PostgreSQL.
+    """The paper cache, the summary cache and the daily token budget, the scheduler's ledger, the threads of
+    posted cards and their questions, the answer cache and each channel's taste, on SQLite or PostgreSQL.
 
     The engine belongs to whoever made it; every call uses its own connection and transaction. The
     scheduler's ledger calls and a chat answer's calls ride out a short database outage (`patience_seconds`),
@@ -399,6 +418,173 @@ class SqlStore:
         if result.rowcount != 1:
             raise LostClaim(f"digest {run.subscription} for {run.channel} on {run.local_date} is no longer ours")
 
+    # -- threads and their questions (bot.core.ports.ThreadBook)
+
+    @_retried("recording the cards posted in a thread")
+    async def record_cards(self, cards: Sequence[PostedCard]) -> None:
+        """Remember posted cards under their thread; a card recorded again (a retry, a resumed digest) stays as
+        first recorded."""
+        now = dt.datetime.now(dt.UTC)
+        # Deduplicated: PostgreSQL refuses to touch one key twice in one statement.
+        rows = {(c.place.location, c.message_id, c.arxiv_id): _card_row(c, now) for c in cards}
+        if not rows:
+            return
+        async with self._writer.begin() as conn:
+            await conn.execute(self._insert(thread_cards).values(list(rows.values())).on_conflict_do_nothing())
+
+    @_retried("reading the papers of a thread")
+    async def thread_papers(self, location: str, thread: str) -> list[ThreadPaper]:
+        """The papers posted in this thread, by position (one per paper: its first card)."""
+        c = thread_cards.c
+        query = select(thread_cards).where(c.location == location, c.thread == thread)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(*_CARD_ORDER))).all()
+        return _first_card_per_paper(rows)
+
+    @_retried("reading the papers of a message")
+    async def message_papers(self, location: str, message_id: str) -> tuple[ThreadPlace, list[ThreadPaper]] | None:
+        """The thread a message of ours was posted in and the papers it carried; None for a message not ours."""
+        c = thread_cards.c
+        query = select(thread_cards).where(c.location == location, c.message_id == message_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(*_CARD_ORDER))).all()
+        if not rows:
+            return None
+        return ThreadPlace(location, rows[0].thread, rows[0].channel), _first_card_per_paper(rows)
+
+    @_retried("recording a question and its answer")
+    async def add_turn(self, place: ThreadPlace, turn: Turn) -> None:
+        """Keep the turn (a retry finds it kept: same thread, time and person), then only the thread's newest
+        TURNS_KEPT_PER_THREAD turns, so a long conversation does not grow the table without end."""
+        row = {
+            "location": place.location,
+            "thread": place.thread,
+            "asked_at": turn.asked_at,
+            "person": turn.person,
+            "question": turn.question,
+            "answer": turn.answer,
+            "arxiv_ids": list(turn.arxiv_ids),
+        }
+        c = thread_turns.c
+        in_thread = (c.location == place.location) & (c.thread == place.thread)
+        oldest_kept = (
+            select(c.asked_at)
+            .where(in_thread)
+            .order_by(c.asked_at.desc())
+            .offset(TURNS_KEPT_PER_THREAD - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        async with self._writer.begin() as conn:
+            await conn.execute(self._insert(thread_turns).values(row).on_conflict_do_nothing())
+            # With fewer turns the subquery is NULL and the comparison deletes nothing.
+            await conn.execute(delete(thread_turns).where(in_thread, c.asked_at < oldest_kept))
+
+    @_retried("reading the conversation of a thread")
+    async def recent_turns(self, location: str, thread: str, *, limit: int) -> list[Turn]:
+        """The thread's latest `limit` questions and answers, oldest first."""
+        if limit <= 0:
+            return []
+        c = thread_turns.c
+        query = (
+            select(thread_turns)
+            .where(c.location == location, c.thread == thread)
+            .order_by(c.asked_at.desc(), c.person.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_turn(row) for row in reversed(rows)]
+
+    @_retried("counting the questions of a thread")
+    async def questions_since(self, location: str, thread: str, since: dt.datetime) -> int:
+        """How many questions were answered in this thread since `since` (the per-thread hourly cap)."""
+        c = thread_turns.c
+        query = select(func.count()).where(c.location == location, c.thread == thread, c.asked_at >= since)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    # -- answers already given (bot.core.ports.AnswerCache)
+
+    @_retried("reading the answer cache")
+    async def get_answer(self, key: str) -> Answer | None:
+        query = select(answers.c.payload).where(answers.c.cache_key == _answer_key(key))
+        async with self._engine.connect() as conn:
+            payload = (await conn.execute(query)).scalar()
+        return _answer(payload)
+
+    @_retried("caching an answer")
+    async def save_answer(self, key: str, answer: Answer) -> None:
+        """Cache the answer under `key`, replacing any before it (idempotent)."""
+        row = {
+            "cache_key": _answer_key(key),
+            "arxiv_id": answer.arxiv_id,
+            "version": answer.version,
+            "payload": _answer_json(answer),
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+        await self._upsert(answers, [row])
+
+    # -- a channel's taste (bot.core.ports.TasteBook)
+
+    @_retried("recording a reaction or a pasted paper")
+    async def add_signal(self, signal: Signal) -> bool:
+        """Record it (replacing the same channel, paper, person and kind); True when it was not there before.
+        A retry whose first attempt committed answers False: the signal is there, once."""
+        row = {
+            "channel": signal.channel,
+            "arxiv_id": signal.arxiv_id,
+            "person": signal.person,
+            "kind": signal.kind,
+            "source": signal.source,
+            "value": signal.value,
+            "at": signal.at,
+        }
+        async with self._writer.begin() as conn:
+            # The insert alone decides whether it is new, atomically on both databases; then replace what differs.
+            if (await conn.execute(self._insert(taste_signals).values(row).on_conflict_do_nothing())).rowcount == 1:
+                return True
+            key = _signal_where(signal.channel, signal.arxiv_id, signal.person, signal.kind)
+            await conn.execute(
+                update(taste_signals).where(key).values(source=signal.source, value=signal.value, at=signal.at)
+            )
+        return False
+
+    @_retried("removing a reaction")
+    async def remove_signal(self, channel: str, arxiv_id: str, person: str, kind: str) -> bool:
+        """Forget it (a reaction removed); True when there was one."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(taste_signals).where(_signal_where(channel, arxiv_id, person, kind)))
+        return result.rowcount == 1
+
+    @_retried("reading a channel's reactions")
+    async def channel_signals(self, channel: str) -> list[Signal]:
+        """The channel's signals, oldest first."""
+        c = taste_signals.c
+        query = select(taste_signals).where(c.channel == channel).order_by(c.at, c.arxiv_id, c.person, c.kind)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_signal(row) for row in rows]
+
+    @_retried("reading a channel's ranker")
+    async def get_taste(self, channel: str) -> StoredTaste | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(channel_tastes).where(channel_tastes.c.channel == channel))).one_or_none()
+        if row is None:
+            return None
+        return StoredTaste(
+            channel=row.channel,
+            signals_key=row.signals_key,
+            signal_count=row.signal_count,
+            trained_at=row.trained_at,
+            model_json=row.model_json,
+        )
+
+    @_retried("saving a channel's ranker")
+    async def save_taste(self, taste: StoredTaste) -> None:
+        """Create or replace the channel's ranker."""
+        await self._upsert(channel_tastes, [dataclasses.asdict(taste)])
+
     # -- helpers
 
     async def _ensure_day(self, conn: Any, day: dt.date) -> None:
@@ -504,6 +690,92 @@ def _figure(data: dict[str, Any]) -> Figure:
         image_url=data["image_url"],
         kind=data["kind"],
         panels=tuple(_figure(panel) for panel in data["panels"]),
+    )
+
+
+# A thread's (or a message's) cards, first first: a paper's first card is the one at its lowest position.
+_CARD_ORDER = (thread_cards.c.position, thread_cards.c.posted_at, thread_cards.c.message_id, thread_cards.c.arxiv_id)
+
+
+def _card_row(card: PostedCard, posted_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "location": card.place.location,
+        "message_id": card.message_id,
+        "thread": card.place.thread,
+        "channel": card.place.channel,
+        "position": card.position,
+        "arxiv_id": card.arxiv_id,
+        "version": card.version,
+        "title": card.title,
+        "posted_at": posted_at,
+    }
+
+
+def _first_card_per_paper(rows: Sequence[Any]) -> list[ThreadPaper]:
+    """One ThreadPaper per paper, from rows in _CARD_ORDER (a later answer naming it again adds nothing)."""
+    papers: dict[str, ThreadPaper] = {}
+    for row in rows:
+        if row.arxiv_id not in papers:
+            papers[row.arxiv_id] = ThreadPaper(
+                position=row.position,
+                arxiv_id=row.arxiv_id,
+                version=row.version,
+                message_id=row.message_id,
+                title=row.title,
+            )
+    return list(papers.values())
+
+
+def _turn(row: Any) -> Turn:
+    return Turn(
+        asked_at=row.asked_at,
+        person=row.person,
+        question=row.question,
+        answer=row.answer,
+        arxiv_ids=tuple(row.arxiv_ids),
+    )
+
+
+def _answer_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+# The shape of answers.payload. A row of another format is treated as absent: the question is answered again.
+_ANSWER_FORMAT = 1
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    content = dataclasses.asdict(answer)  # citations become dicts, tuples lists (in JSON)
+    del content["cached"]  # a property of the reading, not of the answer
+    return {"format": _ANSWER_FORMAT, **content}
+
+
+def _answer(payload: Any) -> Answer | None:
+    if not isinstance(payload, dict) or payload.get("format") != _ANSWER_FORMAT:
+        return None
+    names = {f.name for f in dataclasses.fields(Answer)} - {"cached", "citations", "arxiv_ids"}
+    return Answer(
+        **{name: payload[name] for name in names if name in payload},
+        citations=tuple(AnswerCitation(**citation) for citation in payload["citations"]),
+        arxiv_ids=tuple(payload["arxiv_ids"]),
+        cached=True,
+    )
+
+
+def _signal_where(channel: str, arxiv_id: str, person: str, kind: str) -> Any:
+    c = taste_signals.c
+    return (c.channel == channel) & (c.arxiv_id == arxiv_id) & (c.person == person) & (c.kind == kind)
+
+
+def _signal(row: Any) -> Signal:
+    return Signal(
+        channel=row.channel,
+        arxiv_id=row.arxiv_id,
+        person=row.person,
+        source=row.source,
+        kind=row.kind,
+        value=row.value,
+        at=row.at,
     )
 
 
