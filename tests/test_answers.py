@@ -35,6 +35,7 @@ from bot.core.questions import (
     Turn,
 )
 from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET
+from tests.test_reader import paper
 
 NOW = dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -89,19 +90,7 @@ INVENTED_NUMBER = LLMAnswer(
 
 
 def make_paper(arxiv_id: str, title: str) -> Paper:
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=1,
-        title=title,
-        authors=("A. Author",),
-        abstract="An abstract.",
-        comment=None,
-        journal_ref=None,
-        primary_category="cs.RO",
-        categories=("cs.RO",),
-        published=NOW,
-        updated=NOW,
-    )
+    return dataclasses.replace(paper(arxiv_id), title=title, published=NOW, updated=NOW)
 
 
 SOCK_PAPER = make_paper("2601.00001", "Widget: sorting socks")
@@ -566,3 +555,16 @@ async def test_across_papers_a_long_digest_shares_the_budget():
     assert "1:S4.p2" in sent and "2:S3.p1" in sent
     for number in ("1:", "2:"):
         assert sum(len(p.text) for p in s.answerer.calls[0].passages if p.id.startswith(number)) <= 200 * 4
+
+
+async def test_across_papers_a_short_paper_goes_in_whole_beside_a_long_one():
+    filler = [(f"S2.p{n}", "2 Related work", f"Related effort {n} studied laundry robots. " * 8) for n in range(1, 30)]
+    texts = {
+        SOCK_PAPER.arxiv_id: html_text(SOCK_PAPER, [*SOCKS, *filler]),
+        SHOE_PAPER.arxiv_id: html_text(SHOE_PAPER, SHOES),
+    }
+    s = setup(FakeAnswerer(GROUNDED), texts=texts, max_input_tokens=400)
+    await s.service.ask_across([SOCK_PAPER, SHOE_PAPER], "What accuracy does Widget reach?", language="en")
+    sent = [p.id for p in s.answerer.calls[0].passages]
+    assert [i for i in sent if i.startswith("2:")] == [f"2:{a}" for a, _, _ in SHOES]
+    assert "1:S4.p2" in sent and "1:S2.p1" not in sent

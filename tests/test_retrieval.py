@@ -3,46 +3,18 @@ and a question cannot speak FTS5's query language."""
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
 import pytest
 
-from bot.clients.reader_html import parse_html
 from bot.clients.retrieval import Bm25Retriever, fts_query, query_words
 from bot.core.excerpt import Passage, select_excerpt
-from bot.core.models import Paper
-
-PAPERS = Path(__file__).parent / "data" / "papers"
-WHEN = dt.datetime(2025, 8, 12, tzinfo=dt.UTC)
-
-
-def avse_paper() -> Paper:
-    return Paper(
-        arxiv_id="2508.08468",
-        version=6,
-        title="Real-time audio-visual speech enhancement over a public 5G edge cloud",
-        authors=("A. Author",),
-        abstract="Real-time audio-visual speech enhancement (AVSE) over 5G.",
-        comment=None,
-        journal_ref=None,
-        primary_category="cs.SD",
-        categories=("cs.SD",),
-        published=WHEN,
-        updated=WHEN,
-    )
+from tests.test_reader import HTML_PAPER, paper
+from tests.test_reader_parse import html_of
 
 
 @pytest.fixture(scope="module")
 def passages() -> tuple[Passage, ...]:
-    text = parse_html(
-        (PAPERS / "2508.08468v6.html").read_bytes(),
-        url="https://arxiv.org/html/2508.08468v6",
-        arxiv_id="2508.08468",
-        version=6,
-    )
-    assert text is not None
-    return select_excerpt(avse_paper(), text, max_tokens=12_000).passages
+    text = html_of("2508.08468v6.html", url="https://arxiv.org/html/2508.08468v6", arxiv_id="2508.08468", version=6)
+    return select_excerpt(paper(*HTML_PAPER), text, max_tokens=12_000).passages
 
 
 @pytest.mark.parametrize(

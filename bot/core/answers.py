@@ -252,6 +252,9 @@ class AnswerService:
         share = self._max_input_tokens // max(len(read), 1)
         shown: list[Passage] = []
         for one in read:
+            if sum(approx_tokens(p.text) for p in one.passages) <= share:
+                shown += one.passages
+                continue
             # Nothing shares a word with the question: the paper from its beginning (the abstract first).
             candidates = one.ranked or one.passages
             chosen: set[str] = set()
