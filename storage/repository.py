@@ -531,15 +531,7 @@ class SqlStore:
     async def add_signal(self, signal: Signal) -> bool:
         """Record it (replacing the same channel, paper, person and kind); True when it was not there before.
         A retry whose first attempt committed answers False: the signal is there, once."""
-        row = {
-            "channel": signal.channel,
-            "arxiv_id": signal.arxiv_id,
-            "person": signal.person,
-            "kind": signal.kind,
-            "source": signal.source,
-            "value": signal.value,
-            "at": signal.at,
-        }
+        row = dataclasses.asdict(signal)  # the table's columns are the value's fields
         async with self._writer.begin() as conn:
             # The insert alone decides whether it is new, atomically on both databases; then replace what differs.
             if (await conn.execute(self._insert(taste_signals).values(row).on_conflict_do_nothing())).rowcount == 1:
@@ -570,15 +562,7 @@ class SqlStore:
     async def get_taste(self, channel: str) -> StoredTaste | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(channel_tastes).where(channel_tastes.c.channel == channel))).one_or_none()
-        if row is None:
-            return None
-        return StoredTaste(
-            channel=row.channel,
-            signals_key=row.signals_key,
-            signal_count=row.signal_count,
-            trained_at=row.trained_at,
-            model_json=row.model_json,
-        )
+        return None if row is None else StoredTaste(**row._mapping)  # its columns are the value's fields
 
     @_retried("saving a channel's ranker")
     async def save_taste(self, taste: StoredTaste) -> None:
@@ -768,15 +752,7 @@ def _signal_where(channel: str, arxiv_id: str, person: str, kind: str) -> Any:
 
 
 def _signal(row: Any) -> Signal:
-    return Signal(
-        channel=row.channel,
-        arxiv_id=row.arxiv_id,
-        person=row.person,
-        source=row.source,
-        kind=row.kind,
-        value=row.value,
-        at=row.at,
-    )
+    return Signal(**row._mapping)  # its columns are the value's fields
 
 
 def _subscription_row(sub: Subscription) -> dict[str, Any]:
