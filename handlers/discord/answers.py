@@ -8,10 +8,12 @@ made. Sent, like cards, with allowed_mentions none.
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.core.questions import Answer, AnswerCitation
-from bot.core.sanitize import find_urls, one_line
+from bot.core.sanitize import one_line
 from handlers.discord.embeds import (
     CARD_COLOR,
     FIELD_NAME_LIMIT,
@@ -27,13 +29,16 @@ QUOTE_CHARS = 300
 SECTION_CHARS = 100
 MAX_CITATIONS = 6  # with the answer, well inside one message's 6000 embed characters
 
+# A paragraph's address (the reader's: https://arxiv.org/html/..., or where it is configured to read from).
+_LINKABLE = re.compile(r"https?://[^\s<>\[\]`|\\]{1,500}")
 # What the answer was read from, as the footer says it.
 _READ_FROM = {"html": "from the full text (HTML)", "pdf": "from the PDF", "abstract": "from the abstract"}
 
 
 def paragraph_link(url: str) -> str | None:
-    """`url` safe inside a markdown link's parentheses, or None when it is not one strictly valid https URL."""
-    if find_urls(url) != [(0, len(url), url)]:
+    """`url` safe inside a markdown link's parentheses (they are percent-encoded), or None when it is not one
+    http(s) URL with nothing that could end the link or start more markdown."""
+    if not _LINKABLE.fullmatch(url):
         return None
     return url.replace("(", "%28").replace(")", "%29")
 
