@@ -2,7 +2,9 @@
 
 Translate in: a channel message with arXiv references -> ChatBot.handle_message, answered in its
 thread (an @mention with nothing to do gets the short help); `/digest ...` -> ChatBot.handle_text_command
-(parsed there, once). Everything Slack
+(parsed there, once). A reply in the thread of one of our cards or digests is a question about its papers, no
+@mention needed (ChatBot.is_question asks the ThreadBook); elsewhere a question needs the @mention. A reaction
+added to or removed from one of our messages -> ChatBot.reaction (the channel's taste). Everything Slack
 delivers is acknowledged first and worked on in a task; each delivery is claimed by its event_id
 in the database before any work, so Slack's retries and Socket Mode redeliveries never answer twice.
 """
@@ -35,7 +37,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.chat import SHORT_HELP, ChatBot, could_not_record, is_for_the_bot
 from bot.core.errors import PaperboyError, PlatformStartError, StorageUnavailable
 from bot.core.models import IncomingMessage
-from bot.core.ports import EventLog, FigureImages, Responder
+from bot.core.ports import EventLog, FigureImages, Responder, ThreadBook
+from bot.core.questions import ThreadPlace
 from handlers.slack.publisher import MIN_INTERVAL_SECONDS, CommandResponder, SlackPublisher, ThreadResponder
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ RATE_LIMIT_RETRIES = 3
 # Message subtypes that are still a person writing; every other subtype (edits, deletions, joins,
 # bot_message, message_changed from unfurls) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+# Without it Slack sends no reaction events: the channel's taste then learns only from pasted links and commands.
+REACTIONS_SCOPE = "reactions:read"
 TOKEN_HINTS = {
     "bot": "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page into SLACK_BOT_TOKEN",
     "app": "create an app-level token with connections:write (Basic Information > App-Level Tokens), put it "
@@ -102,6 +107,8 @@ class SlackPlatform:
         # figures: where an uploaded figure's bytes come from; show_figures: reader.figures
         figures: FigureImages | None = None,
         show_figures: bool = True,
+        # where posted cards are recorded, so a reply in their thread is a question and a reaction a signal
+        threads: ThreadBook | None = None,
     ) -> None:
         if mode not in ("socket", "http"):
             raise ValueError(f"slack.mode must be 'socket' or 'http', not {mode!r}")
@@ -115,7 +122,7 @@ class SlackPlatform:
         self._verifier = SignatureVerifier(signing_secret) if mode == "http" else None
         self._web = web_client(bot_token, api_url)
         self.publisher = SlackPublisher(
-            self._web, min_interval=min_interval, figures=figures, show_figures=show_figures
+            self._web, min_interval=min_interval, figures=figures, show_figures=show_figures, threads=threads
         )
         self._bot_user_id: str | None = None
         self._bot_id: str | None = None
@@ -123,6 +130,7 @@ class SlackPlatform:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reactions = asyncio.Lock()  # reactions are recorded in the order Slack sent them (add, then remove)
         self._started = False
         self.http_port: int | None = None  # the bound port in HTTP mode (http_port may be 0)
         self.app = AsyncApp(
@@ -136,6 +144,8 @@ class SlackPlatform:
         )
         self.app.event("message")(self._on_message)
         self.app.event("link_shared")(self._on_link_shared)
+        self.app.event("reaction_added")(self._on_reaction)
+        self.app.event("reaction_removed")(self._on_reaction)
         self.app.event("app_uninstalled")(self._on_uninstalled)
         self.app.event("tokens_revoked")(self._on_uninstalled)
         self.app.command("/digest")(self._on_digest)
@@ -148,6 +158,7 @@ class SlackPlatform:
         try:
             auth = await self._web.auth_test()
             self._bot_user_id, self._bot_id = auth.get("user_id"), auth.get("bot_id")
+            _warn_about_missing_scopes(auth.headers)
             if self._mode == "socket":
                 await self._start_socket()
             else:
@@ -330,8 +341,19 @@ class SlackPlatform:
     # -- listeners: acknowledged by bolt (events) or by us (commands) at once; work goes to a task
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._wanted(event):
+        if self._from_a_person(event):
             self._spawn(self._answer(event, str(body.get("event_id") or "")), "answering a message")
+
+    async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        user, name = str(event.get("user") or ""), str(event.get("reaction") or "")
+        if item.get("type") != "message" or not item.get("channel") or not item.get("ts") or not user or not name:
+            return
+        # Our own ⏳ (the working reaction) is no one's taste; nor is a reaction on someone else's message.
+        if user == self._bot_user_id or event.get("item_user", self._bot_user_id) != self._bot_user_id:
+            return
+        added = event.get("type") == "reaction_added"
+        self._spawn(self._react(item, user, name, added, str(body.get("event_id") or "")), "recording a reaction")
 
     async def _on_link_shared(self) -> None:
         """Links typed in the composer (source "composer") or posted: never a public post."""
@@ -343,13 +365,23 @@ class SlackPlatform:
         await ack()
         self._spawn(self._digest_command(body, respond), "answering /digest")
 
-    def _wanted(self, event: dict[str, Any]) -> bool:
+    def _from_a_person(self, event: dict[str, Any]) -> bool:
         if event.get("subtype") not in PERSON_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
             return False
-        if not event.get("user") or event.get("user") == self._bot_user_id or not event.get("channel"):
+        return bool(event.get("user")) and event.get("user") != self._bot_user_id and bool(event.get("channel"))
+
+    async def _wanted(self, message: IncomingMessage, addressed: bool) -> bool:
+        """For the bot: an @mention, a command or reference, or a reply in one of our threads (a question)."""
+        if addressed or is_for_the_bot(message.text):
+            return True
+        if message.place is None:  # chatter outside a thread: not even a database lookup
             return False
-        text, addressed = self._read(event)
-        return addressed or is_for_the_bot(text)
+        try:
+            return await self._chat.is_question(message)
+        except PaperboyError as exc:
+            log.warning("Slack: could not tell whether a reply in %s is a question (%s); not answered",
+                        message.channel, exc)  # fmt: skip
+            return False
 
     def _read(self, event: dict[str, Any]) -> tuple[str, bool]:
         """The message as the person typed it, without our @mention (so `@Paperboy /digest ...` is a command),
@@ -365,15 +397,20 @@ class SlackPlatform:
         channel, ts = str(event["channel"]), str(event["ts"])
         if not self.publisher.sending:
             return
-        reply = ThreadResponder(self.publisher, channel=channel, ts=ts, thread_ts=str(event.get("thread_ts") or ts))
+        thread_ts = str(event.get("thread_ts") or "")
         text, addressed = self._read(event)
         message = IncomingMessage(
             platform="slack",
             channel=f"slack:{channel}",
             text=text,
             user=str(event.get("user") or ""),
-            extra={"ts": ts, "thread_ts": str(event.get("thread_ts") or "")},
+            extra={"ts": ts, "thread_ts": thread_ts},
+            # A reply in a thread: maybe one of ours, where it is a question about the thread's papers.
+            place=ThreadPlace(f"slack:{channel}", thread_ts, f"slack:{channel}") if thread_ts not in ("", ts) else None,
         )
+        if not await self._wanted(message, addressed):
+            return
+        reply = ThreadResponder(self.publisher, channel=channel, ts=ts, thread_ts=thread_ts or ts)
         try:
             if await self._claimed(f"slack:{event_id or f'msg:{channel}:{ts}'}", reply):
                 if not await self._chat.handle_message(message, reply) and addressed:
@@ -382,6 +419,18 @@ class SlackPlatform:
             log.error("Slack: could not answer a message in %s: %s", channel, exc)
         finally:
             await reply.finish()
+
+    async def _react(self, item: dict[str, Any], user: str, name: str, added: bool, event_id: str) -> None:
+        """One reaction on one of our messages, as a signal for its papers; once, however often Slack delivers it.
+        Nobody is told anything: a database that cannot take it is logged."""
+        channel, ts = str(item["channel"]), str(item["ts"])
+        async with self._reactions:
+            try:
+                if event_id and not await self._events.claim_event(f"slack:{event_id}"):
+                    return
+                await self._chat.reaction(f"slack:{channel}", ts, f"slack:{user}", name, added=added)
+            except PaperboyError as exc:
+                log.warning("Slack: could not record a reaction in %s: %s", channel, exc)
 
     async def _digest_command(self, body: dict[str, Any], respond: Any) -> None:
         channel = str(body.get("channel_id") or "")
@@ -420,6 +469,17 @@ class SlackPlatform:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _warn_about_missing_scopes(headers: dict[str, Any]) -> None:
+    """Slack lists the token's scopes in every Web API answer's x-oauth-scopes header; said once, at start."""
+    granted = next((str(v) for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    if granted is not None and REACTIONS_SCOPE not in {s.strip() for s in granted.split(",")}:
+        log.warning(
+            "Slack: the bot token lacks the %s scope, so reactions on cards do not count toward the channel's "
+            "taste; add it (see slack-manifest.yml) and reinstall the app",
+            REACTIONS_SCOPE,
+        )
 
 
 def _error(exc: SlackApiError) -> str:

@@ -10,12 +10,18 @@ A card whose lead figure is a CC-licensed PDF-only paper's crop (bot.core.card) 
 uploaded into the card's thread (files.getUploadURLExternal, the bytes to its upload_url,
 files.completeUploadExternal: slack_sdk's files_upload_v2), its bytes from the FigureImages port. An
 upload is a courtesy: one that fails is logged, and the digest goes on.
+
+Every card posted (a reply to a pasted link, a digest's thread, /digest) is recorded in the ThreadBook under its
+thread, numbered as shown (a digest's numbering), with the ts of the message that carries it: a later message in
+that thread is then a question about its papers, and a reaction on that message a signal for them. Recording is
+a courtesy too: a database that cannot take it is logged, and the post stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,14 +35,17 @@ from bot.core.card import card_view, figure_credit, figure_filename, hide_figure
 from bot.core.chat import SORRY
 from bot.core.errors import PaperboyError, PublishError
 from bot.core.models import Digest, SummarizedPaper, SummaryBatch
-from bot.core.ports import FigureImages
+from bot.core.ports import FigureImages, ThreadBook
+from bot.core.questions import Answer, PostedCard, ThreadPlace
 from bot.core.sanitize import one_line, truncate
+from handlers.slack.answers import answer_message
 from handlers.slack.blocks import (
     SlackMessage,
     batch_messages,
     digest_messages,
     progress_message,
     text_message,
+    title_block,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,31 @@ class DeliveryUnknown(Exception):
 
 
 OnSent = Callable[[str], Awaitable[None]]
+Numbered = Sequence[tuple[int | None, SummarizedPaper]]  # (the number a card shows, if any; its paper)
+
+
+Carried = list[tuple[int, SummarizedPaper]]  # (position, paper) of each card a message carries
+
+
+def numbered(papers: Sequence[SummarizedPaper], *, shown: bool) -> Numbered:
+    """A digest's cards show their number; a reply's cards do not (their position is still their order)."""
+    return [(i if shown else None, sp) for i, sp in enumerate(papers, 1)]
+
+
+def cards_by_message(messages: Sequence[SlackMessage], cards: Numbered) -> list[Carried]:
+    """For each message, the cards that start in it (a card split across messages belongs to the first, where its
+    title is), with their positions 1..n: the message a card's title block is in."""
+    titles = {_key(title_block(card_view(sp), number)): position for position, (number, sp) in enumerate(cards, 1)}
+    papers = [sp for _, sp in cards]
+    carried: list[Carried] = []
+    for message in messages:
+        positions = [titles[k] for block in message.blocks if (k := _key(block)) in titles]
+        carried.append([(p, papers[p - 1]) for p in dict.fromkeys(positions)])
+    return carried
+
+
+def _key(block: dict[str, Any]) -> str:
+    return json.dumps(block, sort_keys=True)
 
 
 @dataclasses.dataclass
@@ -89,12 +123,15 @@ class SlackPublisher:
         min_interval: float = MIN_INTERVAL_SECONDS,
         figures: FigureImages | None = None,
         show_figures: bool = True,
+        threads: ThreadBook | None = None,
     ) -> None:
-        """figures: where an uploaded figure's bytes come from (none: no uploads); show_figures: `reader.figures`."""
+        """figures: where an uploaded figure's bytes come from (none: no uploads); show_figures: `reader.figures`;
+        threads: where posted cards are recorded (none: nowhere, and no thread is a conversation)."""
         self._client = client
         self._min_interval = min_interval
         self._figures = figures
         self.show_figures = show_figures
+        self._threads = threads
         self._lanes: dict[str, _Lane] = {}
         self.stopped_reason: str | None = None
 
@@ -126,7 +163,9 @@ class SlackPublisher:
         is edited into the parent, so the channel gets one message, not two.
         """
         channel = channel.removeprefix("slack:")
-        messages = digest_messages(hide_figures(digest, not self.show_figures))
+        shown = hide_figures(digest, not self.show_figures)
+        messages = digest_messages(shown)
+        cards = cards_by_message(messages, numbered(shown.papers, shown=True))
         sent: list[str] = []
         thread_ts = already_sent[0] if already_sent else None
         for i, message in enumerate(messages):
@@ -141,7 +180,37 @@ class SlackPublisher:
             sent.append(ts)
             if on_sent is not None:
                 await on_sent(ts)
+            await self.record_cards(channel, thread_ts or ts, ts, cards[i])
         return sent
+
+    async def post_cards(self, channel: str, batch: SummaryBatch, *, thread_ts: str | None) -> list[str]:
+        """A reply's cards, in `thread_ts` (None: each message in the channel, its own thread), recorded there."""
+        shown = hide_figures(batch, not self.show_figures)
+        messages = batch_messages(shown)
+        cards = cards_by_message(messages, numbered(shown.papers, shown=False))
+        sent: list[str] = []
+        for message, carried in zip(messages, cards, strict=True):
+            ts = await self.post(channel, message, thread_ts=thread_ts)
+            sent.append(ts)
+            await self.record_cards(channel, thread_ts or ts, ts, carried)
+        return sent
+
+    async def record_cards(self, channel: str, thread_ts: str, ts: str, cards: Carried) -> None:
+        """The cards message `ts` carries, under thread `thread_ts`; a failure is logged, never raised (the post
+        stands; only questions and reactions there will not be recognised)."""
+        if self._threads is None or not cards:
+            return
+        place = ThreadPlace(f"slack:{channel}", thread_ts, f"slack:{channel}")
+        posted = [
+            PostedCard(place, ts, position, sp.paper.arxiv_id, sp.paper.version, one_line(sp.paper.title))
+            for position, sp in cards
+        ]
+        try:
+            await self._threads.record_cards(posted)
+        except PaperboyError as exc:
+            log.warning("Slack: could not record the cards of message %s in %s: %s", ts, channel, exc)
+        except Exception:
+            log.exception("Slack: could not record the cards of message %s in %s", ts, channel)
 
     # -- Web API calls
 
@@ -259,8 +328,12 @@ class ThreadResponder:
             self._reacted = await self._publisher.react(self._channel, self._ts)
 
     async def cards(self, batch: SummaryBatch) -> None:
-        for message in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
-            await self._post(message)
+        self._check()
+        try:
+            self.sent += await self._publisher.post_cards(self._channel, batch, thread_ts=self._thread)
+        except PaperboyError as exc:
+            self._failed = exc
+            raise
 
     async def digest(self, digest: Digest) -> None:
         self._check()
@@ -268,6 +341,10 @@ class ThreadResponder:
 
     async def text(self, message: str) -> None:
         await self._post(text_message(message))
+
+    async def answer(self, answer: Answer) -> None:
+        """In the thread the question was asked in (the ⏳ on the question showed it was being worked on)."""
+        await self._post(answer_message(answer))
 
     async def finish(self) -> None:
         if self._reacted:
@@ -325,12 +402,15 @@ class CommandResponder:
 
     async def cards(self, batch: SummaryBatch) -> None:
         await self._stop_progress()
-        for message in batch_messages(hide_figures(batch, not self._publisher.show_figures)):
-            await self._publisher.post(self._channel, message)
+        await self._publisher.post_cards(self._channel, batch, thread_ts=None)
 
     async def digest(self, digest: Digest) -> None:
         progress_ts = await self._stop_progress()
         await self._publisher.post_digest(self._channel, digest, parent_ts=progress_ts)
+
+    async def answer(self, answer: Answer) -> None:
+        await self._stop_progress()
+        await self._publisher.post(self._channel, answer_message(answer))
 
     async def text(self, message: str) -> None:
         """While a digest is under way, its progress message becomes this (what went wrong), for all to see;

@@ -3,7 +3,8 @@
 Web API: POST /api/<method> (auth.test, chat.postMessage, chat.update, reactions.add/remove,
 apps.connections.open, files.getUploadURLExternal and files.completeUploadExternal), answered as Slack
 does (HTTP 200 with {"ok": false, "error": ...}; 429 with Retry-After), checking the token and Block Kit's
-limits. Every call is recorded with its time.
+limits. Every call is recorded with its time. Every answer names the token's scopes in its x-oauth-scopes header, as
+Slack's do: by default those slack-manifest.yml asks for (`scopes`, settable per test).
 Faults: script(method, "429:2", "channel_not_found", "ok", ..., channel=C) queues one outcome per
 matching call; always(error, method=..., channel=...) answers every matching call with an error.
 
@@ -44,6 +45,9 @@ SIGNING_SECRET = "8f742231b10e8888abcd99b1a2c3d4e5"
 TEAM_ID, APP_ID = "T0FAKETEAM", "A0PAPERBOY"
 BOT_USER_ID, BOT_ID = "U0PAPERBOY", "B0PAPERBOY"
 CHANNEL, USER = "C0TEAMCHAN", "U0ALICE01"
+# What slack-manifest.yml asks for: an app installed from it gets these.
+SCOPES = ("channels:history", "groups:history", "im:history", "chat:write", "commands", "reactions:read",
+          "reactions:write", "files:write")  # fmt: skip
 
 # Block Kit limits Slack enforces with invalid_blocks, and the top-level text limit.
 MAX_BLOCKS, MAX_SECTION, MAX_HEADER, MAX_CONTEXT_ELEMENTS, MAX_TEXT = 50, 3000, 150, 10, 40_000
@@ -102,9 +106,15 @@ def slack_signature(secret: str, timestamp: str, body: str) -> str:
 
 class FakeSlack:
     def __init__(
-        self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN, signing_secret: str = SIGNING_SECRET
+        self,
+        *,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        signing_secret: str = SIGNING_SECRET,
+        scopes: tuple[str, ...] = SCOPES,
     ) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
+        self.scopes = scopes  # granted to the bot token (the x-oauth-scopes header)
         self.calls: list[Call] = []
         self.posted: list[dict[str, Any]] = []  # accepted chat.postMessage args, with their "ts"
         self.updated: list[dict[str, Any]] = []  # accepted chat.update args
@@ -255,6 +265,23 @@ class FakeSlack:
                  "channel_type": "channel", **fields}  # fmt: skip
         if user is not None:
             event["user"] = user
+        return self.event_callback(event, event_id=event_id)
+
+    def reaction_event(
+        self,
+        name: str,
+        ts: str,
+        *,
+        added: bool = True,
+        channel: str = CHANNEL,
+        user: str = USER,
+        item_user: str = BOT_USER_ID,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An event_callback for a reaction added to (or removed from) the message `ts` (by default one of ours)."""
+        event = {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+                 "item_user": item_user, "item": {"type": "message", "channel": channel, "ts": ts},
+                 "event_ts": self.next_ts()}  # fmt: skip
         return self.event_callback(event, event_id=event_id)
 
     def command(self, text: str, *, channel: str = CHANNEL, user: str = USER) -> dict[str, str]:
@@ -427,10 +454,11 @@ class FakeSlack:
         if error is None:
             answer = handler(call.args)
             error = answer.get("error")
+        scopes = {"x-oauth-scopes": ",".join(self.scopes)} if call.token == self.bot_token else {}
         if error is not None:
             call.error = error
-            return web.json_response({"ok": False, "error": error})
-        return web.json_response({"ok": True, **answer})
+            return web.json_response({"ok": False, "error": error}, headers=scopes)
+        return web.json_response({"ok": True, **answer}, headers=scopes)
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://fake.slack.com/", "team": "Fake Team", "user": "paperboy", "team_id": TEAM_ID,
