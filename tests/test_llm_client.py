@@ -8,10 +8,11 @@ import json
 import logging
 import re
 import socket
+from typing import TypeVar
 
 import pytest
 
-from bot.clients.llm import OpenAISummarizer, extract_json_object
+from bot.clients.llm import OpenAIAnswerer, OpenAISummarizer, extract_json_object
 from bot.clients.prompts import PROMPT_VERSION, SUMMARY_JSON_SCHEMA, LLMSummary, build_messages
 from bot.core.errors import ConfigError, LLMUnavailable, SummarizerFailed
 from bot.core.excerpt import select_excerpt
@@ -21,6 +22,7 @@ from tests.fakes.llm_server import FakeLLM
 
 API_KEY = "sk-test-SECRET-0123456789abcdef"
 T0 = dt.datetime(2025, 5, 28, 17, 0, tzinfo=dt.UTC)
+Client = TypeVar("Client", OpenAISummarizer, OpenAIAnswerer)
 
 
 def make_paper(
@@ -49,9 +51,9 @@ def answer(tldr: str = "A valid tl;dr.", takeaways: list[str] | None = None, tra
     return json.dumps({"tldr": tldr, "takeaways": takeaways, "abstract_translation": translation})
 
 
-@pytest.fixture
-async def summarizer(fake_llm: FakeLLM):
-    s = OpenAISummarizer(
+def client_of(kind: type[Client], fake_llm: FakeLLM) -> Client:
+    """A summarizer or an answerer of FakeLLM, as the tests use them: one retry, an 800-token output cap."""
+    return kind(
         base_url=fake_llm.base_url,
         api_key=API_KEY,
         model="fake-model",
@@ -59,6 +61,11 @@ async def summarizer(fake_llm: FakeLLM):
         max_retries=1,
         max_output_tokens=800,
     )
+
+
+@pytest.fixture
+async def summarizer(fake_llm: FakeLLM):
+    s = client_of(OpenAISummarizer, fake_llm)
     yield s
     await s.aclose()
 

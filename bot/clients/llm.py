@@ -30,6 +30,7 @@ from bot.clients.prompts import (
     ANSWER_PROMPT_VERSION,
     PROMPT_VERSION,
     SUMMARY_JSON_SCHEMA,
+    TITLE_MAX_CHARS,
     LLMAnswerBody,
     LLMSummary,
     build_answer_messages,
@@ -58,7 +59,10 @@ _CHECK_SERVER = "Check the LLM server and llm.base_url"
 # How an error message names the structured-output request it refused (llama-cpp-python answers
 # json_schema with a 500 whose message is a validation error on body.response_format.type).
 _NAMES_RESPONSE_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
-_NAMES_ALLOWANCE = 100  # tokens: the language's name and a few papers' ids and titles in an answer's prompt
+# What an answer's prompt spends that estimate_tokens cannot see (tokens): the language's name, and each paper's
+# number, id and title (at most prompts.TITLE_MAX_CHARS, a few characters of it escaped).
+_LANGUAGE_ALLOWANCE = 20
+_PAPER_ALLOWANCE = approx_tokens('<paper number="10" id="2505.22653" title="">') + TITLE_MAX_CHARS // 3
 
 _Parsed = TypeVar("_Parsed")
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -335,11 +339,11 @@ class OpenAIAnswerer(_OpenAIModel):
     def estimate_tokens(self, question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()) -> int:
         """An upper bound: every attempt with the whole prompt (passages and history in it) and the output cap."""
         built = build_answer_messages(question, passages, papers=(), language="en", history=history)
-        return MAX_ATTEMPTS * self._attempt_estimate(built)
+        papers = len({p.id.partition(":")[0] for p in passages if ":" in p.id}) or 1  # paper N's ids are "N:..."
+        return MAX_ATTEMPTS * (self._attempt_estimate(built) + _LANGUAGE_ALLOWANCE + papers * _PAPER_ALLOWANCE)
 
     def _attempt_estimate(self, messages: tuple[str, str]) -> int:
-        # A language's name and the papers' titles are not known to estimate_tokens: allow for them.
-        return approx_tokens("".join(messages)) + _NAMES_ALLOWANCE + self.max_output_tokens
+        return approx_tokens("".join(messages)) + self.max_output_tokens
 
     async def answer(
         self,

@@ -346,6 +346,7 @@ ANSWER_MARKER = "You answer researchers' questions about arXiv papers"
 ANSWER_MAX_CHARS = 1500
 MAX_ANSWER_CITATIONS = 6
 QUESTION_MAX_CHARS = 1000
+TITLE_MAX_CHARS = 300
 # The conversation so far: its latest turns, each cut short; older turns add cost, and rarely meaning.
 MAX_HISTORY_TURNS = 4
 HISTORY_QUESTION_MAX_CHARS = 400
@@ -409,7 +410,7 @@ def build_answer_messages(
     parts.append(f"<question>{_escaped(truncate(one_line(question), QUESTION_MAX_CHARS))}</question>")
     if retry_note:
         parts.append(ANSWER_RETRY.format(note=one_line(retry_note)))
-    parts.append("Answer the question from the passages between <paper> and </paper>, with the JSON object only.")
+    parts.append("Answer the question from the papers' passages above, with the JSON object only.")
     return ANSWER_SYSTEM_PROMPT.format(language_name=name), "\n".join(parts)
 
 
@@ -427,7 +428,7 @@ def _by_paper(passages: Sequence[Passage], papers: Sequence[Paper]) -> list[tupl
 def _paper_block(number: int, paper: Paper | None, passages: Sequence[Passage], *, numbered: bool) -> str:
     attributes = {"number": str(number)} if numbered else {}
     if paper is not None:
-        attributes |= {"id": paper.arxiv_id, "title": paper.title}
+        attributes |= {"id": paper.arxiv_id, "title": truncate(one_line(paper.title), TITLE_MAX_CHARS)}
     lines = [f"<paper{_attributes(attributes)}>"]
     for passage in passages:
         shown = {"id": passage.id, "section": passage.section}

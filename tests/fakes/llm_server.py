@@ -3,14 +3,18 @@
 By default it answers every request with a valid summary of the paper in the prompt (the
 tl;dr names the title, so a test can tell which paper was summarized), each takeaway quoting a
 passage of the prompt verbatim with its id (and the result takeaway a number its quote gives).
+A question (the answer prompt, recognised by prompts.ANSWER_MARKER) gets a grounded answer: the
+passage sharing the most words with the question, quoted verbatim (`answered(...)`).
 Knobs reproduce what real servers do: slowness, a hung server, response_format rejected with 400
 (vLLM, OpenAI) or with 500 and a validation message (llama-cpp-python), scripted failures.
-`cited(...)` scripts the answers a faithfulness check must catch: a misquote, an invented number.
+`cited(...)` and `answered(...)` script the answers a faithfulness check must catch: a misquote, an
+invented number.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import re
@@ -21,6 +25,8 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
+
+from bot.clients.prompts import ANSWER_MARKER
 
 _TITLE = re.compile(r"^Title: (.*)$", re.MULTILINE)
 _ABSTRACT = re.compile(r"^Abstract:\n\[[^\]\n]*\] (.*)$", re.MULTILINE)
@@ -149,7 +155,7 @@ class FakeLLM:
             if "status" in answer:
                 headers = {"retry-after-ms": str(self.retry_after_ms)} if self.retry_after_ms else {}
                 return _error(answer["status"], "scripted failure", headers)
-            content = answer["content"] if "content" in answer else self._summary_for(body)
+            content = answer["content"] if "content" in answer else self._answer_for(body)
             return web.json_response(self._completion(body, content, answer))
         finally:
             self.in_flight -= 1
@@ -185,9 +191,10 @@ class FakeLLM:
         }
 
     @staticmethod
-    def _summary_for(body: dict[str, Any]) -> str:
-        """A valid summary of the paper in the request, naming its title, each takeaway quoting it verbatim."""
-        return cited()(body)
+    def _answer_for(body: dict[str, Any]) -> str:
+        """A grounded answer to a question; else a valid summary of the paper in the request, naming its title,
+        each takeaway quoting it verbatim."""
+        return answered()(body) if is_question(body) else cited()(body)
 
 
 def prompt_of(body: dict[str, Any]) -> str:
@@ -256,6 +263,89 @@ def cited(
             },
             ensure_ascii=False,
         )
+
+    return answer
+
+
+# ---- questions (the answer prompt)
+
+_PASSAGE_ELEMENT = re.compile(r'<passage id="([^"]*)"[^>]*>(.*?)</passage>')
+_QUESTION_ELEMENT = re.compile(r"<question>(.*?)</question>")
+_TURN = re.compile(r"<turn><question>(.*?)</question><answer>(.*?)</answer></turn>")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CONTENT_WORD = re.compile(r"\w+")
+_STOP_WORDS = frozenset(
+    "a an the of on in for to and or is are was were be been it its this that these those with by from as at "
+    "what which who whom how why when where does do did done can could would should will there their they them "
+    "paper papers say says said about much many any some than then so if not no yes we our us you your i me my "
+    "also into out up over per via".split()
+)
+
+
+def is_question(body: dict[str, Any]) -> bool:
+    """Whether a request is the answer prompt (not a summary)."""
+    system = next((str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system"), "")
+    return system.startswith(ANSWER_MARKER)
+
+
+def _user_message(body: dict[str, Any]) -> str:
+    return next((str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user"), "")
+
+
+def question_passages_in(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (id, text) passages of an answer prompt, their text unescaped back to the paper's."""
+    return [(html.unescape(pid), html.unescape(text)) for pid, text in _PASSAGE_ELEMENT.findall(_user_message(body))]
+
+
+def question_in(body: dict[str, Any]) -> str:
+    """The question asked (the last <question>: earlier ones are the conversation's turns)."""
+    questions = _QUESTION_ELEMENT.findall(_user_message(body))
+    return html.unescape(questions[-1]) if questions else ""
+
+
+def history_in(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The earlier (question, answer) turns an answer prompt carries, oldest first."""
+    return [(html.unescape(q), html.unescape(a)) for q, a in _TURN.findall(_user_message(body))]
+
+
+def content_words(text: str) -> set[str]:
+    """The words that carry meaning, casefolded, a plural's "s" dropped ("datasets" is "dataset")."""
+    words = (w.casefold() for w in _CONTENT_WORD.findall(text))
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP_WORDS}
+
+
+def answered(*, misquote: bool = False, invent: bool = False) -> Callable[[dict[str, Any]], str]:
+    """An answer (for script()) to the question in the request: the passage sharing the most content words with
+    the question (ties: with the earlier turns' questions, then the first), its sentence sharing the most quoted
+    verbatim, and an answer text giving no number the quote lacks. No passage sharing a word: answered=false.
+    `misquote` quotes words the passage does not have in that order; `invent` adds a number (INVENTED) to the
+    answer text that its quote does not give."""
+
+    def answer(body: dict[str, Any]) -> str:
+        asked = content_words(question_in(body))
+        earlier = content_words(" ".join(q for q, _ in history_in(body)))
+        language = m.group(1) if (m := _LANGUAGE.search(prompt_of(body))) else "en"
+
+        def overlap(text: str) -> tuple[int, int]:
+            words = content_words(text)
+            return len(asked & words), len(earlier & words)
+
+        scored = [(overlap(text), -at, pid, text) for at, (pid, text) in enumerate(question_passages_in(body))]
+        best = max(scored, default=None)
+        if best is None or best[0][0] == 0:
+            return json.dumps({"answer": "The paper does not say.", "answered": False, "citations": []})
+        _, _, pid, text = best
+        sentences = _SENTENCE_END.split(text)
+        quote = max(sentences, key=lambda sentence: (overlap(sentence), -sentences.index(sentence))).strip()
+        if misquote:
+            quote = " ".join(reversed(quote.split())) + " indeed"
+        reply = f"According to the paper, {quote}"
+        if invent:
+            reply += f" The gain is {INVENTED}."
+        if language.split("-")[0] != "en":
+            reply = f"[{language}] {reply}"
+        citations = [{"passage": pid, "quote": quote}]
+        return json.dumps({"answer": reply, "answered": True, "citations": citations}, ensure_ascii=False)
 
     return answer
 
