@@ -32,6 +32,7 @@ from tests.fakes.discord_server import (
     EMBED_TOTAL_LIMIT,
     EPHEMERAL,
     GUILD_ID,
+    GUILD_MESSAGE_REACTIONS,
     LOADING,
     MESSAGE_CONTENT,
     OTHER_BOT_ID,
@@ -52,7 +53,7 @@ NONE = {"parse": []}
 PINGS = re.compile(r"@(everyone|here)|<@[!&]?\d{17,20}>")
 
 
-def platform_for(fake: FakeDiscord, *, chat, events, guild_ids=(GUILD_ID,)) -> DiscordPlatform:
+def platform_for(fake: FakeDiscord, *, chat, events, guild_ids=(GUILD_ID,), **options) -> DiscordPlatform:
     return DiscordPlatform(
         chat=chat,
         events=events,
@@ -62,6 +63,7 @@ def platform_for(fake: FakeDiscord, *, chat, events, guild_ids=(GUILD_ID,)) -> D
         guild_ids=guild_ids,
         guild_ready_timeout=0.05,
         start_timeout=10,
+        **options,
     )
 
 
@@ -152,6 +154,7 @@ async def test_connects_identifies_and_registers_commands(bot, fake_discord):
     assert bot.is_connected()
     (identify,) = fake_discord.identifies
     assert identify["token_ok"] and identify["intents"] & MESSAGE_CONTENT
+    assert identify["intents"] & GUILD_MESSAGE_REACTIONS  # reactions on cards: a channel's taste
     assert bot.client.get_channel(CHANNEL_ID) is not None  # GUILD_CREATE was read
     (put,) = fake_discord.find("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
     assert sorted(c["name"] for c in put.body) == ["digest", "subscriptions"]

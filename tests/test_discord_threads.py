@@ -6,19 +6,23 @@ hostile text, reactions counted once per person.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from bot.core.questions import DOES_NOT_SAY, Answer, AnswerCitation
 from handlers.discord.answers import MAX_CITATIONS, answer_embed, answer_footer, answer_message, paragraph_link
-from tests.fakes.discord_server import embed_length, schema_errors
+from handlers.discord.platform import default_intents
+from tests.fakes.discord_server import CHANNEL_ID, GUILD_MESSAGE_REACTIONS, embed_length, schema_errors
 from tests.test_discord_embeds import (
     HOSTILE,
     PINGS,
     assert_valid,
+    digest_of,
     outside_code_spans,
     unescape,
     unescaped_markdown,
 )
+from tests.test_discord_platform import MemoryEvents, NoChat, platform_for
 
 ANCHOR = "https://arxiv.org/html/2505.22653v1#S4.p2"
 MARKDOWN_LINK = re.compile(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]\(([^)]*)\)")  # [label](url), brackets unescaped
@@ -123,3 +127,24 @@ def test_an_answer_across_papers_names_each_quotes_paper():
     names = [f["name"] for f in answer_embed(across).to_dict()["fields"]]
     assert names == ["3 Method · arXiv:2505.22653", "Quote 2 · arXiv:2505.22651"]
     assert unescape(names[0]) == "3 Method · arXiv:2505.22653"
+
+
+# ---- the guild message reactions intent
+
+
+async def test_without_the_reactions_intent_the_log_says_so_once_and_posting_works(fake_discord, caplog):
+    """Intents without guild reactions: identified without the bit, one warning line naming the intent, Discord
+    sends no reaction events, and the bot still posts."""
+    caplog.set_level(logging.INFO, logger="handlers.discord")
+    intents = default_intents()
+    intents.guild_reactions = False
+    platform = platform_for(fake_discord, chat=NoChat(), events=MemoryEvents(), intents=intents)
+    await platform.start()
+    try:
+        assert not fake_discord.identifies[0]["intents"] & GUILD_MESSAGE_REACTIONS
+        ids = await platform.publisher.post_digest(str(CHANNEL_ID), digest_of(2))
+        assert len(ids) == 3 and not await fake_discord.react(ids[1], "👍")
+    finally:
+        await platform.stop()
+    assert caplog.text.count("the guild message reactions intent is off") == 1
+    assert fake_discord.schema_errors == []
