@@ -50,10 +50,10 @@ def answer_message(answer: Answer) -> SlackMessage:
 
 def _quote_block(citation: AnswerCitation, *, with_paper: bool) -> Block:
     quote = fit(mrkdwn_line(citation.quote), QUOTE_CHARS)
-    label = one_line(citation.section) or "the paragraph"
-    if with_paper:
-        label = f"arXiv:{citation.arxiv_id}, {label}"
-    label = fit(escape(label), LABEL_CHARS)
+    parts = [f"arXiv:{citation.arxiv_id}"] if with_paper and citation.arxiv_id else []
+    if section := one_line(citation.section):
+        parts.append(section)
+    label = fit(escape(" · ".join(parts) or "the paragraph"), LABEL_CHARS)
     url = citation.anchor_url
     where = f"<{url}|{label}>" if _LINKABLE.fullmatch(url) else label
     # `>` opens Slack's block quote: ours, the quote's own `>` is escaped.
