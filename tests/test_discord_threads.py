@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.core.questions import DOES_NOT_SAY, Answer, AnswerCitation
+from bot.core.questions import DOES_NOT_SAY, AnswerCitation
 from handlers.discord.answers import MAX_CITATIONS, answer_embed, answer_footer, answer_message, paragraph_link
 from handlers.discord.platform import default_intents
 from tests.fakes.discord_server import CHANNEL_ID, GUILD_MESSAGE_REACTIONS, embed_length, schema_errors
@@ -23,29 +23,9 @@ from tests.test_discord_embeds import (
     unescaped_markdown,
 )
 from tests.test_discord_platform import MemoryEvents, NoChat, platform_for
+from tests.test_slack_threads import ANCHOR, answer_of  # the same answers, rendered for Slack there
 
-ANCHOR = "https://arxiv.org/html/2505.22653v1#S4.p2"
 MARKDOWN_LINK = re.compile(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]\(([^)]*)\)")  # [label](url), brackets unescaped
-
-
-def answer_of(text: str = "They train on MATH.", *, citations=None, **changes) -> Answer:
-    fields = dict(
-        arxiv_id="2505.22653",
-        version=1,
-        question="what dataset?",
-        text=text,
-        answered=True,
-        source_kind="html",
-        source_url="https://arxiv.org/html/2505.22653v1",
-        citations=(AnswerCitation("We train on the MATH dataset.", ANCHOR, "4 Experiments", "2505.22653"),)
-        if citations is None
-        else citations,
-        generator="llm",
-        model="fake-model",
-        language="en",
-        arxiv_ids=("2505.22653",),
-    )
-    return Answer(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def live_links(embed: dict) -> list[str]:
