@@ -3,6 +3,7 @@ conversation so far, the paper's text kept as data, the structured-output fallba
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -67,7 +68,7 @@ async def test_an_answer_comes_back_with_its_citations(answerer, fake_llm):
     out = await ask(answerer, "How much does accuracy improve on GLUE?")
     assert out.answered and out.tokens == 120
     assert out.citations == (LLMCitation("It improves accuracy by 3.2 points on GLUE.", "S4.p2"),)
-    assert out.text == "According to the paper, It improves accuracy by 3.2 points on GLUE."
+    assert out.text == "According to the paper: It improves accuracy by 3.2 points on GLUE."
     assert (
         (answerer.model, answerer.prompt_version)
         == ("fake-model", ANSWER_PROMPT_VERSION)
@@ -116,7 +117,7 @@ async def test_the_conversation_so_far_is_in_the_request_latest_turns_and_bounde
     assert [q for q, _ in turns] == [t.question for t in history[-MAX_HISTORY_TURNS:]]
     assert turns[-1][1].startswith("GLUE and SuperGLUE.") and len(turns[-1][1]) <= HISTORY_ANSWER_MAX_CHARS
     assert question_in(call) == "and on SuperGLUE?"
-    assert "Question 0 about" not in user_message(call)
+    assert "Question 0 about" not in user_message(call) and '<turn papers="2505.22653">' in user_message(call)
     assert user_message(call).index("</conversation>") < user_message(call).rindex("<question>")
     assert out.citations[0].passage == "S3.p1"
 
@@ -201,6 +202,19 @@ async def test_server_errors_are_llm_unavailable_in_one_line(answerer, fake_llm,
         await ask(answerer, "GLUE?")
     assert len(fake_llm.calls) == 2 and answerer.mode == "json_schema"
     assert "\n" not in str(e.value) and API_KEY not in str(e.value) and API_KEY not in caplog.text
+
+
+async def test_a_hung_server_times_out_once_with_a_note():
+    """No answer within timeout_seconds: one request, LLMUnavailable saying which setting to raise."""
+    async with FakeLLM(hang=True) as fake:
+        a = OpenAIAnswerer(base_url=fake.base_url, api_key=API_KEY, model="m", timeout_seconds=0.5, max_retries=2)
+        try:
+            with pytest.raises(LLMUnavailable, match="did not answer within 0.5 s; answers fall back") as exc:
+                await asyncio.wait_for(ask(a, "GLUE?"), 3)
+        finally:
+            await a.aclose()
+        assert len(fake.calls) == 1
+    assert exc.value.note == "the LLM did not answer within 0.5 s; if it is slow, raise llm.timeout_seconds"
 
 
 async def test_invalid_answers_fail_as_one_answer_not_as_the_service(answerer, fake_llm, caplog):

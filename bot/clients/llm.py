@@ -69,7 +69,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 
 class _InvalidAnswer(Exception):
-    """The model answered, but not with a usable summary; str() never contains its text."""
+    """The model answered, but not with a usable summary or answer; str() never contains its text."""
 
 
 class _TimedOut(Exception):

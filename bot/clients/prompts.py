@@ -441,7 +441,8 @@ def _paper_block(number: int, paper: Paper | None, passages: Sequence[Passage], 
 def _turn(turn: Turn) -> str:
     question = _escaped(truncate(one_line(turn.question), HISTORY_QUESTION_MAX_CHARS))
     answer = _escaped(truncate(one_line(turn.answer), HISTORY_ANSWER_MAX_CHARS))
-    return f"<turn><question>{question}</question><answer>{answer}</answer></turn>"
+    about = _attributes({"papers": " ".join(turn.arxiv_ids)}) if turn.arxiv_ids else ""
+    return f"<turn{about}><question>{question}</question><answer>{answer}</answer></turn>"
 
 
 def _escaped(text: str) -> str:

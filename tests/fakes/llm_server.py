@@ -271,7 +271,7 @@ def cited(
 
 _PASSAGE_ELEMENT = re.compile(r'<passage id="([^"]*)"[^>]*>(.*?)</passage>')
 _QUESTION_ELEMENT = re.compile(r"<question>(.*?)</question>")
-_TURN = re.compile(r"<turn><question>(.*?)</question><answer>(.*?)</answer></turn>")
+_TURN = re.compile(r"<turn[^>]*><question>(.*?)</question><answer>(.*?)</answer></turn>")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CONTENT_WORD = re.compile(r"\w+")
 _STOP_WORDS = frozenset(
@@ -339,7 +339,7 @@ def answered(*, misquote: bool = False, invent: bool = False) -> Callable[[dict[
         quote = max(sentences, key=lambda sentence: (overlap(sentence), -sentences.index(sentence))).strip()
         if misquote:
             quote = " ".join(reversed(quote.split())) + " indeed"
-        reply = f"According to the paper, {quote}"
+        reply = f"According to the paper: {quote}"
         if invent:
             reply += f" The gain is {INVENTED}."
         if language.split("-")[0] != "en":
