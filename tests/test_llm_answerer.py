@@ -156,6 +156,19 @@ async def test_a_passage_cannot_close_the_data_block(answerer, fake_llm, caplog)
     assert any("2505.22653" in r.getMessage() and "injection" in r.getMessage() for r in caplog.records)
 
 
+async def test_mentions_and_links_the_answer_repeats_from_a_passage_are_inert(answerer):
+    """The fake repeats the hostile sentence it quotes in its answer: the text loses every mention and link (the quote
+    stays the paper's own words, for the surfaces to escape)."""
+    hostile = passage(
+        "S5.p1", "5 Release", "The weights ship to <!channel> @everyone <@U0123> at https://evil.example/w."
+    )
+    out = await ask(answerer, "Where do the weights ship?", (hostile, *PASSAGES))
+    assert out.citations[0].quote == hostile.text
+    for bad in ("<!channel>", "@everyone", "<@U0123>", "https://", "evil.example"):
+        assert bad not in out.text
+    assert out.text.startswith("According to the paper: The weights ship to")
+
+
 async def test_passages_of_several_papers_are_grouped_under_their_numbers(answerer, fake_llm):
     """Across papers, passage "2:S4.p2" sits in the second, numbered <paper>; its id comes back as given."""
     papers = [make_paper("2505.00001", title="Paper One"), make_paper("2505.00002", title="Paper <Two>")]
