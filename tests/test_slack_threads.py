@@ -78,7 +78,8 @@ def test_a_citation_url_that_breaks_out_of_slack_link_syntax_gets_no_link():
 
 
 def test_does_not_say_shows_the_closest_passages_cut_and_says_why():
-    closest = tuple(AnswerCitation(f"passage {i} " + "word " * 200, ANCHOR, "2 Method", "2505.22653") for i in range(12))
+    long = "word " * 200
+    closest = tuple(AnswerCitation(f"passage {i} {long}", ANCHOR, "2 Method", "2505.22653") for i in range(12))
     extractive = answer_of(DOES_NOT_SAY, answered=False, citations=closest, generator="extractive", model=None,
                            note="over today's token budget")  # fmt: skip
     blocks = answer_message(extractive).payload()["blocks"]
