@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import statistics
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from pathlib import Path
 from benchmarks.faithfulness import FIXTURES, fixture_paper
 from bot.clients.retrieval import Bm25Retriever
 from bot.core.answers import AnswerService
+from bot.core.errors import SummarizerFailed
 from bot.core.excerpt import Passage, approx_tokens, select_excerpt
 from bot.core.faithfulness import normalized
 from bot.core.fulltext import FullText
@@ -145,9 +147,13 @@ class Recording:
         if self.inner is None:
             self.calls.append(Call(*shown, tokens=0))
             return LLMAnswer(text="", answered=False, citations=(), tokens=0)
-        answer = await self.inner.answer(
-            question, passages, papers=papers, language=language, history=history, retry_note=retry_note
-        )
+        try:
+            answer = await self.inner.answer(
+                question, passages, papers=papers, language=language, history=history, retry_note=retry_note
+            )
+        except SummarizerFailed as exc:  # an unusable answer costs its tokens too
+            self.calls.append(Call(*shown, tokens=exc.tokens))
+            raise
         self.calls.append(Call(*shown, tokens=answer.tokens))
         return answer
 
@@ -306,6 +312,9 @@ def print_details(asked: Sequence[Asked], passages: dict[str, tuple[Passage, ...
 
 
 async def main(args: argparse.Namespace) -> None:
+    # An unusable answer, a retry, a fallback: each logs a line per question; the tables count them.
+    for name in ("bot.clients.llm", "bot.core.answers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     questions = load_questions(args.questions)[: args.limit or None]
     papers = fixture_papers([q.paper for q in questions])
     passages = {versioned: all_passages(*paper_text) for versioned, paper_text in papers.items()}
