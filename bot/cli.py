@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("paperboy")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-ONE_SHOT = frozenset({"summarize", "digest", "figures", "db", "post"})  # commands that end when their job is done
+# Commands that end when their job is done.
+ONE_SHOT = frozenset({"summarize", "digest", "figures", "ask", "taste", "db", "post"})
 
 
 class Parser(argparse.ArgumentParser):
@@ -110,12 +111,20 @@ def _language(text: str) -> str:
     return Language.parse(text)
 
 
+@_usage
+def _channel(text: str) -> str:
+    from bot.core.models import check_channels
+
+    return check_channels([text.strip()])[0]
+
+
 DESCRIPTION = """\
 arXiv papers summarized for your team's chat: paste a link, get a card; a digest of new papers
 every morning. In a terminal, summarize and digest print what the bot would post."""
 EPILOG = """\
 examples:
   paperboy summarize https://arxiv.org/abs/2505.22653
+  paperboy ask 2505.22653 'which datasets do they use?'
   paperboy digest --query 'cat:cs.CL AND abs:reasoning' --format html --out digest.html
   paperboy run
 
@@ -145,7 +154,8 @@ HELP = {
         "UTC days instead: papers first submitted on those days, whether announced yet or not.",
         "  paperboy digest --query 'cat:cs.CL AND abs:reasoning'\n"
         "  paperboy digest --subscription nlp-daily --format html --out digest.html\n"
-        "  paperboy digest --query cat:cs.CV --date 2025-05-28 --days 3 --max 10 --format markdown",
+        "  paperboy digest --query cat:cs.CV --date 2025-05-28 --days 3 --max 10 --format markdown\n"
+        "  paperboy digest --subscription nlp-daily --channel slack:C0123ABCD   ranked by that channel's taste",
     ),
     "figures": (
         "List a paper's figures: label, caption, and the address of its image (arXiv's HTML rendering),\n"
@@ -153,6 +163,22 @@ HELP = {
         "that folder (created if missing): fetched from arxiv.org one at a time, reader.min_interval_seconds\n"
         "apart (arXiv asks for 15 s), or cropped from the PDF.",
         "  paperboy figures 2508.08468v6\n  paperboy figures https://arxiv.org/abs/2505.22653 --out figures/",
+    ),
+    "ask": (
+        "Answer a question about one paper from its full text (arXiv's HTML rendering, else its PDF, else\n"
+        "the abstract), quoting the passages the answer rests on, each with a link to its paragraph. Every\n"
+        "quote is checked verbatim against the paper and every number in the answer against the quotes;\n"
+        "when the paper does not say, the answer says so (exit 0) with the closest passages. Asking the\n"
+        "same question again is answered from the cache. Exit 1 when the paper cannot be found.",
+        "  paperboy ask 2401.10725 'which datasets do they evaluate on?'\n"
+        "  paperboy ask https://arxiv.org/abs/2505.22653 'how much compute did training take?' --format json\n"
+        "  paperboy ask 2505.22653 'what is the main result?' --language zh",
+    ),
+    "taste": (
+        "What a channel's digests have learned from its reactions, pasted papers and /digest more-like or\n"
+        "less-like: the signals counted, the top terms and the papers the ranking is anchored on. Below\n"
+        "ranking.min_signals signals the channel's digests rank by keywords alone.",
+        "  paperboy taste slack:C0123ABCD\n  paperboy taste console --format json",
     ),
     "chat": (
         "The console platform: each line typed (or piped in) is a chat message, answered on standard\n"
@@ -229,10 +255,25 @@ def build_parser() -> Parser:
     digest.add_argument("--language", type=_language, help="language of the summaries")
     digest.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     digest.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    digest.add_argument(
+        "--channel",
+        type=_channel,
+        help="rank with this channel's learned taste (slack:C0123, discord:123, console); default: keywords alone",
+    )
 
     figures = command("figures", "list a paper's figures, or save their images", *HELP["figures"])
     figures.add_argument("ref", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
     figures.add_argument("--out", metavar="DIR", help="save the figures' images in DIR as PNG files")
+
+    ask = command("ask", "answer a question about a paper, quoting it", *HELP["ask"])
+    ask.add_argument("ref", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
+    ask.add_argument("question", metavar="QUESTION", help="the question, quoted as one argument")
+    ask.add_argument("--language", type=_language, help="language of the answer (default: summary.language)")
+    ask.add_argument("--format", choices=["text", "json"], default="text")
+
+    taste = command("taste", "what a channel's digests learned from its reactions", *HELP["taste"])
+    taste.add_argument("channel", metavar="CHANNEL", type=_channel, help="slack:C0123, discord:123 or console")
+    taste.add_argument("--format", choices=["text", "json"], default="text")
 
     command("chat", "the console platform: chat with the bot in a terminal", *HELP["chat"])
     post = command("post", "post a subscription's digest now, at most once", *HELP["post"])
@@ -373,7 +414,10 @@ def _digest_request(args: argparse.Namespace, config: Config, now: dt.datetime) 
             language=settings.summary.language,
         )
     request = dataclasses.replace(
-        request, max_papers=args.max or request.max_papers, language=args.language or request.language
+        request,
+        max_papers=args.max or request.max_papers,
+        language=args.language or request.language,
+        channel=args.channel,
     )
     return request if args.date or args.days else latest_announcement_request(request, now)
 
@@ -531,6 +575,46 @@ def _image_extension(data: bytes) -> str:
     return "jpg" if data.startswith(b"\xff\xd8") else "gif" if data.startswith(b"GIF8") else "png"
 
 
+async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    from bot.core.models import InputError
+    from bot.core.refs import parse_ref
+    from bot.core.render import error_line, render_answer
+    from bot.wiring import open_services
+
+    try:
+        ref = parse_ref(args.ref)
+    except InvalidReference as exc:
+        print(f"paperboy: {error_line(InputError(args.ref, str(exc)))}", file=sys.stderr)
+        return EXIT_PARTIAL
+    question = args.question.strip()
+    if not question:
+        print("paperboy: the question is empty: paperboy ask REF 'QUESTION'", file=sys.stderr)
+        return EXIT_USAGE
+    progress = ProgressLine(sys.stderr, plain=args.verbose)
+    try:
+        async with open_services(config) as services:
+            papers, errors = await services.summaries.fetch_papers([ref])
+            if errors or ref not in papers:
+                progress.done()
+                return _report(errors or [InputError(args.ref, f"arXiv has no paper {ref}")], [])
+            language = args.language or config.settings.summary.language
+            answer = await services.answers.ask(papers[ref], question, language=language, progress=progress)
+    finally:
+        progress.done()
+    print(render_answer(answer, args.format))
+    return EXIT_OK
+
+
+async def cmd_taste(args: argparse.Namespace, config: Config) -> int:
+    from bot.core.render import render_taste
+    from bot.wiring import open_services
+
+    async with open_services(config) as services:
+        report = await services.taste.report(args.channel)
+    print(render_taste(report, args.format))
+    return EXIT_OK
+
+
 async def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     import os
 
@@ -570,6 +654,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], Awaitable[int]]] = {
     "summarize": cmd_summarize,
     "digest": cmd_digest,
     "figures": cmd_figures,
+    "ask": cmd_ask,
+    "taste": cmd_taste,
     "chat": cmd_chat,
     "run": cmd_run,
     "post": cmd_post,

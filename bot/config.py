@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from bot.core.errors import ConfigError, UsageError
 from bot.core.models import (
@@ -158,6 +158,42 @@ class ChatSettings(Section):
     # Digests and subscription changes asked for by one person.
     max_commands_per_user_per_minute: int = Field(5, ge=1, le=1000)
     max_subscriptions_per_channel: int = Field(20, ge=1, le=1000)
+    # Questions answered in one thread (a card's or a digest's) per hour; each also counts as one paper above.
+    questions_per_thread_per_hour: int = Field(20, ge=1, le=1000)
+    # Earlier questions and answers of the thread given to the LLM with a follow-up.
+    history_turns: int = Field(6, ge=0, le=50)
+
+
+# The reactions platforms name, Slack's names and the unicode characters Discord sends (TasteService accepts both).
+DEFAULT_INTEREST = ("+1", "star", "fire", "heart", "eyes")
+DEFAULT_DISINTEREST = ("-1", "see_no_evil")
+
+
+class RankingSettings(Section):
+    """A channel's taste: which reactions count, and when the learned ranker takes over from keywords."""
+
+    interest_reactions: tuple[str, ...] = DEFAULT_INTEREST
+    disinterest_reactions: tuple[str, ...] = DEFAULT_DISINTEREST
+    # Below this many signals a channel's digest is ranked by keywords alone, as before.
+    min_signals: int = Field(5, ge=1, le=10_000)
+    # An embedding model on llm.base_url's /v1/embeddings; unset: TF-IDF over title and abstract (no download).
+    embedding_model: str | None = None
+
+    @field_validator("interest_reactions", "disinterest_reactions")
+    @classmethod
+    def _reactions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(name.strip().strip(":") for name in value)
+        if any(not name for name in names):
+            raise ValueError("a reaction name is empty")
+        return names
+
+    @field_validator("disinterest_reactions")
+    @classmethod
+    def _not_both(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        both = set(value) & set(info.data.get("interest_reactions", ()))
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} cannot count as interest and disinterest both")
+        return value
 
 
 class ScheduleSettings(Section):
@@ -285,6 +321,7 @@ class Settings(Section):
     reader: ReaderSettings = ReaderSettings()
     digest: DigestSettings = DigestSettings()
     chat: ChatSettings = ChatSettings()
+    ranking: RankingSettings = RankingSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     health: HealthSettings = HealthSettings()
     slack: SlackSettings = SlackSettings()

@@ -7,18 +7,23 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clients.prompts import PROMPT_VERSION
-from bot.config import ArxivSettings, Config, ReaderSettings, Secret
+from bot.clients.prompts import ANSWER_PROMPT_VERSION, PROMPT_VERSION
+from bot.clients.retrieval import Bm25Retriever
+from bot.config import ArxivSettings, Config, RankingSettings, ReaderSettings, Secret
+from bot.core.answers import AnswerService
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
+from bot.core.excerpt import Passage
 from bot.core.models import ArxivRef, LLMOutput, Paper, Subscription
-from bot.core.ports import ChatPlatform, FullTextStore, PaperReader, Publisher, RequestLane
+from bot.core.ports import ChatPlatform, FullTextStore, PaperReader, Publisher, RequestLane, TasteRanker
+from bot.core.questions import LLMAnswer, Turn
 from bot.core.summaries import SummaryService, utc_now
+from bot.core.taste import TasteService
 from storage.engine import make_engine
 from storage.lanes import SqlRequestLanes
 from storage.migrations import upgrade
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.clients.arxiv import ArxivClient
-    from bot.clients.llm import OpenAISummarizer
+    from bot.clients.llm import OpenAIAnswerer, OpenAISummarizer
     from bot.clients.reader import ArxivReader
     from bot.core.chat import ChatBot
     from bot.core.excerpt import Excerpt
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
 class Services:
     summaries: SummaryService
     digests: DigestService
+    answers: AnswerService  # questions about papers (paperboy ask, /ask, threads)
+    taste: TasteService  # each channel's signals and learned ranking
     reader: OnDemandReader  # the paper itself (HTML, else PDF, else the abstract); its figures' images too
     store: SqlStore
     schema_version: int
@@ -88,14 +95,16 @@ async def open_services(
             OnDemandArxiv(lambda: _arxiv_client(settings.arxiv, lanes)) as arxiv,
             OnDemandReader(lambda: _reader(settings.reader, store, lanes)) as reader,
         ):
-            summarizer = None
+            summarizer, answerer = None, None
             if config.llm_configured:
                 summarizer = OnDemandSummarizer(lambda: _llm_client(config), model=settings.llm.model)
+                answerer = OnDemandAnswerer(lambda: _answer_client(config), model=settings.llm.model)
             if clients_at_start:
                 arxiv.built()
                 reader.built()
-                if summarizer is not None:
-                    summarizer.built()
+                for client in (summarizer, answerer):
+                    if client is not None:
+                        client.built()
             try:
                 summaries = SummaryService(
                     source=arxiv,
@@ -109,8 +118,25 @@ async def open_services(
                     max_input_tokens=settings.reader.max_input_tokens,
                     now=now,
                 )
+                taste = _taste(settings.ranking, store, now)
                 digests = DigestService(
-                    source=arxiv, store=store, summaries=summaries, search_limit=settings.digest.search_limit, now=now
+                    source=arxiv,
+                    store=store,
+                    summaries=summaries,
+                    search_limit=settings.digest.search_limit,
+                    now=now,
+                    taste=taste,
+                )
+                answers = AnswerService(
+                    reader=StoredFirst(store, reader),
+                    answerer=answerer,
+                    retriever=Bm25Retriever(),
+                    cache=store,
+                    store=store,  # questions spend llm.daily_token_budget with the summaries
+                    daily_token_budget=settings.llm.daily_token_budget,
+                    max_input_tokens=settings.reader.max_input_tokens,
+                    max_concurrency=settings.llm.max_concurrency,
+                    now=now,
                 )
 
                 def make_chat() -> ChatBot:
@@ -131,13 +157,20 @@ async def open_services(
                             papers_per_channel_per_minute=settings.chat.max_papers_per_channel_per_minute,
                             commands_per_user_per_minute=settings.chat.max_commands_per_user_per_minute,
                             subscriptions_per_channel=settings.chat.max_subscriptions_per_channel,
+                            questions_per_thread_per_hour=settings.chat.questions_per_thread_per_hour,
                         ),
+                        answers=answers,
+                        taste=taste,
+                        threads=store,
+                        history_turns=settings.chat.history_turns,
                         now=now,
                     )
 
                 yield Services(
                     summaries=summaries,
                     digests=digests,
+                    answers=answers,
+                    taste=taste,
                     reader=reader,
                     store=store,
                     schema_version=schema_version,
@@ -146,8 +179,9 @@ async def open_services(
                     make_chat=make_chat,
                 )
             finally:
-                if summarizer is not None:
-                    await summarizer.aclose()
+                for client in (summarizer, answerer):
+                    if client is not None:
+                        await client.aclose()
     finally:
         await engine.dispose()
 
@@ -227,6 +261,31 @@ class OnDemandSummarizer(_OnFirstUse["OpenAISummarizer"]):
         return await self.built().summarize(paper, language, excerpt=excerpt, retry_note=retry_note)
 
 
+class OnDemandAnswerer(_OnFirstUse["OpenAIAnswerer"]):
+    """The LLM, an Answerer; like OnDemandSummarizer, an answer from the cache never builds the client."""
+
+    def __init__(self, build: Callable[[], OpenAIAnswerer], *, model: str) -> None:
+        super().__init__(build)
+        self.model, self.prompt_version = model, ANSWER_PROMPT_VERSION
+
+    def estimate_tokens(self, question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()) -> int:
+        return self.built().estimate_tokens(question, passages, history=history)
+
+    async def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        papers: Sequence[Paper],
+        language: str,
+        history: Sequence[Turn] = (),
+        retry_note: str | None = None,
+    ) -> LLMAnswer:
+        return await self.built().answer(
+            question, passages, papers=papers, language=language, history=history, retry_note=retry_note
+        )
+
+
 class StoredFirst:
     """A PaperReader that serves a text read before straight from the store: a summary served from the cache
     does not build the reader (nor import its HTTP client)."""
@@ -276,15 +335,45 @@ def _reader(settings: ReaderSettings, store: FullTextStore, lane: RequestLane) -
 def _llm_client(config: Config) -> OpenAISummarizer:
     from bot.clients.llm import OpenAISummarizer
 
+    return OpenAISummarizer(**_llm_options(config))
+
+
+def _answer_client(config: Config) -> OpenAIAnswerer:
+    from bot.clients.llm import OpenAIAnswerer
+
+    return OpenAIAnswerer(**_llm_options(config))
+
+
+def _llm_options(config: Config) -> dict[str, Any]:
     llm, key = config.settings.llm, config.secrets.get("OPENAI_API_KEY")
-    return OpenAISummarizer(
-        base_url=llm.base_url,
+    return {
+        "base_url": llm.base_url,
         # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
-        api_key=key.reveal() if key else "not-needed",
-        model=llm.model,
-        timeout_seconds=llm.timeout_seconds,
-        max_retries=llm.max_retries,
+        "api_key": key.reveal() if key else "not-needed",
+        "model": llm.model,
+        "timeout_seconds": llm.timeout_seconds,
+        "max_retries": llm.max_retries,
+    }
+
+
+def _taste(settings: RankingSettings, store: SqlStore, now: Callable[[], dt.datetime]) -> TasteService:
+    return TasteService(
+        book=store,
+        store=store,
+        ranker_factory=_tfidf_ranker,
+        interest=settings.interest_reactions,
+        disinterest=settings.disinterest_reactions,
+        min_signals=settings.min_signals,
+        now=now,
     )
+
+
+def _tfidf_ranker() -> TasteRanker:
+    # scikit-learn and SciPy load when a channel first has enough signals to learn from: `paperboy run` idles
+    # without them (under 150 MB).
+    from bot.clients.ranker import TfidfRanker
+
+    return TfidfRanker()
 
 
 def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
@@ -307,6 +396,7 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
                 api_url=settings.slack.api_url,
                 figures=services.reader,  # a CC-licensed PDF-only paper's lead figure, uploaded
                 show_figures=settings.reader.figures,
+                threads=services.store,  # cards posted are recorded: a reply in their thread is a question
             )
         )
     if settings.discord.enabled:
@@ -322,6 +412,7 @@ def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:
                 guild_ids=settings.discord.guild_ids,
                 figures=services.reader,
                 show_figures=settings.reader.figures,
+                threads=services.store,
             )
         )
     return platforms

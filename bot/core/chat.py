@@ -13,17 +13,23 @@ import math
 import time
 import zoneinfo
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.commands import (
     AdhocDigest,
+    Ask,
     ChannelDigest,
     Command,
     Help,
+    LessLike,
     ListSubscriptions,
+    MoreLike,
+    ShowTaste,
     Subscribe,
     Unsubscribe,
+    is_ask_command,
     is_digest_command,
+    parse_ask,
     parse_command,
     usage_reply,
 )
@@ -41,10 +47,18 @@ from bot.core.models import (
     check_max_papers,
     check_query,
 )
-from bot.core.ports import Responder, SubscriptionBook
+from bot.core.picking import pick_papers
+from bot.core.ports import Responder, SubscriptionBook, ThreadBook
+from bot.core.questions import Answer, ThreadPaper, ThreadPlace, Turn
 from bot.core.ratelimit import SlidingWindow
 from bot.core.refs import find_invalid_links, find_refs
+from bot.core.render import error_line
+from bot.core.signals import DISINTEREST, INTEREST
 from bot.core.summaries import SummaryService, utc_now
+
+if TYPE_CHECKING:
+    from bot.core.answers import AnswerService
+    from bot.core.taste import TasteService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,7 +73,11 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest subscribe NAME QUERY   subscribe this channel to a standing digest
     options: --time 08:30  --timezone Europe/Berlin  --weekdays mon,wed,fri  --max 10  --language en
 /digest unsubscribe NAME stop it
-/digest help             this help"""
+/digest more-like ID     more papers like this one in this channel's digests (less-like ID: fewer)
+/digest taste            what this channel's digests learned from reactions, pasted papers and more-like
+/digest help             this help
+Ask in the thread of a card or a digest and I answer from the paper, quoting it: "#2 which dataset?"
+/ask REF QUESTION        (console) ask one paper a question"""
 
 # The answer to an @mention with no reference and no command: what the bot does, in one line.
 SHORT_HELP = "Paste an arXiv link (or arXiv:ID) and I reply with a summary card; /digest help lists the rest."
@@ -77,6 +95,12 @@ SLOW_DOWN_PERSON = (
 SLOW_DOWN_CHANNEL = (
     "Slow down a little, please: I read at most {limit} papers per minute in this channel. Try again in {wait}."
 )
+SLOW_DOWN_THREAD = (
+    "This thread has had {limit} questions in the past hour, the most I answer in one thread. Ask again in {wait}."
+)
+NO_TASTE = "This bot does not keep a channel's taste."
+NOTED = "Noted: {how} like arXiv:{arxiv_id} here."
+HOUR = dt.timedelta(hours=1)
 SLOW_DOWN_COMMANDS = (
     "Slow down a little, please: at most {limit} digests and subscription changes per person per minute. "
     "Try again in {wait}."
@@ -98,6 +122,17 @@ class ChatLimits:
     # digests (each is many papers) and subscribe/unsubscribe
     commands_per_user_per_minute: int = 5
     subscriptions_per_channel: int = 20
+    questions_per_thread_per_hour: int = 20  # each question also counts as one paper per person and channel
+
+
+@dataclasses.dataclass(frozen=True)
+class _Thread:
+    """A thread of ours a message was written in (or replies into), its papers, and those of the message it
+    replies to."""
+
+    place: ThreadPlace
+    papers: list[ThreadPaper]
+    replied: list[ThreadPaper]
 
 
 def is_for_the_bot(text: str) -> bool:
@@ -119,10 +154,16 @@ class ChatBot:
         max_papers_per_message: int,
         digest_defaults: DigestDefaults,
         limits: ChatLimits = ChatLimits(),
+        answers: AnswerService | None = None,  # None: questions are not answered (nor recognised)
+        taste: TasteService | None = None,  # None: no signals are recorded
+        threads: ThreadBook | None = None,  # which papers each thread is about, and its conversation
+        history_turns: int = 6,  # earlier questions and answers given with a follow-up
         now: Callable[[], dt.datetime] = utc_now,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._summaries, self._digests = summaries, digests
+        self._answers, self._taste, self._threads = answers, taste, threads
+        self._history_turns = history_turns
         self._configured = list(subscriptions)  # from the configuration file: read-only in chat
         self._book = book
         self._language = Language.parse(language)
@@ -137,18 +178,26 @@ class ChatBot:
         self._told_until: dict[tuple[str, str], float] = {}  # who was asked to slow down, until when
 
     async def handle_message(self, message: IncomingMessage, reply: Responder) -> bool:
-        """Answer one message; False when it was not for the bot (no references, no command)."""
+        """Answer one message; False when it was not for the bot (no references, no command, not a question in
+        a thread of ours)."""
         text = message.text.strip()
         user = f"{message.platform}:{message.user}" if message.user else ""
         if is_digest_command(text):
             await self.handle_text_command(text, message.channel, reply, user=user)
             return True
+        if is_ask_command(text):
+            await self.handle_ask(text, message.channel, reply, user=user)
+            return True
         refs = find_refs(text)
+        if not refs and find_invalid_links(text):
+            # Not echoed: a look-alike link repeated by the bot would be one more click on it.
+            await reply.text(NOT_ARXIV)
+            return True
+        thread = await self._question_thread(message, refs)
+        if thread is not None:
+            await self._answer_in_thread(message, thread, reply, user=user)
+            return True
         if not refs:
-            if find_invalid_links(text):
-                # Not echoed: a look-alike link repeated by the bot would be one more click on it.
-                await reply.text(NOT_ARXIV)
-                return True
             return False
         shown, left_out = refs[: self._max_papers], refs[self._max_papers :]
         if not await self._papers_allowed(user, message.channel, len(shown), reply):
@@ -161,12 +210,181 @@ class ChatBot:
             await reply.cards(batch)
         except StorageUnavailable as exc:
             await could_not_record(exc, reply)
+            return True
         except PaperboyError as exc:
             await reply.text(str(exc))
+            return True
         except Exception:
             log.exception("summarizing %s failed", ", ".join(map(str, shown)))
             await reply.text(SORRY.format(what="summarizing"))
+            return True
+        channel = message.place.channel if message.place is not None else message.channel
+        for item in batch.papers:  # a paper someone bothered to paste here is one this channel cares about
+            await self._signal(channel, item.paper.arxiv_id, _person(user), kind="pasted", value=INTEREST)
         return True
+
+    async def is_question(self, message: IncomingMessage) -> bool:
+        """Whether handle_message would answer it as a question about a thread's papers (platforms ask before
+        claiming a thread message that is_for_the_bot turns down). False when the database cannot say."""
+        text = message.text.strip()
+        if is_digest_command(text) or is_ask_command(text):
+            return False
+        return await self._question_thread(message, find_refs(text)) is not None
+
+    async def reaction(self, location: str, message_id: str, person: str, emoji: str, *, added: bool) -> None:
+        """A reaction added to or removed from a message: on a card (or answer) of ours, with an emoji that counts,
+        it records or forgets a signal for each of its papers in its channel. Never raises."""
+        if self._taste is None or self._threads is None:
+            return
+        try:
+            value = self._taste.value_of(emoji)
+            if value is None:
+                return
+            found = await self._threads.message_papers(location, message_id)
+            if found is None:
+                return
+            place, papers = found
+            for paper in papers:
+                if added:
+                    await self._taste.record(
+                        place.channel, paper.arxiv_id, person, source="reaction", kind=emoji, value=value
+                    )
+                else:
+                    await self._taste.forget(place.channel, paper.arxiv_id, person, emoji)
+        except StorageUnavailable as exc:
+            log.warning("a reaction was not recorded: %s", exc)
+        except Exception:
+            log.exception("recording a reaction on %s %s failed", location, message_id)
+
+    async def handle_ask(self, text: str, channel: str, reply: Responder, *, user: str = "") -> None:
+        """`/ask REF QUESTION` (the console): one paper, outside any thread."""
+        try:
+            command = parse_ask(text)
+        except UsageError as exc:
+            await reply.text(str(exc))
+            return
+        await self.ask(command, channel, reply, user=user)
+
+    async def ask(self, command: Ask, channel: str, reply: Responder, *, user: str = "") -> None:
+        if self._answers is None:
+            await reply.text("This bot does not answer questions about papers.")
+            return
+        try:
+            if not await self._papers_allowed(user, channel, 1, reply):
+                return
+            papers, errors = await self._summaries.fetch_papers([command.ref])
+            if errors or command.ref not in papers:
+                await reply.text(error_line(errors[0]) if errors else f"arXiv has no paper {command.ref}")
+                return
+            answer = await self._answers.ask(
+                papers[command.ref], command.question, language=self._language, progress=reply.progress
+            )
+            await reply.answer(answer)
+        except Exception as exc:
+            await self._could_not_answer(exc, reply)
+
+    async def _question_thread(self, message: IncomingMessage, refs: Sequence[ArxivRef]) -> _Thread | None:
+        """The thread of ours this message asks about, or None: it is not in (nor a reply to) one of our threads,
+        or it names papers that are not the thread's (a pasted link: cards), or it is nothing but the links."""
+        if self._answers is None or self._threads is None or (message.place is None and not message.reply_to):
+            return None
+        try:
+            thread = await self._thread_of(message)
+        except StorageUnavailable as exc:
+            log.warning("could not tell whether a message is a question: %s", exc)
+            return None
+        if thread is None:
+            return None
+        if refs:
+            ours = {p.arxiv_id for p in thread.papers}
+            if any(ref.arxiv_id not in ours for ref in refs) or not _words_besides_refs(message.text):
+                return None
+        return thread
+
+    async def _thread_of(self, message: IncomingMessage) -> _Thread | None:
+        assert self._threads is not None
+        place, replied = message.place, list[ThreadPaper]()
+        if message.reply_to:
+            location = place.location if place is not None else message.channel
+            found = await self._threads.message_papers(location, message.reply_to)
+            if found is not None:
+                place, replied = found
+        if place is None:
+            return None
+        papers = await self._threads.thread_papers(place.location, place.thread) or replied
+        return _Thread(place, papers, replied) if papers else None
+
+    async def _answer_in_thread(
+        self, message: IncomingMessage, thread: _Thread, reply: Responder, *, user: str
+    ) -> None:
+        assert self._answers is not None and self._threads is not None
+        question = message.text.strip()
+        pick = pick_papers(question, thread.papers, replied=thread.replied)
+        if pick.ask is not None:
+            await reply.text(pick.ask)
+            return
+        place = thread.place
+        try:
+            if not await self._thread_allows(place, reply):
+                return
+            if not await self._papers_allowed(user, place.channel, 1, reply):
+                return
+            refs = [ArxivRef(p.arxiv_id, p.version) for p in pick.papers]
+            found, errors = await self._summaries.fetch_papers(refs)
+            if errors:
+                await reply.text(error_line(errors[0]))
+                return
+            papers = [found[ref] for ref in refs]
+            history = []
+            if self._history_turns:
+                history = await self._threads.recent_turns(place.location, place.thread, limit=self._history_turns)
+            if len(papers) == 1:
+                answer = await self._answers.ask(
+                    papers[0], question, language=self._language, history=history, progress=reply.progress
+                )
+            else:
+                answer = await self._answers.ask_across(
+                    papers, question, language=self._language, history=history, progress=reply.progress
+                )
+            await reply.answer(answer)
+        except Exception as exc:
+            await self._could_not_answer(exc, reply)
+            return
+        try:
+            await self._threads.add_turn(place, _turn(answer, person=user, at=self._now()))
+        except StorageUnavailable as exc:  # the answer was given; only a follow-up will not see it
+            log.warning("an answer was not kept for the thread's follow-ups: %s", exc)
+
+    async def _thread_allows(self, place: ThreadPlace, reply: Responder) -> bool:
+        """Within the thread's questions per hour? If not, one line saying when to ask again."""
+        assert self._threads is not None
+        limit = self._limits.questions_per_thread_per_hour
+        now = self._now()
+        if await self._threads.questions_since(place.location, place.thread, now - HOUR) < limit:
+            return True
+        recent = await self._threads.recent_turns(place.location, place.thread, limit=limit)
+        oldest = min((turn.asked_at for turn in recent), default=now)
+        wait = (oldest + HOUR - now).total_seconds()
+        await reply.text(SLOW_DOWN_THREAD.format(limit=limit, wait=_minutes(wait)))
+        return False
+
+    async def _could_not_answer(self, exc: Exception, reply: Responder) -> None:
+        if isinstance(exc, StorageUnavailable):
+            await could_not_record(exc, reply)
+        elif isinstance(exc, PaperboyError):
+            await reply.text(str(exc))
+        else:
+            log.error("answering a question failed", exc_info=exc)
+            await reply.text(SORRY.format(what="answering the question"))
+
+    async def _signal(self, channel: str, arxiv_id: str, person: str, *, kind: str, value: int) -> None:
+        """A pasted paper's interest; a database outage loses it (logged) and nothing else."""
+        if self._taste is None:
+            return
+        try:
+            await self._taste.record(channel, arxiv_id, person, source="pasted", kind=kind, value=value)
+        except StorageUnavailable as exc:
+            log.warning("a pasted paper's interest was not recorded: %s", exc)
 
     def _left_out(self, refs: Sequence[ArxivRef]) -> InputError:
         """The references past the per-message limit, by id, and how to have them read."""
@@ -195,6 +413,8 @@ class ChatBot:
                 await reply.text(HELP)
             elif isinstance(command, ListSubscriptions):
                 await reply.text(await self._describe_subscriptions(channel))
+            elif isinstance(command, ShowTaste):
+                await reply.text(await self._describe_taste(channel))
             elif (wait := self._commands_by_user.try_take(user) if user else 0.0) > 0:
                 limit = self._commands_by_user.limit
                 await reply.text(SLOW_DOWN_COMMANDS.format(limit=limit, wait=_seconds(wait)))
@@ -202,6 +422,8 @@ class ChatBot:
                 await reply.text(await self._subscribe(command, channel))
             elif isinstance(command, Unsubscribe):
                 await reply.text(await self._unsubscribe(command.name, channel))
+            elif isinstance(command, MoreLike | LessLike):
+                await reply.text(await self._note_taste(command, channel, user))
             elif isinstance(command, ChannelDigest):
                 subs = await self.subscriptions_for(channel)
                 if not subs:
@@ -237,6 +459,24 @@ class ChatBot:
         for key, window, _ in windows:
             window.take(key, count)
         return True
+
+    async def _describe_taste(self, channel: str) -> str:
+        if self._taste is None:
+            return NO_TASTE
+        return (await self._taste.report(channel)).as_text()
+
+    async def _note_taste(self, command: MoreLike | LessLike, channel: str, user: str) -> str:
+        """A person's more-like or less-like for a paper here; saying the other one later replaces it."""
+        if self._taste is None:
+            return NO_TASTE
+        more = isinstance(command, MoreLike)
+        kind, other = ("more-like", "less-like") if more else ("less-like", "more-like")
+        arxiv_id, person = command.ref.arxiv_id, _person(user)
+        await self._taste.forget(channel, arxiv_id, person, other)
+        await self._taste.record(
+            channel, arxiv_id, person, source="command", kind=kind, value=INTEREST if more else DISINTEREST
+        )
+        return NOTED.format(how="more" if more else "less", arxiv_id=arxiv_id)
 
     async def _describe_subscriptions(self, channel: str) -> str:
         subs = await self.subscriptions_for(channel)
@@ -336,3 +576,23 @@ def _chat_papers(max_papers: int | None) -> int | None:
 
 def _seconds(wait: float) -> str:
     return f"{max(1, math.ceil(wait))} s"
+
+
+def _minutes(wait: float) -> str:
+    return f"{max(1, math.ceil(wait / 60))} min"
+
+
+def _person(user: str) -> str:
+    """Who a signal is from: the qualified user; the console has one person, "console"."""
+    return "console" if not user or user.startswith("console:") else user
+
+
+def _words_besides_refs(text: str) -> bool:
+    """Whether a message says something besides its references ("does 2401.10725 use RL?", not a bare link)."""
+    words = [w for w in text.split() if not find_refs(w) and not find_invalid_links(w)]
+    return any(any(ch.isalpha() for ch in w) for w in words)
+
+
+def _turn(answer: Answer, *, person: str, at: dt.datetime) -> Turn:
+    arxiv_ids = answer.arxiv_ids or (answer.arxiv_id,)
+    return Turn(asked_at=at, person=person, question=answer.question, answer=answer.text, arxiv_ids=arxiv_ids)

@@ -11,8 +11,9 @@ import dataclasses
 import datetime as dt
 import re
 
-from bot.core.errors import UsageError
-from bot.core.models import Language, parse_time_of_day, parse_weekdays, parse_whole_number
+from bot.core.errors import InvalidReference, UsageError
+from bot.core.models import ArxivRef, Language, parse_time_of_day, parse_weekdays, parse_whole_number
+from bot.core.refs import parse_ref
 
 HELP_HINT = "See /digest help."
 SUBSCRIBE_USAGE = (
@@ -95,12 +96,70 @@ class Help:
     pass
 
 
-Command = AdhocDigest | ChannelDigest | Subscribe | Unsubscribe | ListSubscriptions | Help
+@dataclasses.dataclass(frozen=True)
+class MoreLike:
+    """`/digest more-like ID`: this person wants more papers like this one in this channel."""
+
+    ref: ArxivRef
+
+    @classmethod
+    def from_options(cls, paper: str) -> MoreLike:
+        return cls(_paper(paper, "more-like"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LessLike:
+    """`/digest less-like ID`: fewer papers like this one in this channel."""
+
+    ref: ArxivRef
+
+    @classmethod
+    def from_options(cls, paper: str) -> LessLike:
+        return cls(_paper(paper, "less-like"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowTaste:
+    """`/digest taste`: what this channel's ranker has learned."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Ask:
+    """The console's `/ask REF QUESTION`: a question about one paper, outside any thread."""
+
+    ref: ArxivRef
+    question: str
+
+
+Command = (
+    AdhocDigest | ChannelDigest | Subscribe | Unsubscribe | ListSubscriptions | Help | MoreLike | LessLike | ShowTaste
+)
+ASK_USAGE = "Usage: /ask REF QUESTION, e.g. /ask 2505.22653 which datasets do they use?"
 
 
 def is_digest_command(text: str) -> bool:
+    return _is_command(text, "/digest")
+
+
+def is_ask_command(text: str) -> bool:
+    return _is_command(text, "/ask")
+
+
+def _is_command(text: str, name: str) -> bool:
     text = text.strip()
-    return text == "/digest" or text.startswith(("/digest ", "/digest\t", "/digest\n"))
+    return text == name or text.startswith((f"{name} ", f"{name}\t", f"{name}\n"))
+
+
+def parse_ask(text: str) -> Ask:
+    """`/ask REF QUESTION` as typed; UsageError naming what is missing or not a reference."""
+    words = text.strip().removeprefix("/ask").split(None, 1)
+    if len(words) < 2 or not words[1].strip():
+        raise UsageError(ASK_USAGE)
+    try:
+        ref = parse_ref(words[0])
+    except InvalidReference as exc:
+        raise UsageError(str(exc)) from None
+    return Ask(ref, words[1].strip())
 
 
 def usage_reply(error: UsageError) -> str:
@@ -120,6 +179,15 @@ def parse_command(text: str) -> Command:
             return Help()
         case "list":
             return ListSubscriptions()
+        case "taste":
+            if rest.strip():
+                raise UsageError("Usage: /digest taste (it takes nothing more)")
+            return ShowTaste()
+        case "more-like" | "less-like":
+            paper = rest.strip()
+            if not paper or len(paper.split()) > 1:
+                raise UsageError(f"Usage: /digest {word.lower()} ID, e.g. /digest {word.lower()} 2505.22653")
+            return MoreLike.from_options(paper) if word.lower() == "more-like" else LessLike.from_options(paper)
         case "unsubscribe":
             name = rest.strip()
             if not name or len(name.split()) > 1:
@@ -169,6 +237,15 @@ def _unquote(word: str) -> str:
     if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
         return word[1:-1]
     return word
+
+
+def _paper(text: str, command: str) -> ArxivRef:
+    """The paper a more-like/less-like names, as anything a person pastes; taste is about the paper, not a version."""
+    try:
+        ref = parse_ref(text.strip())
+    except InvalidReference as exc:
+        raise UsageError(f"/digest {command}: {exc}") from None
+    return ArxivRef(ref.arxiv_id)
 
 
 def _number(options: dict[str, str], option: str) -> int | None:

@@ -16,12 +16,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.card import card_view, code_links, html_url
-from bot.core.models import Digest, Evidence, InputError, Paper, SummarizedPaper, Summary, SummaryBatch
+from bot.core.models import Digest, Evidence, InputError, Paper, SourceKind, SummarizedPaper, Summary, SummaryBatch
+from bot.core.questions import Answer, AnswerCitation
 from bot.core.sanitize import clean_text, one_line, truncate
 from bot.core.schedule import describe_window, utc_days
+from bot.core.taste import TasteReport
 from bot.core.textwidth import wrap
 
 BATCH_FORMATS = ("text", "json")  # bot.pages adds markdown
+ANSWER_FORMATS = ("text", "json")
+QUOTE_CHARS = 300  # of a quote shown under an answer (JSON has it whole)
 DIGEST_FORMATS = ("text", "json")  # bot.pages adds markdown and html
 TEXT_WIDTH = 88
 TOC_TLDR_CHARS = 200
@@ -221,6 +225,84 @@ def _digest_text(d: Digest) -> str:
     if d.omitted:
         out += ["", f"{omitted_line(d.omitted)}."]
     return "\n".join(out) + "\n"
+
+
+# Answers --------------------------------------------------------------------------------------
+
+_READ_FROM: dict[SourceKind, str] = {
+    "html": "from the full text (HTML)",
+    "pdf": "from the PDF",
+    "abstract": "from the abstract",
+}
+
+
+def answer_footer(answer: Answer) -> str:
+    """How the answer was made and from what, with the reminder that a machine wrote it (every surface's footer)."""
+    read_from = _READ_FROM[answer.source_kind]
+    if answer.generator == "extractive":
+        why = one_line(answer.note or "") or "no LLM"
+        return f"No answer written ({why}): the passages closest to the question, {read_from}."
+    model = one_line(answer.model or "") or "a language model"
+    return f"Answered by {model} {read_from}; machine-written, check the quotes."
+
+
+def citation_label(answer: Answer, citation: AnswerCitation) -> str:
+    """Where a quote is: its section, and its paper when the answer is about several."""
+    parts = [f"arXiv:{citation.arxiv_id}"] if len(answer.arxiv_ids) > 1 and citation.arxiv_id else []
+    if section := one_line(citation.section):
+        parts.append(section)
+    return " · ".join(parts)
+
+
+def answer_text(answer: Answer) -> str:
+    """The console's and the CLI's answer: the text, each quote ("> ...") with its section and link, the footer."""
+    lines: list[str] = []
+    for paragraph in clean_text(answer.text).split("\n"):
+        if paragraph.strip():
+            lines += _wrap(paragraph.strip())
+    for citation in answer.citations:
+        lines += [""] + _wrap(f"“{truncate(one_line(citation.quote), QUOTE_CHARS)}”", "> ", "> ")
+        label = citation_label(answer, citation)
+        lines.append(f"  {label}: {citation.anchor_url}" if label else f"  {citation.anchor_url}")
+    return "\n".join([*lines, "", *_wrap(answer_footer(answer))])
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """`ask --format json` as in INTERFACE.md, plus language, cached, note, arxiv_ids and each citation's paper."""
+    return {
+        "arxiv_id": answer.arxiv_id,
+        "version": answer.version,
+        "question": clean_text(answer.question),
+        "answer": clean_text(answer.text),
+        "answered": answer.answered,
+        "source": {"kind": answer.source_kind, "url": answer.source_url},
+        "citations": [
+            {
+                "quote": clean_text(c.quote),
+                "anchor_url": c.anchor_url,
+                "section": one_line(c.section),
+                "arxiv_id": c.arxiv_id,
+            }
+            for c in answer.citations
+        ],  # fmt: skip
+        "generator": answer.generator,
+        "model": one_line(answer.model or "") or None,
+        "language": answer.language,
+        "cached": answer.cached,
+        "note": one_line(answer.note or "") or None,
+        "arxiv_ids": list(answer.arxiv_ids or (answer.arxiv_id,)),
+    }
+
+
+def render_taste(report: TasteReport, fmt: str) -> str:
+    """`/digest taste` and `paperboy taste`: what a channel's ranking learned, as text or json."""
+    check_format(fmt, ANSWER_FORMATS)
+    return _dumps(report.as_json()) if fmt == "json" else report.as_text()
+
+
+def render_answer(answer: Answer, fmt: str) -> str:
+    check_format(fmt, ANSWER_FORMATS)
+    return _dumps(answer_json(answer)) if fmt == "json" else answer_text(answer)
 
 
 # Entry points ---------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from typing import TextIO
 
 from bot.core.chat import SHORT_HELP, ChatBot
 from bot.core.models import Digest, IncomingMessage, SummaryBatch
-from bot.core.render import card_text, error_line, left_out_line, render_digest
+from bot.core.questions import Answer
+from bot.core.render import answer_text, card_text, error_line, left_out_line, render_digest
 from bot.core.sanitize import clean_text
 
 CHANNEL = "console"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-BANNER = "Paperboy console: paste an arXiv link, or type /digest help. Ctrl-D quits."
+BANNER = "Paperboy console: paste an arXiv link, ask with /ask REF QUESTION, or type /digest help. Ctrl-D quits."
 
 
 class ConsoleResponder:
@@ -40,6 +41,9 @@ class ConsoleResponder:
     async def text(self, message: str) -> None:
         # Terminal control characters out; spacing kept (the help text is laid out in columns).
         _write_line(self._out, _CONTROL.sub("", message))
+
+    async def answer(self, answer: Answer) -> None:
+        _write_line(self._out, answer_text(answer) + "\n")
 
 
 def _write_line(stream: TextIO, text: str) -> None:

@@ -1,0 +1,115 @@
+"""Which of a thread's papers a question is about: "#3", "paper 3", an arXiv id, title words, "these papers" (all
+of them), the card it replies to, the only paper; else the person is asked which. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.questions import ThreadPaper
+from bot.core.refs import find_refs
+from bot.core.sanitize import one_line, truncate
+
+MAX_LISTED = 20  # papers listed when asking which one
+TITLE_CHARS = 100
+
+# "#3", "paper 3", "no. 3", "number 3", "nr 3": a paper's position in the thread.
+_NUMBER = re.compile(r"(?:#\s?|\b(?:paper|no\.?|nr\.?|number)\s*#?\s*)(\d{1,3})\b", re.IGNORECASE)
+# A question about every paper of the thread, said plainly.
+_ALL = re.compile(
+    r"\b(?:these|those|today'?s|today’s|all(?: (?:of )?the)?|both|each of the|the other|every) papers?\b"
+    r"|\b(?:each|every|all) of (?:them|these|those)\b|\bacross (?:the |these |all )?papers\b",
+    re.IGNORECASE,
+)
+# A question that reads as about several papers, weaker: a title named in it wins over these.
+_SEVERAL = re.compile(
+    r"\bwhich\b.*\b(?:use|uses|used|using|one|ones|of them|papers?)\b|\bcompare[sd]?\b|\bcomparison\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_TITLE_WORD = re.compile(r"\w[\w\-]*\w|\w")
+# Words too common in questions and titles to say which paper is meant.
+_COMMON = frozenset(
+    """a about above across after again against all also an and any are as at be because been before being between
+    both but by can could did do does doing done each few for from had has have how i if in into is it its itself
+    just more most my no nor not now of off on once only or other our out over own same should so some such than
+    that the their them then there these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your paper papers model models method methods approach
+    results result data dataset datasets study work use uses used using via based new towards toward one two three
+    show shows tell say says said does mean means it's what's they're authors author propose proposed""".split()
+)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The papers a question is about (several: answered across them), or `ask`: what to reply instead."""
+
+    papers: tuple[ThreadPaper, ...] = ()
+    ask: str | None = None
+
+    @property
+    def across(self) -> bool:
+        return len(self.papers) > 1
+
+
+def pick_papers(question: str, papers: Sequence[ThreadPaper], *, replied: Sequence[ThreadPaper] = ()) -> Pick:
+    """`papers`: the thread's, by position; `replied`: those of the message the question replies to, if any."""
+    papers = sorted(papers, key=lambda p: p.position)
+    if not papers:
+        return Pick(ask="I do not know which papers this thread is about.")
+    numbers = list(dict.fromkeys(int(m[1]) for m in _NUMBER.finditer(question)))
+    if numbers:
+        by_position = {p.position: p for p in papers}
+        unknown = [n for n in numbers if n not in by_position]
+        if unknown:
+            return Pick(ask=f"This thread has no paper #{unknown[0]}. {which_paper(papers)}")
+        return Pick(tuple(by_position[n] for n in numbers))
+    ids = {ref.arxiv_id for ref in find_refs(question)}
+    if named := tuple(p for p in papers if p.arxiv_id in ids):
+        return Pick(named)
+    if _ALL.search(question):
+        return Pick(tuple(papers))
+    if (titled := _by_title(question, papers)) is not None:
+        return Pick((titled,))
+    if _SEVERAL.search(question) and len(papers) > 1 and len(replied) != 1:
+        return Pick(tuple(papers))
+    if replied:
+        return Pick(tuple(sorted(replied, key=lambda p: p.position)))
+    if len(papers) == 1:
+        return Pick((papers[0],))
+    return Pick(ask=which_paper(papers))
+
+
+def which_paper(papers: Sequence[ThreadPaper]) -> str:
+    """Asking which paper: a line per paper, "#1 Title", so a reply can start with its number."""
+    lines = [f"#{p.position} {truncate(one_line(p.title), TITLE_CHARS) or f'arXiv:{p.arxiv_id}'}" for p in papers]
+    more = [f"… and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else []
+    return "\n".join(
+        [
+            "Which paper do you mean? Ask again with its number (#2), words of its title, or "
+            "“these papers” for all of them:",
+            *lines[:MAX_LISTED],
+            *more,
+        ]
+    )
+
+
+def _by_title(question: str, papers: Sequence[ThreadPaper]) -> ThreadPaper | None:
+    """The one paper whose title shares the most words with the question: at least two, or one written with a
+    capital inside the sentence (a name: "the Climb paper"); a tie is no pick."""
+    asked = _words(question)
+    named = {w.casefold() for i, w in enumerate(_TITLE_WORD.findall(question)) if i > 0 and w[:1].isupper()}
+    scores = []
+    for paper in papers:
+        shared = asked & _words(paper.title)
+        scores.append((len(shared) + len(shared & named), paper))
+    scores.sort(key=lambda s: s[0], reverse=True)
+    best = scores[0][0]
+    if best < 2 or (len(scores) > 1 and scores[1][0] == best):
+        return None
+    return scores[0][1]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in (w.casefold() for w in _TITLE_WORD.findall(text)) if len(w) > 2 and w not in _COMMON}
