@@ -12,7 +12,9 @@ from bot.core.categories import unknown_categories, unknown_category_line
 from bot.core.models import Digest, DigestRequest, Paper
 from bot.core.ports import PaperSource, Progress, Store
 from bot.core.schedule import Window, announced_window, latest_announcement, unannounced_note, utc_days
+from bot.core.signals import RankedPaper
 from bot.core.summaries import SummaryService, report_progress, utc_now
+from bot.core.taste import TasteService, authors_first, keyword_order, keyword_ranking
 
 _FIELD_TERM = re.compile(r'(?:(ti|abs|all|au|cat|co|jr|rn|id|submittedDate):)?("[^"]+"|\[[^\]]*\]|[^\s()"]+)')
 _OPERATORS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
@@ -75,13 +77,11 @@ def select(papers: Sequence[Paper], include: Sequence[str], exclude: Sequence[st
 
 def rank(papers: Sequence[Paper], terms: Sequence[str]) -> list[Paper]:
     """Most relevant first: a term in the title counts three times one in the abstract; then newest."""
+    return keyword_order(papers, terms)
 
-    def score(paper: Paper) -> tuple[int, float, str]:
-        title, abstract = paper.title.lower(), paper.abstract.lower()
-        hits = sum(3 * title.count(t) + min(abstract.count(t), 5) for t in terms)
-        return (-hits, -paper.published.timestamp(), paper.arxiv_id)
 
-    return sorted(papers, key=score)
+def ranking_terms(request: DigestRequest) -> list[str]:
+    return [*query_terms(request.query), *request.include]
 
 
 class DigestService:
@@ -93,18 +93,31 @@ class DigestService:
         summaries: SummaryService,
         search_limit: int,
         now: Callable[[], dt.datetime] = utc_now,
+        taste: TasteService | None = None,
     ) -> None:
         self._source, self._store, self._summaries = source, store, summaries
         self._search_limit = search_limit
         self._now = now
+        self._taste = taste
 
     async def candidates(self, request: DigestRequest, progress: Progress | None = None) -> list[Paper]:
         """The papers in the request's window matching its query and keywords, most relevant first."""
         start, end = request_window(request)
         await report_progress(progress, f"Searching arXiv for {request.query} ({start:%Y-%m-%d} to {end:%Y-%m-%d})")
-        found = await self._source.search(request.query, start, end, limit=self._search_limit)
+        found = await self._source.search(request.query, start, end, limit=request.candidates or self._search_limit)
         await self._store.save_papers(found, fetched_at=self._now())
-        return rank(select(found, request.include, request.exclude), [*query_terms(request.query), *request.include])
+        return rank(select(found, request.include, request.exclude), ranking_terms(request))
+
+    async def ranked(self, request: DigestRequest, papers: Sequence[Paper]) -> list[RankedPaper] | None:
+        """The candidates in the order this digest shows them, each with why: by the channel's taste when the
+        request names one (and there is a TasteService), papers by followed authors first. None: keep their
+        order (no channel, no authors), as before."""
+        if request.channel is not None and self._taste is not None:
+            terms = ranking_terms(request)
+            return await self._taste.rank(request.channel, papers, terms=terms, authors=request.authors)
+        if request.authors:
+            return authors_first(keyword_ranking(papers, ranking_terms(request)), papers, request.authors)
+        return None
 
     async def build(
         self, request: DigestRequest, progress: Progress | None = None, *, candidates: Sequence[Paper] | None = None
@@ -114,12 +127,24 @@ class DigestService:
         if candidates is None:
             candidates = await self.candidates(request, progress)
         matching = [paper for paper in candidates if paper.arxiv_id not in request.skip_ids]
+        ranked = await self.ranked(request, matching)
+        if ranked is not None:
+            by_id = {paper.arxiv_id: paper for paper in matching}
+            matching = [by_id[item.arxiv_id] for item in ranked]
         chosen = matching[: request.max_papers]
         if chosen:
             await report_progress(progress, f"Found {len(matching)} papers; summarizing the top {len(chosen)}")
         summarized = await self._summaries.summarize_papers(
             chosen, language=request.language, source=request.source, progress=progress
         )
+        if ranked is not None:
+            why = {item.arxiv_id: item for item in ranked}
+            summarized = [
+                dataclasses.replace(sp, why=why[sp.paper.arxiv_id].why, score=why[sp.paper.arxiv_id].score)
+                if sp.paper.arxiv_id in why
+                else sp
+                for sp in summarized
+            ]
         window = request_window(request)
         reasons = () if chosen else empty_reasons(request.query, window, self._now(), already_sent=len(candidates))
         return Digest(

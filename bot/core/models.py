@@ -28,6 +28,10 @@ MAX_DIGEST_DAYS = 31
 MAX_DIGEST_PAPERS = 200
 MAX_CHAT_DIGEST_PAPERS = 50
 MAX_QUERY_CHARS = 500
+MAX_CANDIDATES = 2000  # matching papers a digest ranks (digest.search_limit allows as many)
+DEFAULT_CANDIDATES = 200
+MAX_FOLLOWED_AUTHORS = 100
+MAX_AUTHOR_CHARS = 100
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z0-9]{2,8}))?", re.ASCII)
@@ -161,6 +165,28 @@ def check_channels(channels: Iterable[str]) -> tuple[str, ...]:
     return channels
 
 
+def check_authors(authors: Iterable[str]) -> tuple[str, ...]:
+    """Names to follow, as arXiv writes them ("Yann LeCun", "Y. LeCun"); each once."""
+    if isinstance(authors, str):
+        authors = (authors,)
+    names = []
+    for raw in authors:
+        name = " ".join(str(raw).split())
+        if not name or len(name) > MAX_AUTHOR_CHARS:
+            raise UsageError(f"{raw!r} is not an author's name (1 to {MAX_AUTHOR_CHARS} characters, like Yann LeCun)")
+        if name not in names:
+            names.append(name)
+    if len(names) > MAX_FOLLOWED_AUTHORS:
+        raise UsageError(f"a subscription follows at most {MAX_FOLLOWED_AUTHORS} authors, not {len(names)}")
+    return tuple(names)
+
+
+def check_candidates(candidates: int) -> int:
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise UsageError(f"a subscription ranks 1 to {MAX_CANDIDATES} candidate papers, not {candidates}")
+    return candidates
+
+
 @dataclass(frozen=True)
 class ArxivRef:
     """A validated arXiv identifier: new style (2505.22653) or old style (hep-th/9901001)."""
@@ -253,6 +279,10 @@ class SummarizedPaper:
     summary: Summary
     # The paper as the reader found it (figures, licence, where it was read), when it was read.
     reading: FullText | None = None
+    # In a digest ranked for a channel: one short line saying why it was picked (untrusted: it may quote a paper's
+    # title), and its ranking score.
+    why: str | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +320,9 @@ class DigestRequest:
     # Papers this channel was already sent (each paper at most once per channel, ever).
     skip_ids: frozenset[str] = frozenset()
     source: SummarySource | None = None  # what the summaries are written from; None: summary.source
+    channel: str | None = None  # rank with this channel's taste (bot.core.taste); None: by keywords
+    authors: tuple[str, ...] = ()  # their matching papers are always in it, first
+    candidates: int | None = None  # how many papers the search returns to rank; None: digest.search_limit
 
 
 @dataclass(frozen=True)
@@ -326,6 +359,8 @@ class Subscription:
     language: str = "en"
     post_when_empty: bool = True
     source: SummarySource | None = None  # what its summaries are written from; None: summary.source
+    authors: tuple[str, ...] = ()  # people whose matching papers are always included, first
+    candidates: int = DEFAULT_CANDIDATES  # how many matching papers its digests rank
 
     @classmethod
     def create(
@@ -344,6 +379,8 @@ class Subscription:
         post_when_empty: bool = True,
         source: SummarySource | None = None,
         most_papers: int = MAX_DIGEST_PAPERS,
+        authors: Iterable[str] = (),
+        candidates: int = DEFAULT_CANDIDATES,
     ) -> Subscription:
         """A subscription from what a person wrote (configuration file or chat), every value checked; the
         first wrong one is a UsageError. `most_papers`: chat allows fewer than the operator's file."""
@@ -362,6 +399,8 @@ class Subscription:
             language=Language.parse(language),
             post_when_empty=post_when_empty,
             source=source,
+            authors=check_authors(authors),
+            candidates=check_candidates(candidates),
         )
 
     def request_for(self, date: dt.date, *, days: int = 1) -> DigestRequest:
@@ -375,6 +414,8 @@ class Subscription:
             exclude=self.exclude,
             title=self.name,
             source=self.source,
+            authors=self.authors,
+            candidates=self.candidates,
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.core.excerpt import Excerpt, Passage
 from bot.core.fulltext import Figure, FullText
@@ -336,3 +336,37 @@ class TasteBook(Protocol):
     async def get_taste(self, channel: str) -> StoredTaste | None: ...
 
     async def save_taste(self, taste: StoredTaste) -> None: ...
+
+
+class TasteScore(NamedTuple):
+    """How a channel's ranker scores one candidate, from its own features (the why line says these, nothing else)."""
+
+    score: float  # higher is more to the channel's taste (comparable within one score() call)
+    terms: tuple[str, ...]  # the paper's terms that raised its score most, best first
+    like: str | None  # the liked paper it is most similar to (an arXiv id), if any is similar
+    similar: int  # how many liked papers it is similar to
+
+
+class TasteTraits(NamedTuple):
+    """What a trained model has learned, for `/digest taste`."""
+
+    terms: tuple[str, ...]  # the terms that raise a paper's score most, best first
+    anchors: tuple[tuple[str, str], ...]  # (arXiv id, title) of the liked papers it is anchored on, most typical first
+
+
+class TasteRanker(Protocol):
+    """Learns a channel's taste from papers its people liked and disliked. Pure computation (may run in a thread);
+    its model is JSON, so nothing executable is ever read back from the database."""
+
+    def train(self, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> str:
+        """A model (JSON) from the papers liked (+1) and disliked (-1); `background` (other candidates) count as weak
+        negatives."""
+        ...
+
+    def score(self, model_json: str, papers: Sequence[Paper]) -> list[TasteScore]:
+        """One TasteScore per paper, in order. Raises ValueError for a model it cannot read (retrain)."""
+        ...
+
+    def describe(self, model_json: str, *, limit: int) -> TasteTraits:
+        """At most `limit` top terms and anchor papers. Raises ValueError for a model it cannot read."""
+        ...

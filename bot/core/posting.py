@@ -274,6 +274,7 @@ class DigestPoster:
             sub.request_for(local_date),
             window=window,
             skip_ids=frozenset(await self._ledger.posted_paper_ids(channel)),
+            channel=channel,  # one search per window for all the channels; each ranks it by its own taste
         )
         if window not in candidates:
             candidates[window] = await self._digests.candidates(request)

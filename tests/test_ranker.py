@@ -1,0 +1,115 @@
+"""The TF-IDF taste ranker (bot.clients.ranker): a paper like the liked ones outranks one like the disliked ones, its
+model is plain JSON read back exactly, and 500 candidates are scored in one call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pytest
+
+from bot.clients.ranker import TfidfRanker
+from bot.core.models import Paper
+
+DAY = dt.datetime(2026, 2, 10, 12, tzinfo=dt.UTC)
+TOPICS = {
+    "rl": (
+        "reinforcement learning policy gradient reward shaping agent exploration value function "
+        "actor critic offline rl environment returns"
+    ).split(),
+    "vision": (
+        "image segmentation convolutional detection pixels camera visual recognition bounding boxes "
+        "object detector feature maps"
+    ).split(),
+    "speech": "speech recognition acoustic model phoneme audio speaker waveform vocoder prosody".split(),
+}
+COMMON = "we propose a method and show that it improves over strong baselines in experiments on benchmarks".split()
+
+
+def paper(n: int, topic: str, rng: random.Random) -> Paper:
+    words = rng.choices(TOPICS[topic], k=14) + rng.choices(COMMON, k=18)
+    rng.shuffle(words)
+    title = " ".join(rng.sample(TOPICS[topic], 4)).capitalize()
+    return Paper(
+        arxiv_id=f"2602.{n:05d}", version=1, title=title, authors=("A. Author",), abstract=" ".join(words) + ".",
+        comment=None, journal_ref=None, primary_category="cs.LG", categories=("cs.LG",), published=DAY, updated=DAY,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, list[Paper]]:
+    rng = random.Random(7)
+    papers: dict[str, list[Paper]] = {topic: [] for topic in TOPICS}
+    for n in range(600):
+        topic = list(TOPICS)[n % len(TOPICS)]
+        papers[topic].append(paper(n, topic, rng))
+    return papers
+
+
+@pytest.fixture(scope="module")
+def trained(corpus) -> str:
+    background = corpus["speech"][:40] + corpus["rl"][40:60] + corpus["vision"][40:60]
+    return TfidfRanker().train(corpus["rl"][:8], corpus["vision"][:4], background)
+
+
+def test_a_paper_like_the_liked_ones_outranks_a_dissimilar_one(corpus, trained):
+    """Liked: reinforcement learning; disliked: vision. A new RL paper scores above a new vision and a new speech
+    paper, is like one of the liked papers and names RL terms; the vision paper is like none of them."""
+    new_rl, new_vision, new_speech = corpus["rl"][100], corpus["vision"][100], corpus["speech"][100]
+    rl, vision, speech = TfidfRanker().score(trained, [new_rl, new_vision, new_speech])
+    assert rl.score > speech.score > vision.score
+    assert rl.like in {p.arxiv_id for p in corpus["rl"][:8]} and rl.similar >= 1
+    assert rl.terms and all(set(t.split()) & set(TOPICS["rl"]) for t in rl.terms)
+    assert vision.like is None and vision.similar == 0
+
+
+def test_over_many_candidates_the_liked_topic_comes_first(corpus, trained):
+    """Of 150 unseen candidates (50 per topic), the top 20 are all reinforcement learning."""
+    candidates = corpus["rl"][150:] + corpus["vision"][150:] + corpus["speech"][150:]
+    scores = TfidfRanker().score(trained, candidates)
+    top = sorted(range(len(candidates)), key=lambda n: -scores[n].score)[:20]
+    assert {candidates[n].arxiv_id for n in top} <= {p.arxiv_id for p in corpus["rl"]}
+
+
+def test_the_model_is_plain_json_and_reads_back_exactly(corpus, trained):
+    """The model is JSON (terms, idf, coefficients, anchors): re-serialized, it scores exactly the same; a model of
+    another version, or not a model at all, is a ValueError (the service retrains)."""
+    model = json.loads(trained)
+    assert model["version"] == 1 and len(model["terms"]) == len(model["idf"]) == len(model["coef"]) > 0
+    assert [a["id"] for a in model["anchors"]] == [p.arxiv_id for p in corpus["rl"][:8]]
+    again = json.dumps(json.loads(trained))
+    papers = corpus["rl"][200:210] + corpus["vision"][200:210]
+    assert TfidfRanker().score(again, papers) == TfidfRanker().score(trained, papers)
+    for bad in ("not json", json.dumps({**model, "version": 99}), json.dumps([1, 2])):
+        with pytest.raises(ValueError):
+            TfidfRanker().score(bad, papers)
+
+
+def test_500_candidates_are_scored_in_one_call(corpus, trained):
+    """Every candidate gets a score in (0, 1), in order (the time it takes is in benchmarks/taste_eval.py)."""
+    candidates = [p for topic in TOPICS for p in corpus[topic]][:500]
+    scores = TfidfRanker().score(trained, candidates)
+    assert len(scores) == 500 and all(0.0 < s.score < 1.0 for s in scores)
+    assert TfidfRanker().score(trained, []) == []
+
+
+def test_what_the_model_learned(corpus, trained):
+    """describe: top terms from the liked topic, anchors are liked papers with their titles."""
+    traits = TfidfRanker().describe(trained, limit=5)
+    assert 0 < len(traits.terms) <= 5 and all(set(t.split()) & set(TOPICS["rl"]) for t in traits.terms)
+    titles = {p.arxiv_id: p.title for p in corpus["rl"][:8]}
+    assert len(traits.anchors) == 5 and all(titles[i] == title for i, title in traits.anchors)
+
+
+def test_one_sided_signals_still_make_a_model(corpus):
+    """Only liked papers and no background (a centroid), only disliked papers, or nothing: each scores sensibly."""
+    ranker = TfidfRanker()
+    liked_only = ranker.train(corpus["rl"][:3], [], [])
+    rl, vision = ranker.score(liked_only, [corpus["rl"][190], corpus["vision"][190]])
+    assert rl.score > vision.score and rl.like is not None
+    disliked_only = ranker.train([], corpus["vision"][:3], [])
+    rl, vision = ranker.score(disliked_only, [corpus["rl"][190], corpus["vision"][190]])
+    assert rl.score > vision.score and rl.like is None
+    empty = ranker.train([], [], corpus["speech"][:5])
+    assert [s.score for s in ranker.score(empty, corpus["rl"][:2])] == [0.5, 0.5]
