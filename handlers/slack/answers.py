@@ -4,7 +4,7 @@ The answer's text (the LLM wrote it) is cleaned and escaped as card text is (han
 mention, command or link in it is live. Each citation is a block quote of the paper's own words, escaped the same
 way, followed by a link to its paragraph; that link is the only one in the message, and it is built from the
 citation's anchor_url alone (Paperboy made it from the paper's validated paragraph id), never from text the LLM
-or the paper wrote.
+or the paper wrote. The footer and the quote labels are the ones every surface uses (bot.core.render).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.core.questions import Answer, AnswerCitation
-from bot.core.sanitize import one_line
+from bot.core.render import answer_footer, citation_label
 from handlers.slack.blocks import (
     MAX_FALLBACK_CHARS,
     MAX_SECTION_CHARS,
@@ -32,7 +32,6 @@ ANSWER_CHARS = 6000  # the answer's own text; with the quotes it stays well with
 LABEL_CHARS = 100
 # A paragraph link Slack's <url|label> syntax cannot be broken out of: a scheme, then no space, `<`, `>` or `|`.
 _LINKABLE = re.compile(r"https?://[^\s<>|]{1,500}")
-_WRITTEN_FROM = {"html": "from the full text (HTML)", "pdf": "from the PDF", "abstract": "from the abstract"}
 
 
 def answer_message(answer: Answer) -> SlackMessage:
@@ -42,29 +41,16 @@ def answer_message(answer: Answer) -> SlackMessage:
     citations = answer.citations[:MAX_CITATIONS]
     if citations and not answer.answered:
         blocks.append(context("The closest passages:"))
-    across = len(answer.arxiv_ids) > 1
-    blocks += [_quote_block(c, with_paper=across) for c in citations]
+    blocks += [_quote_block(c, label=citation_label(answer, c)) for c in citations]
     blocks.append(context(mrkdwn_line(answer_footer(answer))))
     return SlackMessage(text=fit(mrkdwn_line(answer.text), MAX_FALLBACK_CHARS) or "Answer", blocks=tuple(blocks))
 
 
-def _quote_block(citation: AnswerCitation, *, with_paper: bool) -> Block:
+def _quote_block(citation: AnswerCitation, *, label: str) -> Block:
     quote = fit(mrkdwn_line(citation.quote), QUOTE_CHARS)
-    parts = [f"arXiv:{citation.arxiv_id}"] if with_paper and citation.arxiv_id else []
-    if section := one_line(citation.section):
-        parts.append(section)
-    label = fit(escape(" · ".join(parts) or "the paragraph"), LABEL_CHARS)
+    label = fit(escape(label or "the paragraph"), LABEL_CHARS)
     url = citation.anchor_url
     where = f"<{url}|{label}>" if _LINKABLE.fullmatch(url) else label
     # `>` opens Slack's block quote: ours, the quote's own `>` is escaped.
     return {"type": "section", "text": {"type": "mrkdwn", "text": fit(f">{quote}\n— {where}", MAX_SECTION_CHARS),
                                         "verbatim": True}}  # fmt: skip
-
-
-def answer_footer(answer: Answer) -> str:
-    """What the answer was written from and by what, with the reminder that a machine wrote it."""
-    source = _WRITTEN_FROM.get(answer.source_kind, "from the paper")
-    if answer.generator == "extractive" or not answer.model:
-        note = one_line(answer.note or "")
-        return f"No LLM answer{f' ({note})' if note else ''}: passages {source}; check the paper."
-    return f"Answer by {one_line(answer.model)} {source}; machine-written, check the quotes."
