@@ -17,9 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from bot.core.errors import ConfigError, UsageError
 from bot.core.models import (
+    DEFAULT_CANDIDATES,
     WEEKDAYS,
     Language,
     Subscription,
+    check_authors,
+    check_candidates,
     check_channels,
     check_days,
     check_max_papers,
@@ -254,6 +257,8 @@ class SubscriptionSettings(Section):
     language: str | None = None
     post_when_empty: bool = True
     source: SummarySource | None = None  # summary.source when unset
+    authors: tuple[str, ...] = ()  # people whose new papers are always in the digest, first
+    candidates: int = DEFAULT_CANDIDATES  # matching papers ranked (by the channel's taste) for the digest
 
     @field_validator("name")
     @classmethod
@@ -296,6 +301,16 @@ class SubscriptionSettings(Section):
     def _language(cls, value: str | None) -> str | None:
         return None if value is None else _checked(Language.parse, value)
 
+    @field_validator("authors")
+    @classmethod
+    def _authors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _checked(check_authors, value)
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, value: int) -> int:
+        return _checked(check_candidates, value)
+
     def to_subscription(self, default_language: str) -> Subscription:
         return Subscription.create(
             name=self.name,
@@ -310,6 +325,8 @@ class SubscriptionSettings(Section):
             language=self.language or default_language,
             post_when_empty=self.post_when_empty,
             source=self.source,
+            authors=self.authors,
+            candidates=self.candidates,
         )
 
 
