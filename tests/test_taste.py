@@ -268,3 +268,36 @@ async def test_a_digest_for_a_channel_with_signals_ranks_a_similar_paper_higher(
     assert rl.arxiv_id == today.omitted_papers[-1].arxiv_id
     assert [(p.why, p.score) for p in plain.papers] == [(None, 0.0)] * 3
     assert [(p.why, p.score) for p in today.papers] == [(None, None)] * 3
+
+
+def test_the_why_line_shows_on_every_surface_escaped():
+    """A digest card's why line (quoting a hostile title) as one muted italic line in Slack, Discord and the pages,
+    escaped like the title; in JSON as "why" and "score". Without one, no such line."""
+    from bot.core.render import paper_json
+    from bot.pages import render_digest
+    from handlers.discord.embeds import card_embed
+    from handlers.slack.blocks import card_blocks
+    from tests.test_render import HOSTILE_TITLE, make_digest, make_sp
+
+    why = f"like “{HOSTILE_TITLE}”, liked here; terms: reward"
+    sp = dataclasses.replace(make_sp(), why=why, score=0.8)
+    digest = dataclasses.replace(make_digest(1), papers=(sp,))
+    assert (paper_json(sp)["why"], paper_json(sp)["score"]) == (why, 0.8)
+    assert (paper_json(make_sp())["why"], paper_json(make_sp())["score"]) == (None, None)
+
+    contexts = [b["elements"][0]["text"] for b in card_blocks(sp) if b["type"] == "context"]
+    assert "_like “&lt;!channel&gt; *bold* ```code &lt;script&gt;alert(1)&lt;/script&gt; ||spoiler||”, liked here; " \
+           "terms: reward_" in contexts  # fmt: skip
+    assert not any("liked here" in t for b in card_blocks(make_sp()) for t in [str(b)])
+
+    lines = card_embed(sp).description.splitlines()
+    assert r"*like “<!channel> \*bold\* \`\`\`code <script>alert(1)</script> \|\|spoiler\|\|”, liked here; " \
+           r"terms: reward*" in lines  # fmt: skip
+    assert "liked here" not in card_embed(make_sp()).description
+
+    markdown = render_digest(digest, "markdown")
+    assert "\n*like “\\<!channel\\> \\*bold\\* \\`\\`\\`code \\<script\\>alert(1)\\</script\\> " in markdown
+    html = render_digest(digest, "html")
+    assert '<p class="meta" lang="en"><em>like “&lt;!channel&gt; *bold* ```code &lt;script&gt;' in html
+    plain = dataclasses.replace(digest, papers=(make_sp(),))
+    assert "<em>" not in render_digest(plain, "html") and "liked here" not in render_digest(plain, "markdown")

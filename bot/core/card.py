@@ -83,6 +83,7 @@ class CardView:
     figures: tuple[CardFigure, ...] = ()  # every figure of the paper, the lead first
     source_kind: SourceKind = "abstract"  # what the summary was written from
     license: str | None = None  # the paper's licence, when its page said
+    why: str | None = None  # in a digest ranked for a channel: why it was picked (untrusted: may quote a title)
 
 
 def html_url(paper: Paper) -> str:
@@ -291,4 +292,5 @@ def card_view(item: SummarizedPaper) -> CardView:
         figures=figures,
         source_kind=s.source,
         license=item.reading.license if item.reading else None,
+        why=one_line(item.why or "") or None,
     )

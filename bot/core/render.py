@@ -138,6 +138,9 @@ def paper_json(sp: SummarizedPaper) -> dict[str, Any]:
         "code_links": [{"kind": link.kind, "label": link.label, "url": link.url} for link in code_links(p)],
         "figures": figures_json(sp),
         "source": _source_json(sp),
+        # In a digest ranked for a channel (INTERFACE.md "A channel's taste"): why it was picked, and its score.
+        "why": one_line(sp.why or "") or None,
+        "score": sp.score,
         "summary": {
             "language": one_line(s.language),
             "tldr": clean_text(s.tldr),

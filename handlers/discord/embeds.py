@@ -198,6 +198,8 @@ def _card_embed(view: CardView, sp: SummarizedPaper, *, number: int | None) -> d
     lines.append(fit(f"{view.id_label} · {categories_line(sp.paper)} · {view.dates}", META_CHARS))
     if comment := one_line(view.comment or ""):
         lines.append(f"*Comment:* {fit(comment, COMMENT_CHARS)}")
+    if view.why:  # why a digest picked it
+        lines.append(f"*{fit(view.why, META_CHARS)}*")
     lines += ["", f"**TL;DR** {fit(view.tldr, TLDR_CHARS) or '(no summary)'}"]
     embed = discord.Embed(title=title, url=view.title_url, description="\n".join(lines), color=CARD_COLOR)
     if takeaways := _takeaways(view.takeaways):

@@ -211,6 +211,8 @@ def _card_blocks(view: CardView, sp: SummarizedPaper, *, number: int | None, aut
     if comment := one_line(view.comment or ""):
         meta_text += f" · Comment: {mrkdwn_line(comment)}"
     blocks.append(context(meta_text))
+    if view.why:
+        blocks.append(context(f"_{mrkdwn_line(view.why)}_"))  # why a digest picked it
     blocks += sections(f"*TL;DR* {mrkdwn_line(view.tldr) or '(no summary)'}")
     if takeaways := [t for t in (mrkdwn_line(t) for t in view.takeaways) if t]:
         blocks += sections("*Key takeaways*\n" + "\n".join(f"• {t}" for t in takeaways))
