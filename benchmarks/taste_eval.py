@@ -62,6 +62,8 @@ CHANNELS = (
     Channel("slack:CREASONING", "llm-reasoning", 'all:"language model" OR all:LLM'),
     Channel("slack:CSPEECH", "speech-enhancement", "cat:eess.AS OR all:speech"),
     Channel("slack:CGRAPHS", "graph-learning", "cat:cs.LG"),
+    # Real abstracts: the arXiv API's answers for "testing" are software testing and statistics' tests alike.
+    Channel("slack:CTESTING", "software-testing", "all:testing"),
 )
 
 

@@ -6,8 +6,9 @@ Each paper has a `topic`, the truth the evaluation scores against (never shown t
 
 - Recorded: the real metadata of tests/data/arxiv_corpus.json (20 papers of late May 2025, mostly LLM reasoning) and
   tests/data/arxiv-api-recorded-entries.json (the arXiv API's answers for "testing" and a few ids: software testing,
-  statistics, physics). Their topic is "recorded", except those whose title is about reasoning in language
-  models (the rule in `recorded_topic`), which are "llm-reasoning". Their dates are moved to the day they are dealt to.
+  statistics, physics). Their topic is "llm-reasoning" for those whose title is about reasoning in language
+  models, "software-testing" for the software engineering ones, else "recorded" (the rule in `recorded_topic`).
+  Their dates are moved to the day they are dealt to.
 - Generated: titles and abstracts from per-topic vocabularies (below) in the shapes arXiv abstracts take: the
   setting and its difficulty, what existing work lacks, the method, how it works, experiments on named benchmarks
   with a number, sometimes an analysis or a code link. Topics share an area's words on purpose: every LLM topic
@@ -667,11 +668,14 @@ def generated_paper(rng: random.Random, topic: str) -> dict[str, object]:
     return {"title": title, "authors": authors, "abstract": " ".join(sentences), "categories": categories}
 
 
-def recorded_topic(title: str, abstract: str) -> str:
-    """A recorded paper whose title is about reasoning and whose text about language models counts as the
-    llm-reasoning topic; the others are "recorded" (no channel's interest)."""
+def recorded_topic(title: str, abstract: str, primary_category: str) -> str:
+    """A recorded paper's topic: "llm-reasoning" when its title is about reasoning and its text about language
+    models; "software-testing" for the software engineering papers the API gave for "testing" (cs.SE); else
+    "recorded" (statistics' hypothesis tests, group testing, physics: no channel's interest)."""
     about_models = any(w in f"{title} {abstract}".lower() for w in ("language model", "llm", "reasoning model"))
-    return "llm-reasoning" if "reason" in title.lower() and about_models else "recorded"
+    if "reason" in title.lower() and about_models:
+        return "llm-reasoning"
+    return "software-testing" if primary_category == "cs.SE" else "recorded"
 
 
 def recorded_papers() -> list[dict[str, object]]:
@@ -698,10 +702,12 @@ def recorded_papers() -> list[dict[str, object]]:
         if len(title) < 10:  # a recorded malformed entry ("0")
             continue
         arxiv_id = entry_id.rsplit("/abs/", 1)[1].rsplit("v", 1)[0]
+        primary = str(e["primary_category"])  # the paper's own category first, as Paper.primary_category
         papers.append({"id": arxiv_id, "title": title, "authors": list(e["authors"])[:6],  # type: ignore[call-overload]
-                       "abstract": " ".join(str(e["summary"]).split()), "categories": e["categories"]})  # fmt: skip
+                       "abstract": " ".join(str(e["summary"]).split()),
+                       "categories": [primary, *(c for c in e["categories"] if c != primary)]})  # type: ignore[attr-defined]  # fmt: skip
     for p in papers:
-        p["topic"] = recorded_topic(str(p["title"]), str(p["abstract"]))
+        p["topic"] = recorded_topic(str(p["title"]), str(p["abstract"]), str(p["categories"][0]))  # type: ignore[index]
         p["source"] = "recorded"
     return papers
 
