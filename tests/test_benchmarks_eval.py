@@ -9,6 +9,7 @@ import json
 import pytest
 
 from benchmarks import ask_eval, taste_eval
+from bot.core.models import Paper
 from tests.data.taste import generate
 from tests.fakes.llm_server import MEASURED, FakeLLM
 
@@ -87,7 +88,7 @@ def test_reactions_are_the_hidden_topic_but_for_the_noise(corpus: taste_eval.Cor
 
 
 async def test_precision_and_timing_on_a_small_corpus(corpus: taste_eval.Corpus) -> None:
-    def few(papers: list) -> list:
+    def few(papers: list[Paper]) -> list[Paper]:
         return [p for p in papers if corpus.topic[p.arxiv_id] in {"speech-enhancement", "speech-tts", "speech-asr"}]
 
     small = dataclasses.replace(corpus, today=few(corpus.today)[:45], tomorrow=few(corpus.tomorrow)[:45])

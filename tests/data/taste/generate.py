@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent
@@ -49,7 +50,7 @@ AREAS = {
 
 # Per topic: tasks, what is hard, what existing work lacks, methods (a kind of technique), how it works, details,
 # benchmarks, metrics, baselines, and title nouns.
-TOPICS: dict[str, dict[str, object]] = {
+TOPICS: dict[str, dict[str, Any]] = {
     "llm-reasoning": {
         "area": "llm",
         "tasks": [
@@ -641,15 +642,18 @@ def method_name(rng: random.Random) -> str:
 def generated_paper(rng: random.Random, topic: str) -> dict[str, object]:
     t = TOPICS[topic]
     area = AREAS[str(t["area"])]
-    pick = lambda key: rng.choice(t[key])  # noqa: E731
+
+    def pick(key: str) -> str:
+        return str(rng.choice(t[key]))
+
     name = method_name(rng)
     task, method, noun = pick("tasks"), pick("methods"), pick("nouns")
-    noun2 = rng.choice([n for n in t["nouns"] if n != noun])  # type: ignore[attr-defined]
+    noun2 = rng.choice([n for n in t["nouns"] if n != noun])
     title = rng.choice(TITLE_SHAPES).format(
         Name=name, Adj=rng.choice(ADJECTIVES), noun=noun, noun2=noun2, Task=title_case(task),
         Method=title_case(method.split(" ", 1)[1]), Property=rng.choice(PROPERTIES),
     )  # fmt: skip
-    benchmarks = rng.sample(t["benchmarks"], k=min(3, len(t["benchmarks"])))  # type: ignore[arg-type]
+    benchmarks = rng.sample(t["benchmarks"], k=min(3, len(t["benchmarks"])))
     gain = f"{rng.uniform(0.8, 12.0):.1f}"
     sentences = [
         rng.choice(OPENINGS).format(Task=cap(task), task=task, subject=rng.choice(area["subject"]), hard=pick("hard")),
@@ -683,7 +687,7 @@ def recorded_papers() -> list[dict[str, object]]:
     for p in json.loads((DATA / "arxiv_corpus.json").read_text(encoding="utf-8")):
         papers.append({"id": p["id"], "title": p["title"], "authors": p["authors"][:6], "abstract": p["abstract"],
                        "categories": p["categories"]})  # fmt: skip
-    entries: dict[str, dict[str, object]] = {}
+    entries: dict[str, dict[str, Any]] = {}
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
@@ -703,11 +707,11 @@ def recorded_papers() -> list[dict[str, object]]:
             continue
         arxiv_id = entry_id.rsplit("/abs/", 1)[1].rsplit("v", 1)[0]
         primary = str(e["primary_category"])  # the paper's own category first, as Paper.primary_category
-        papers.append({"id": arxiv_id, "title": title, "authors": list(e["authors"])[:6],  # type: ignore[call-overload]
+        papers.append({"id": arxiv_id, "title": title, "authors": list(e["authors"])[:6],
                        "abstract": " ".join(str(e["summary"]).split()),
-                       "categories": [primary, *(c for c in e["categories"] if c != primary)]})  # type: ignore[attr-defined]  # fmt: skip
+                       "categories": [primary, *(c for c in e["categories"] if c != primary)]})  # fmt: skip
     for p in papers:
-        p["topic"] = recorded_topic(str(p["title"]), str(p["abstract"]), str(p["categories"][0]))  # type: ignore[index]
+        p["topic"] = recorded_topic(str(p["title"]), str(p["abstract"]), str(p["categories"][0]))
         p["source"] = "recorded"
     return papers
 
