@@ -47,6 +47,8 @@ class ChatStack:
     answers: AnswerService | None = None
     taste: TasteService | None = None
     site: object = None  # tests.fakes.arxiv_site.FakeArxivSite
+    # The clients, for a test that builds a second ChatBot on them (a restart, another replica): build_stack(...)
+    clients: dict[str, object] = dataclasses.field(default_factory=dict)
 
 
 def build_chat(**options) -> tuple[ChatBot, SummaryService]:
@@ -134,7 +136,9 @@ async def chat_stack(fake_arxiv, fake_llm, fake_arxiv_site, store, summarizer_fo
         chat, summaries, answers, taste = build_stack(
             arxiv_client=arxiv_client, summarizer=summarizer_for, store=store, answerer=answerer_for, reader=reader
         )
+        clients = {"arxiv_client": arxiv_client, "summarizer": summarizer_for, "answerer": answerer_for,
+                   "reader": reader, "store": store}  # fmt: skip
         yield ChatStack(chat=chat, store=store, arxiv=fake_arxiv, llm=fake_llm, summaries=summaries,
-                        answers=answers, taste=taste, site=fake_arxiv_site)  # fmt: skip
+                        answers=answers, taste=taste, site=fake_arxiv_site, clients=clients)  # fmt: skip
         await summarizer_for.aclose()
         await answerer_for.aclose()

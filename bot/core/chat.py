@@ -318,11 +318,11 @@ class ChatBot:
         self, message: IncomingMessage, thread: _Thread, reply: Responder, *, user: str
     ) -> None:
         assert self._answers is not None and self._threads is not None
-        question = message.text.strip()
-        pick = pick_papers(question, thread.papers, replied=thread.replied)
+        pick = pick_papers(message.text.strip(), thread.papers, replied=thread.replied)
         if pick.ask is not None:
             await reply.text(pick.ask)
             return
+        question = pick.question
         place = thread.place
         try:
             if not await self._thread_allows(place, reply):

@@ -47,6 +47,9 @@ class Pick:
 
     papers: tuple[ThreadPaper, ...] = ()
     ask: str | None = None
+    question: str = (
+        ""  # the question without the numbers that picked its papers ("#2 which dataset?": "which dataset?")
+    )
 
     @property
     def across(self) -> bool:
@@ -64,20 +67,21 @@ def pick_papers(question: str, papers: Sequence[ThreadPaper], *, replied: Sequen
         unknown = [n for n in numbers if n not in by_position]
         if unknown:
             return Pick(ask=f"This thread has no paper #{unknown[0]}. {which_paper(papers)}")
-        return Pick(tuple(by_position[n] for n in numbers))
+        picked = tuple(by_position[n] for n in numbers)
+        return Pick(picked, question=_without_numbers(question) if len(picked) == 1 else _named(question, by_position))
     ids = {ref.arxiv_id for ref in find_refs(question)}
     if named := tuple(p for p in papers if p.arxiv_id in ids):
-        return Pick(named)
+        return Pick(named, question=question)
     if _ALL.search(question):
-        return Pick(tuple(papers))
+        return Pick(tuple(papers), question=question)
     if (titled := _by_title(question, papers)) is not None:
-        return Pick((titled,))
+        return Pick((titled,), question=question)
     if _SEVERAL.search(question) and len(papers) > 1 and len(replied) != 1:
-        return Pick(tuple(papers))
+        return Pick(tuple(papers), question=question)
     if replied:
-        return Pick(tuple(sorted(replied, key=lambda p: p.position)))
+        return Pick(tuple(sorted(replied, key=lambda p: p.position)), question=question)
     if len(papers) == 1:
-        return Pick((papers[0],))
+        return Pick((papers[0],), question=question)
     return Pick(ask=which_paper(papers))
 
 
@@ -109,6 +113,22 @@ def _by_title(question: str, papers: Sequence[ThreadPaper]) -> ThreadPaper | Non
     if best < 2 or (len(scores) > 1 and scores[1][0] == best):
         return None
     return scores[0][1]
+
+
+def _without_numbers(question: str) -> str:
+    """ "#2: which dataset?" is "which dataset?"."""
+    rest = " ".join(_NUMBER.sub(" ", question).split()).lstrip(" .:,;-–—").strip()
+    return rest or question
+
+
+def _named(question: str, by_position: dict[int, ThreadPaper]) -> str:
+    """ "compare #1 and #3": each number as its paper's title (across papers the LLM numbers them its own way)."""
+
+    def title(match: re.Match[str]) -> str:
+        paper = by_position[int(match[1])]
+        return f"“{one_line(paper.title)}”" if one_line(paper.title) else f"arXiv:{paper.arxiv_id}"
+
+    return _NUMBER.sub(title, question)
 
 
 def _words(text: str) -> set[str]:

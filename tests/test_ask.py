@@ -1,0 +1,267 @@
+"""Asking a paper (issue 10): `paperboy ask` and the console's /ask end to end against the fake arXiv API, the fake
+arxiv.org (the real pages of tests/data/papers) and the fake LLM; and questions in a thread of ours through the
+ChatBot (picking a paper, follow-ups, a restart, the per-thread cap)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from bot.core.chat import COULD_NOT_RECORD, ChatLimits
+from bot.core.faithfulness import normalized
+from bot.core.models import IncomingMessage
+from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPlace
+from tests.fakes.llm_server import history_in, is_question, question_in
+from tests.stack import CORPUS_NOW, build_stack
+from tests.test_chat import RecordingResponder
+from tests.test_cli import READ_PAPERS, env, page_paragraphs, paperboy  # noqa: F401 (env: a fixture)
+
+INSTANCE = "Which edge cloud instance type did they run the AVSE server on?"
+PHONE = "What phone was used as the 5G user equipment?"
+UNANSWERED = "Xylophone quokka marmalade?"  # no word of it is in the paper: the fake LLM says it does not say
+ANSWER_KEYS = {"arxiv_id", "version", "question", "answer", "answered", "source", "citations", "generator", "model"}
+
+
+def questions_asked(fake_llm) -> list[dict]:
+    return [body for body in fake_llm.calls if is_question(body)]
+
+
+# ---- paperboy ask
+
+
+async def test_ask_json_quotes_the_paragraph_verbatim_and_the_same_question_again_is_cached(
+    env, tmp_path, fake_arxiv, fake_arxiv_site, fake_llm
+):
+    """The answer quotes the paper verbatim, linked to the paragraph holding the answer (S5.SS1.p3, as
+    tests/data/questions.json says); asked again, it comes from the cache: the LLM saw one request."""
+    fake_arxiv.add_papers(READ_PAPERS)
+    code, out, err = await paperboy("ask", "2508.08468v6", INSTANCE, "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    answer = json.loads(out)
+    assert set(answer) >= ANSWER_KEYS
+    assert (answer["arxiv_id"], answer["version"], answer["question"]) == ("2508.08468", 6, INSTANCE)
+    assert (answer["answered"], answer["generator"], answer["model"]) == (True, "llm", "gpt-4o-mini")
+    html = f"{fake_arxiv_site.html_url}/2508.08468v6"
+    assert answer["source"] == {"kind": "html", "url": html}
+    paragraphs = page_paragraphs(fake_arxiv_site.html_url)
+    anchors = []
+    for citation in answer["citations"]:
+        url, anchor = citation["anchor_url"].split("#")
+        assert url == html and normalized(citation["quote"]) in paragraphs[anchor]
+        anchors.append(anchor)
+    assert "S5.SS1.p3" in anchors and "t3.medium" in answer["answer"]
+    assert len(questions_asked(fake_llm)) == 1
+
+    code, out, err = await paperboy("ask", "2508.08468v6", INSTANCE, "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["cached"] is True and again["citations"] == answer["citations"]
+    assert len(questions_asked(fake_llm)) == 1
+
+
+async def test_ask_text_shows_the_answer_its_quotes_with_links_and_a_footer(env, tmp_path, fake_arxiv, fake_arxiv_site):
+    fake_arxiv.add_papers(READ_PAPERS)
+    code, out, err = await paperboy("ask", "arXiv:2508.08468v6", PHONE, env=env, cwd=tmp_path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Pixel 8" in lines[0] or "Pixel 8" in out.split("\n\n")[0]
+    quotes = [i for i, line in enumerate(lines) if line.startswith("> “")]
+    assert quotes, out
+    link = next(line for line in lines[quotes[0] :] if "#S" in line)
+    assert f"{fake_arxiv_site.html_url}/2508.08468v6#S5.SS1.p4" in link
+    assert "Answered by gpt-4o-mini from the full text (HTML); machine-written, check the quotes." in " ".join(lines)
+
+
+async def test_a_question_the_paper_does_not_answer_is_an_answer_not_an_error(env, tmp_path, fake_arxiv):
+    fake_arxiv.add_papers(READ_PAPERS)
+    code, out, err = await paperboy("ask", "2508.08468v6", UNANSWERED, "--format", "json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    answer = json.loads(out)
+    assert (answer["answered"], answer["answer"]) == (False, DOES_NOT_SAY)
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [("2512.99999", "arXiv has no paper 2512.99999"), ("arxiv.org.evil.com/abs/2301.00001", "not an arXiv reference")],
+)
+async def test_an_unknown_paper_is_one_line_and_exit_1(env, tmp_path, fake_llm, ref, expected):
+    code, out, err = await paperboy("ask", ref, "What dataset?", "--format", "json", env=env, cwd=tmp_path)
+    assert (code, out) == (1, "")
+    (line,) = err.strip().splitlines()
+    assert expected in line and "Traceback" not in err
+    assert questions_asked(fake_llm) == []
+
+
+async def test_the_console_ask_command(env, tmp_path, fake_arxiv, fake_arxiv_site):
+    """`/ask REF QUESTION` in `paperboy chat`: the answer with its quote and paragraph link; a malformed /ask gets
+    its usage in one line."""
+    fake_arxiv.add_papers(READ_PAPERS)
+    lines = f"/ask 2508.08468v6 {INSTANCE}\n/ask 2508.08468v6\n"
+    code, out, err = await paperboy("chat", env=env, cwd=tmp_path, stdin=lines)
+    assert code == 0, err
+    assert "t3.medium" in out and f"{fake_arxiv_site.html_url}/2508.08468v6#S5.SS1.p3" in out
+    assert "Usage: /ask REF QUESTION" in out
+
+
+# ---- questions in a thread of ours, through the ChatBot
+
+SLACK = ThreadPlace("slack:C01", "1700000000.000100", "slack:C01")
+TITLES = {p["id"]: p["title"] for p in READ_PAPERS}
+
+
+def digest_thread(place: ThreadPlace = SLACK) -> list[PostedCard]:
+    """A digest of two papers posted in `place`: #1 2508.08468v6 (read from its HTML), #2 2008.10010v1 (its PDF),
+    each card a reply in the thread (Slack: its ts a little after the thread's)."""
+    ts = int(place.thread.split(".")[0])
+    return [
+        PostedCard(place, f"{ts}.000200", 1, "2508.08468", 6, TITLES["2508.08468"]),
+        PostedCard(place, f"{ts}.000300", 2, "2008.10010", 1, TITLES["2008.10010"]),
+    ]
+
+
+def asked(text: str, *, place: ThreadPlace | None = SLACK, user: str = "U1", reply_to: str = "") -> IncomingMessage:
+    return IncomingMessage(platform="slack", channel="slack:C01", text=text, user=user, place=place, reply_to=reply_to)
+
+
+class AnswerRecorder(RecordingResponder):
+    async def answer(self, answer) -> None:
+        self.events.append(("answer", answer))
+
+    def answers(self):
+        return [event for kind, event in self.events if kind == "answer"]
+
+
+@pytest.fixture
+async def thread(chat_stack):
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    await chat_stack.store.record_cards(digest_thread())
+    return chat_stack
+
+
+async def test_a_question_in_a_digest_thread_is_answered_and_number_picks_the_paper(thread):
+    """'#1 ...' asks paper 1 of the digest; the answer is grounded in it; 'Reading the paper…' shows first. A
+    message that is not in a thread of ours is not a question."""
+    chat = thread.chat
+    assert await chat.is_question(asked(f"#1 {INSTANCE}"))
+    assert not await chat.is_question(
+        asked("good morning", place=ThreadPlace("slack:C01", "1700000009.0", "slack:C01"))
+    )
+    reply = AnswerRecorder()
+    assert await chat.handle_message(asked(f"#1 {INSTANCE}"), reply)
+    (answer,) = reply.answers()
+    assert (answer.arxiv_id, answer.version, answer.answered) == ("2508.08468", 6, True)
+    assert any(c.anchor_url.endswith("#S5.SS1.p3") for c in answer.citations)
+    assert reply.kinds()[0] == "progress" and "Reading the paper" in reply.events[0][1]
+
+
+async def test_number_two_picks_paper_two_and_an_ambiguous_question_asks_which(thread):
+    chat = thread.chat
+    reply = AnswerRecorder()
+    await chat.handle_message(asked("#2 what does the lip sync expert discriminator do?"), reply)
+    (answer,) = reply.answers()
+    assert answer.arxiv_id == "2008.10010" and answer.source_kind == "pdf"
+    which = AnswerRecorder()
+    await chat.handle_message(asked("what is the main limitation?"), which)
+    ((kind, text),) = which.events
+    assert kind == "text" and text.startswith("Which paper do you mean?")
+    assert f"#1 {TITLES['2508.08468']}" in text and f"#2 {TITLES['2008.10010']}" in text
+    nine = AnswerRecorder()
+    await chat.handle_message(asked("#9 what dataset?"), nine)
+    assert nine.events[0][1].startswith("This thread has no paper #9.")
+
+
+async def test_title_words_and_these_papers_pick_one_paper_or_all(thread):
+    chat = thread.chat
+    by_title = AnswerRecorder()
+    await chat.handle_message(asked("In the Lip Sync Expert paper, what discriminator is used?"), by_title)
+    assert by_title.answers()[0].arxiv_id == "2008.10010"
+    across = AnswerRecorder()
+    await chat.handle_message(asked("Which of these papers uses a GAN?"), across)
+    (answer,) = across.answers()
+    assert answer.arxiv_id == "" and set(answer.arxiv_ids) == {"2508.08468", "2008.10010"}
+
+
+async def test_a_follow_up_sees_the_earlier_turn_and_a_restart_keeps_the_conversation(thread):
+    """The second question's LLM request carries the first question and answer; a new ChatBot on the same database
+    (a restart, or another replica) continues the same conversation."""
+    chat = thread.chat
+    await chat.handle_message(asked(f"#1 {INSTANCE}"), AnswerRecorder())
+    # Another person (the stack's clock stands still, and a thread keeps one turn per person and instant).
+    await chat.handle_message(asked(f"#1 {PHONE}", user="U3"), AnswerRecorder())
+    *_, first, second = questions_asked(thread.llm)
+    assert history_in(first) == []
+    ((earlier_question, earlier_answer),) = history_in(second)
+    assert earlier_question == INSTANCE and "t3.medium" in earlier_answer  # "#1" picked the paper
+
+    # A restart: a new ChatBot (and AnswerService) on the same store.
+    restarted, *_ = build_stack(**thread.clients)
+    reply = AnswerRecorder()
+    await restarted.handle_message(asked("#1 and which network operator?", user="U2"), reply)
+    assert reply.answers()
+    third = questions_asked(thread.llm)[-1]
+    assert question_in(third) == "and which network operator?"
+    assert [q for q, _ in history_in(third)] == [INSTANCE, PHONE]
+
+
+async def test_a_reply_to_a_card_is_about_that_card(chat_stack):
+    """Discord: a reply to the card of paper 2 needs no number."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    place = ThreadPlace("discord:500", "900", "discord:500")
+    await chat_stack.store.record_cards(
+        [PostedCard(place, "900", 1, "2508.08468", 6, TITLES["2508.08468"]),
+         PostedCard(place, "901", 2, "2008.10010", 1, TITLES["2008.10010"])]
+    )  # fmt: skip
+    message = IncomingMessage(platform="discord", channel="discord:500", text="what is the discriminator trained on?",
+                              user="42", reply_to="901")  # fmt: skip
+    assert await chat_stack.chat.is_question(message)
+    reply = AnswerRecorder()
+    await chat_stack.chat.handle_message(message, reply)
+    assert reply.answers()[0].arxiv_id == "2008.10010"
+
+
+async def test_the_thread_cap_is_one_line_saying_when_to_ask_again(fake_arxiv, fake_llm, store, answerer_for):
+    """chat.questions_per_thread_per_hour = 2: the third question in the hour is refused with when to ask again;
+    another thread is still answered; an hour later, so is this one."""
+    from bot.clients.arxiv import ArxivClient
+
+    fake_arxiv.add_papers(READ_PAPERS)
+    clock = {"now": CORPUS_NOW}
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        chat, *_ = build_stack(arxiv_client=arxiv, summarizer=None, store=store, answerer=answerer_for,
+                               limits=ChatLimits(questions_per_thread_per_hour=2), now=lambda: clock["now"])  # fmt: skip
+        other = ThreadPlace("slack:C01", "1700000099.000100", "slack:C01")
+        await store.record_cards([*digest_thread(), *digest_thread(other)])
+        for minute in (0, 10):
+            clock["now"] = CORPUS_NOW + dt.timedelta(minutes=minute)
+            reply = AnswerRecorder()
+            await chat.handle_message(asked(f"#1 question {minute} about the server"), reply)
+            assert reply.answers(), reply.events
+        clock["now"] = CORPUS_NOW + dt.timedelta(minutes=20)
+        refused = AnswerRecorder()
+        await chat.handle_message(asked("#1 and the phone?"), refused)
+        assert refused.events == [
+            ("text", "This thread has had 2 questions in the past hour, the most I answer in one thread. "
+                     "Ask again in 40 min.")
+        ]  # fmt: skip
+        elsewhere = AnswerRecorder()
+        await chat.handle_message(asked("#1 and the phone?", place=other), elsewhere)
+        assert elsewhere.answers()
+        clock["now"] = CORPUS_NOW + dt.timedelta(minutes=61)
+        later = AnswerRecorder()
+        await chat.handle_message(asked("#1 and the phone?"), later)
+        assert later.answers()
+        await answerer_for.aclose()
+
+
+async def test_a_database_outage_while_answering_is_told(thread, monkeypatch):
+    from bot.core.errors import StorageUnavailable
+
+    async def down(*args, **kwargs):
+        raise StorageUnavailable("the database is unreachable (connection refused) while questions_since; gave up")
+
+    monkeypatch.setattr(thread.store, "questions_since", down)
+    reply = AnswerRecorder()
+    assert await thread.chat.handle_message(asked(f"#1 {INSTANCE}"), reply)
+    assert reply.events == [("text", COULD_NOT_RECORD)]
