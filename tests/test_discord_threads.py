@@ -6,23 +6,59 @@ hostile text, reactions counted once per person.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
+import time
 
-from bot.core.questions import DOES_NOT_SAY, AnswerCitation
-from handlers.discord.answers import MAX_CITATIONS, answer_embed, answer_footer, answer_message, paragraph_link
+import pytest
+
+from bot.core.questions import DOES_NOT_SAY, AnswerCitation, ThreadPlace
+from bot.core.render import answer_footer
+from handlers.discord.answers import MAX_CITATIONS, QUOTE_CHARS, answer_embed, answer_message, paragraph_link
+from handlers.discord.embeds import fit
 from handlers.discord.platform import default_intents
-from tests.fakes.discord_server import CHANNEL_ID, GUILD_MESSAGE_REACTIONS, embed_length, schema_errors
+from tests.fakes.discord_server import (
+    BOT_ID,
+    CHANNEL_ID,
+    GUILD_MESSAGE_REACTIONS,
+    USER_ID,
+    Call,
+    FakeDiscord,
+    embed_length,
+    schema_errors,
+)
+from tests.fakes.llm_server import (
+    INVENTED,
+    answered,
+    history_in,
+    is_question,
+    prompt_of,
+    question_in,
+    question_passages_in,
+)
+from tests.test_cli import READ_PAPERS
 from tests.test_discord_embeds import (
     HOSTILE,
     PINGS,
     assert_valid,
     digest_of,
     outside_code_spans,
-    unescape,
     unescaped_markdown,
 )
-from tests.test_discord_platform import MemoryEvents, NoChat, platform_for
+from tests.test_discord_platform import (
+    HOSTILE as HOSTILE_PAPER,
+)
+from tests.test_discord_platform import (
+    MESSAGES,
+    MemoryEvents,
+    NoChat,
+    all_strings,
+    card_numbers,
+    platform_for,
+    public,
+)
 from tests.test_slack_threads import ANCHOR, answer_of  # the same answers, rendered for Slack there
 
 MARKDOWN_LINK = re.compile(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]\(([^)]*)\)")  # [label](url), brackets unescaped
@@ -45,8 +81,8 @@ def test_answer_is_text_then_each_quote_linked_to_its_paragraph_then_the_footer(
     (field,) = embed["fields"]
     assert field["name"] == "4 Experiments"
     assert field["value"] == f"> We train on the MATH dataset.\n[in the paper]({ANCHOR})"
-    footer = "Answer by fake-model from the full text (HTML); machine-written, check the paper."
-    assert embed["footer"]["text"] == footer
+    assert embed["footer"]["text"] == answer_footer(answer_of())  # the footer every surface shows
+    assert "fake-model" in embed["footer"]["text"] and "from the full text (HTML)" in embed["footer"]["text"]
     assert live_links(embed) == [ANCHOR]
 
 
@@ -89,8 +125,8 @@ def test_does_not_say_shows_the_closest_passages_and_why():
     embed = out.embeds[0].to_dict()
     assert embed["description"].startswith("The paper does not say.") and "closest passages" in embed["description"]
     assert len(embed["fields"]) == MAX_CITATIONS and all(len(f["value"]) <= 1024 for f in embed["fields"])
-    assert answer_footer(extractive) == (
-        "The closest passages from the full text (HTML) (no LLM answer: over today's token budget); check the paper."
+    assert embed["footer"]["text"] == answer_footer(extractive) and "over today's token budget" in answer_footer(
+        extractive
     )
     assert embed_length(embed) <= 6000
 
@@ -105,8 +141,7 @@ def test_an_answer_across_papers_names_each_quotes_paper():
         ),
     )
     names = [f["name"] for f in answer_embed(across).to_dict()["fields"]]
-    assert names == ["3 Method · arXiv:2505.22653", "Quote 2 · arXiv:2505.22651"]
-    assert unescape(names[0]) == "3 Method · arXiv:2505.22653"
+    assert names == ["arXiv:2505.22653 · 3 Method", "arXiv:2505.22651"]
 
 
 # ---- the guild message reactions intent
@@ -128,3 +163,200 @@ async def test_without_the_reactions_intent_the_log_says_so_once_and_posting_wor
         await platform.stop()
     assert caplog.text.count("the guild message reactions intent is off") == 1
     assert fake_discord.schema_errors == []
+
+
+# ---- end to end: the real client, FakeDiscord, the real core
+
+
+@pytest.fixture
+async def bot(fake_discord, chat_stack):
+    """The platform on FakeDiscord, its cards recorded in the store, answered by the real core."""
+    platform = platform_for(fake_discord, chat=chat_stack.chat, events=chat_stack.store, threads=chat_stack.store)
+    await platform.start()
+    yield platform
+    await platform.stop()
+    assert fake_discord.schema_errors == []
+
+
+def questions_asked(llm) -> list[dict]:
+    """The requests the fake LLM got that were questions (not summaries), in order."""
+    return [body for body in llm.calls if is_question(body)]
+
+
+async def reply_to(fake: FakeDiscord, message: dict, timeout: float = 30) -> Call:
+    """The bot's (first) reply to `message`, once Discord accepted it."""
+
+    def found() -> Call | None:
+        replies = (c for c in fake.find("POST", MESSAGES, ok=True) if c.body.get("message_reference"))
+        return next((c for c in replies if str(c.body["message_reference"]["message_id"]) == message["id"]), None)
+
+    return await fake.wait_for(found, timeout)
+
+
+async def settled(check, timeout: float = 10.0):
+    """The async check's first truthy value: for a state change in our own process that no server sees."""
+    deadline = time.monotonic() + timeout
+    while not (value := await check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def recorded(store, channel_id: int | str, message_id: str):
+    """The thread and papers a message of ours was recorded under, once it is (just after it was posted; a person
+    replying or reacting takes longer than that)."""
+    return await settled(lambda: store.message_papers(f"discord:{channel_id}", message_id))
+
+
+def discord_text(fake: FakeDiscord) -> str:
+    """Everything the bot sent to Discord, as one string."""
+    return "\n".join(json.dumps(c.body, ensure_ascii=False) for c in fake.calls if c.body)
+
+
+async def card_reply(fake: FakeDiscord, text: str) -> tuple[dict, Call]:
+    message = await fake.send_message(text)
+    return message, await reply_to(fake, message)
+
+
+INSTANCE = "Which edge cloud instance type did they run the AVSE server on?"  # tests/data/questions.json
+PHONE = "and which phone was the user equipment?"
+
+
+async def test_a_reply_to_a_card_is_answered_in_a_reply_quoting_the_paper(
+    bot, fake_discord, chat_stack, fake_arxiv_site
+):
+    """Paste a link, reply to its card with a question: typing, then a reply to the question with the answer, its
+    quote verbatim from the paper and linked to that paragraph, pinging nobody; the answer is recorded under the
+    card's thread, so a reply to it continues the conversation."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    _, card = await card_reply(fake_discord, "https://arxiv.org/abs/2508.08468v6")
+    card_id = card.response["id"]
+    question = await fake_discord.send_message(INSTANCE, reply_to=card_id)
+    answer = await reply_to(fake_discord, question)
+    assert answer.path == f"/channels/{CHANNEL_ID}/messages"
+    assert answer.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+    typing = fake_discord.find("POST", rf"/channels/{CHANNEL_ID}/typing")
+    assert len(typing) == 2 and card.at < typing[1].at < answer.at  # progress while it was worked out
+    (request,) = questions_asked(chat_stack.llm)
+    (cited,) = json.loads(answered()(request))["citations"]  # what the fake LLM answered
+    assert cited["quote"] in dict(question_passages_in(request))[cited["passage"]]  # verbatim in the paper
+    (embed,) = answer.body["embeds"]
+    assert embed["description"].startswith("According to the paper")
+    assert embed["fields"][0]["value"].startswith(f"> {fit(cited['quote'], QUOTE_CHARS)}")
+    assert live_links(embed) == [f"{fake_arxiv_site.html_url}/2508.08468v6#{cited['passage']}"]
+    # Recorded just after it was posted: a reply to it is a follow-up about the same paper.
+    place, papers = await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
+    assert place.thread == card_id and [p.arxiv_id for p in papers] == ["2508.08468"]
+
+
+async def test_a_follow_up_replying_to_the_answer_sees_the_earlier_turn(bot, fake_discord, chat_stack):
+    """A reply to the answer is a follow-up in the same conversation: the LLM is given the earlier question and
+    answer, and the second answer is a reply to it."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+    first = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
+    answer = await reply_to(fake_discord, first)
+    await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
+    follow_up = await fake_discord.send_message(PHONE, reply_to=answer.response["id"])
+    second = await reply_to(fake_discord, follow_up)
+    earlier, latest = questions_asked(chat_stack.llm)
+    assert history_in(earlier) == []
+    ((question, said),) = history_in(latest)
+    assert question == INSTANCE and said.startswith("According to the paper")
+    assert question_in(latest) == PHONE
+    assert second.body["embeds"][0]["description"].startswith("According to the paper")
+
+
+async def test_in_a_digest_thread_number_two_is_about_paper_two(bot, fake_discord, chat_stack):
+    """/digest posts its cards in a thread; "#2 ..." written there (no mention, no reply) is answered in the thread
+    about the second paper, from its text alone."""
+    interaction = await fake_discord.send_command("digest", query="cat:cs.CL", max=3)
+    await fake_discord.wait_calls("POST", r"/channels/\d+/messages/\d+/threads", timeout=20)
+    (parent,) = public(fake_discord)
+    in_thread = rf"/channels/{parent['id']}/messages"
+    cards = await fake_discord.wait_calls("POST", in_thread, 3, timeout=30)
+    assert interaction and card_numbers(cards) == [1, 2, 3]
+    thread = ThreadPlace(f"discord:{parent['id']}", parent["id"], f"discord:{CHANNEL_ID}")
+    await recorded(chat_stack.store, parent["id"], cards[-1].response["id"])
+    posted = await chat_stack.store.thread_papers(thread.location, thread.thread)
+    assert [(p.position, p.message_id) for p in posted] == [(i, c.response["id"]) for i, c in enumerate(cards, 1)]
+    # Paper 2 (2505.22148) presents a framework; the question names no paper but by its number.
+    question = await fake_discord.send_message("#2 which framework do they present?", channel_id=int(parent["id"]))
+    answer = await reply_to(fake_discord, question)
+    assert answer.path == f"/channels/{parent['id']}/messages"  # in the thread
+    (request,) = questions_asked(chat_stack.llm)
+    prompt = prompt_of(request)
+    assert posted[1].title in prompt and posted[0].title not in prompt and posted[2].title not in prompt
+    (embed,) = answer.body["embeds"]
+    assert live_links(embed) and all(posted[1].arxiv_id in link for link in live_links(embed))
+    place, papers = await recorded(chat_stack.store, parent["id"], answer.response["id"])
+    assert place == thread
+    assert [p.position for p in papers] == [2]
+
+
+@pytest.mark.parametrize("failure", ["invent", "misquote"])
+async def test_an_invented_number_or_quote_never_reaches_discord(bot, fake_discord, chat_stack, failure):
+    """The fake LLM invents a number (or misquotes) on the first try and on the retry: Discord gets "The paper
+    does not say" with the closest passages, never the invention."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+    bad = answered(**{failure: True})
+    chat_stack.llm.script(bad, bad)
+    question = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
+    answer = await reply_to(fake_discord, question)
+    assert len(questions_asked(chat_stack.llm)) == 2  # asked once more, then given up
+    (embed,) = answer.body["embeds"]
+    assert embed["description"].startswith(DOES_NOT_SAY)
+    sent = discord_text(fake_discord)
+    assert INVENTED not in sent and " indeed" not in sent
+
+
+async def test_hostile_paper_and_question_are_inert(bot, fake_discord, chat_stack):
+    """A question full of mentions and links about the hostile paper (whose abstract pings @everyone): the answer
+    quotes it escaped, pings nobody, and links only to the paper."""
+    chat_stack.arxiv.add_papers([HOSTILE_PAPER])
+    _, card = await card_reply(fake_discord, "arXiv:2505.99001")
+    question = await fake_discord.send_message(
+        f"@everyone <@{USER_ID}> who do they ping? see https://evil.example/x [arxiv](https://evil.example)",
+        reply_to=card.response["id"],
+    )
+    answer = await reply_to(fake_discord, question)
+    assert answer.body["allowed_mentions"]["parse"] == []
+    (embed,) = answer.body["embeds"]
+    for text in all_strings(embed):
+        assert not PINGS.search(text), text
+    assert "@\u200beveryone" in embed["fields"][0]["value"]  # the paper's own words, escaped
+    assert all(link.startswith("https://arxiv.org/abs/2505.99001") for link in live_links(embed))
+    assert "evil.example/x" not in json.dumps(answer.body)
+
+
+async def test_a_reaction_counts_once_per_person_and_removing_it_removes_it(bot, fake_discord, chat_stack):
+    """👍 (delivered twice) and ⭐ on a card by one person: two reactions, one person's opinion of one paper;
+    taken back, they are gone. The bot's own reactions and unknown emoji count for nothing."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+    card_id = card.response["id"]
+    await recorded(chat_stack.store, CHANNEL_ID, card_id)
+    channel = f"discord:{CHANNEL_ID}"
+    store = chat_stack.store
+
+    async def kinds() -> list[tuple[str, str, str]]:
+        return sorted((s.arxiv_id, s.person, s.kind) for s in await store.channel_signals(channel))
+
+    pasted = await kinds()  # the paper pasted here is one signal of interest already
+    for emoji in ["👍", "👍", "⭐", "🦀"]:
+        assert await fake_discord.react(card_id, emoji)
+    assert await fake_discord.react(card_id, "👍", user_id=BOT_ID)
+    person = f"discord:{USER_ID}"
+    reacted = [("2508.08468", person, "⭐"), ("2508.08468", person, "👍")]
+    await settled(lambda: _equal(kinds, sorted([*pasted, *reacted])))
+    report = await chat_stack.taste.report(channel)
+    assert report.signals == 1 and report.people == 1  # one person's opinion of one paper
+    assert await fake_discord.react(card_id, "👍", added=False)
+    await settled(lambda: _equal(kinds, sorted([*pasted, reacted[0]])))
+    assert await fake_discord.react(card_id, "⭐", added=False)
+    await settled(lambda: _equal(kinds, pasted))
+
+
+async def _equal(get, expected) -> bool:
+    return await get() == expected

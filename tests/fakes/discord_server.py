@@ -487,7 +487,7 @@ class FakeDiscord:
             "type": 0,
         }
         if added:
-            user = self.person if user_id == USER_ID else _user(user_id, f"user{user_id}")
+            user = {USER_ID: self.person, BOT_ID: self.bot}.get(user_id) or _user(user_id, f"user{user_id}")
             user = {**user, "public_flags": 0, "flags": 0, "primary_guild": None}  # a full user, as here
             member = {"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
                       "pending": False, "nick": None, "avatar": None, "banner": None, "premium_since": None,
