@@ -13,14 +13,16 @@ from bot.core.chat import COULD_NOT_RECORD, ChatLimits
 from bot.core.faithfulness import normalized
 from bot.core.models import IncomingMessage
 from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPlace
+from tests import test_cli
 from tests.fakes.llm_server import history_in, is_question, question_in
 from tests.stack import CORPUS_NOW, build_stack
 from tests.test_chat import RecordingResponder
-from tests.test_cli import READ_PAPERS, env, page_paragraphs, paperboy  # noqa: F401 (env: a fixture)
+from tests.test_cli import READ_PAPERS, page_paragraphs, paperboy
 
 INSTANCE = "Which edge cloud instance type did they run the AVSE server on?"
 PHONE = "What phone was used as the 5G user equipment?"
 UNANSWERED = "Xylophone quokka marmalade?"  # no word of it is in the paper: the fake LLM says it does not say
+env = test_cli.env  # a fixture: the CLI's environment (fake arXiv, arxiv.org and LLM; SQLite)
 ANSWER_KEYS = {"arxiv_id", "version", "question", "answer", "answered", "source", "citations", "generator", "model"}
 
 
@@ -229,8 +231,9 @@ async def test_the_thread_cap_is_one_line_saying_when_to_ask_again(fake_arxiv, f
     fake_arxiv.add_papers(READ_PAPERS)
     clock = {"now": CORPUS_NOW}
     async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
-        chat, *_ = build_stack(arxiv_client=arxiv, summarizer=None, store=store, answerer=answerer_for,
-                               limits=ChatLimits(questions_per_thread_per_hour=2), now=lambda: clock["now"])  # fmt: skip
+        limits = ChatLimits(questions_per_thread_per_hour=2)
+        chat, *_ = build_stack(arxiv_client=arxiv, summarizer=None, store=store, answerer=answerer_for, limits=limits,
+                               now=lambda: clock["now"])  # fmt: skip
         other = ThreadPlace("slack:C01", "1700000099.000100", "slack:C01")
         await store.record_cards([*digest_thread(), *digest_thread(other)])
         for minute in (0, 10):
