@@ -113,3 +113,16 @@ def test_one_sided_signals_still_make_a_model(corpus):
     assert rl.score > vision.score and rl.like is None
     empty = ranker.train([], [], corpus["speech"][:5])
     assert [s.score for s in ranker.score(empty, corpus["rl"][:2])] == [0.5, 0.5]
+
+
+def test_scoring_the_papers_just_trained_on_reuses_their_rows(corpus):
+    """A digest scores its candidates right after training on them: the rows training computed give what the stored
+    model computes from scratch (once: the next call computes them again)."""
+    ranker = TfidfRanker()
+    background = corpus["rl"][60:80] + corpus["speech"][60:80]
+    model = ranker.train(corpus["rl"][:5], [], background)
+    right_after = ranker.score(model, background)
+    from_scratch = TfidfRanker().score(model, background)
+    assert [s.score for s in right_after] == pytest.approx([s.score for s in from_scratch], abs=1e-12)
+    assert [s[1:] for s in right_after] == [s[1:] for s in from_scratch]
+    assert ranker.score(model, background) == from_scratch

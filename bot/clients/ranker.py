@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MODEL_VERSION = 1
 MAX_TERMS = 20_000  # the liked and disliked papers' terms first, then the background's most common
+MIN_BACKGROUND_PAPERS = 2  # a term only background papers have is kept when this many have it
 MAX_ANCHORS = 200  # the liked papers kept for "like X" (the most recent ones given)
 BACKGROUND_WEIGHT = 0.1  # one background paper weighs a tenth of a disliked one: most are merely not picked
 SIMILAR = 0.12  # cosine similarity from which a candidate counts as like a liked paper
@@ -35,12 +36,6 @@ _DIGITS = 6
 def _text(paper: Paper) -> str:
     # The title twice: it says what the paper is about more densely than the abstract.
     return f"{paper.title}\n{paper.title}\n{paper.abstract}"
-
-
-def _analyzer() -> Any:
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    return CountVectorizer(stop_words="english", ngram_range=(1, 2), token_pattern=_WORD).build_analyzer()
 
 
 def _features(terms: Sequence[str], idf: Sequence[float], papers: Sequence[Paper]) -> csr_matrix:
@@ -60,25 +55,38 @@ def _features(terms: Sequence[str], idf: Sequence[float], papers: Sequence[Paper
     return normalize(weighted.tocsr(), norm="l2", copy=False)
 
 
-def _vocabulary(signal_papers: Sequence[Paper], background: Sequence[Paper]) -> tuple[list[str], list[float]]:
-    """The terms the model knows and their idf over all the papers it was trained on."""
+def _vocabulary(
+    signal_papers: Sequence[Paper], background: Sequence[Paper]
+) -> tuple[list[str], list[float], csr_matrix]:
+    """The terms the model knows, their idf over all the papers it is trained on, and those papers' rows (as
+    _features would compute them)."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
 
     everything = [*signal_papers, *background]
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", ngram_range=(1, 2), token_pattern=_WORD)
-    matrix = vectorizer.fit_transform([_text(p) for p in everything])
+    matrix = vectorizer.fit_transform([_text(p) for p in everything]).tocsc()
     names = vectorizer.get_feature_names_out()
     in_signals = np.asarray(matrix[: len(signal_papers)].getnnz(axis=0)).ravel() > 0
-    document_frequency = np.asarray(matrix.getnnz(axis=0)).ravel()
-    # Signal terms first; then the background's terms by how many papers have them.
-    order = np.lexsort((-document_frequency, ~in_signals))[:MAX_TERMS]
+    document_frequency = np.diff(matrix.indptr)
+    # The signal papers' terms; then the background's that several papers share, the most common first.
+    kept = in_signals | (document_frequency >= MIN_BACKGROUND_PAPERS)
+    order = np.lexsort((-document_frequency, ~in_signals))[: min(MAX_TERMS, int(kept.sum()))]
     order = np.sort(order)
-    return [str(names[i]) for i in order], [float(vectorizer.idf_[i]) for i in order]
+    # Fewer columns, each row scaled back to unit length: what _features computes over these terms.
+    rows = normalize(matrix[:, order].tocsr(), norm="l2", copy=False)
+    return [str(names[i]) for i in order], [float(vectorizer.idf_[i]) for i in order], rows
+
+
+def _rounded(values: Sequence[float]) -> list[float]:
+    import numpy as np
+
+    return [float(v) for v in np.round(np.asarray(values, dtype=np.float64), _DIGITS)]
 
 
 def _sparse_row(row: csr_matrix) -> dict[str, list[Any]]:
-    return {"i": [int(i) for i in row.indices], "v": [round(float(v), _DIGITS) for v in row.data]}
+    return {"i": [int(i) for i in row.indices], "v": _rounded(row.data)}
 
 
 def _anchor_matrix(anchors: Sequence[dict[str, Any]], width: int) -> csr_matrix:
@@ -121,7 +129,13 @@ def _load(model_json: str) -> dict[str, Any]:
 
 
 class TfidfRanker:
-    """bot.core.ports.TasteRanker: TF-IDF and a logistic regression, stored as JSON."""
+    """bot.core.ports.TasteRanker: TF-IDF and a logistic regression, stored as JSON.
+
+    It remembers the rows of the papers it last trained on until the next score: a digest scores its candidates right
+    after training on them (as the background), and those rows are what scoring would compute again."""
+
+    def __init__(self) -> None:
+        self._trained: tuple[str, dict[str, int], csr_matrix] | None = None  # model, row per paper id, rows
 
     def train(self, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> str:
         liked = _unique(liked)
@@ -132,8 +146,7 @@ class TfidfRanker:
         if not signal_papers:
             return json.dumps({"version": MODEL_VERSION, "terms": [], "idf": [], "coef": [], "intercept": 0.0,
                                "anchors": []})  # fmt: skip
-        terms, idf = _vocabulary(signal_papers, background)
-        features = _features(terms, idf, [*signal_papers, *background])
+        terms, idf, features = _vocabulary(signal_papers, background)
         if not liked:
             coef, intercept = _centroid(features[len(liked) : len(signal_papers)], -1)
         elif not disliked and not background:
@@ -146,18 +159,20 @@ class TfidfRanker:
             {"id": paper.arxiv_id, "title": paper.title, **_sparse_row(features[n])}
             for n, paper in enumerate(liked)
         ][-MAX_ANCHORS:]  # fmt: skip
-        return json.dumps(
+        model_json = json.dumps(
             {
                 "version": MODEL_VERSION,
                 "terms": terms,
-                "idf": [round(v, _DIGITS) for v in idf],
-                "coef": [round(v, _DIGITS) for v in coef],
+                "idf": idf,  # exact: scoring rebuilds the rows training had
+                "coef": _rounded(coef),
                 "intercept": round(intercept, _DIGITS),
                 "anchors": anchors,
             },
             ensure_ascii=False,
             separators=(",", ":"),
         )
+        self._trained = (model_json, {p.arxiv_id: n for n, p in enumerate((*signal_papers, *background))}, features)
+        return model_json
 
     def score(self, model_json: str, papers: Sequence[Paper]) -> list[TasteScore]:
         import numpy as np
@@ -168,7 +183,9 @@ class TfidfRanker:
         if not model["terms"]:
             return [TasteScore(0.5, (), None, 0) for _ in papers]
         terms = model["terms"]
-        features = _features(terms, model["idf"], papers)
+        features = self._rows(model_json, papers)
+        if features is None:
+            features = _features(terms, model["idf"], papers)
         coef = np.asarray(model["coef"], dtype=np.float64)
         decisions = features @ coef + float(model["intercept"])
         contributions = features.multiply(coef).tocsr()
@@ -176,9 +193,10 @@ class TfidfRanker:
         similarity = (features @ _anchor_matrix(anchors, len(terms)).T).toarray() if anchors else None
         scores = []
         for n, decision in enumerate(decisions):
-            row = contributions[n]
-            best = sorted(zip(row.data, row.indices, strict=True), key=lambda c: (-c[0], c[1]))
-            named = tuple(terms[i] for value, i in best if value > 0)
+            start, end = contributions.indptr[n], contributions.indptr[n + 1]
+            values, columns = contributions.data[start:end], contributions.indices[start:end]
+            best = np.lexsort((columns, -values))  # largest first; ties by column, for a stable answer
+            named = (terms[columns[i]] for i in best if values[i] > 0)
             like, similar = None, 0
             if similarity is not None:
                 sims = similarity[n]
@@ -187,6 +205,14 @@ class TfidfRanker:
                     like = str(anchors[int(sims.argmax())]["id"])
             scores.append(TasteScore(_sigmoid(float(decision)), _distinct(named, TOP_TERMS), like, similar))
         return scores
+
+    def _rows(self, model_json: str, papers: Sequence[Paper]) -> csr_matrix | None:
+        """The papers' rows as the last training computed them, if it was this model's and had them all; once (a
+        bot keeps no candidates' rows between digests)."""
+        trained, self._trained = self._trained, None
+        if trained is None or trained[0] != model_json or any(p.arxiv_id not in trained[1] for p in papers):
+            return None
+        return trained[2][[trained[1][p.arxiv_id] for p in papers]]
 
     def describe(self, model_json: str, *, limit: int) -> TasteTraits:
         import numpy as np

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.core.models import ArxivRef, Paper
-from bot.core.ports import Store, TasteBook, TasteRanker, TasteScore, TasteTraits
+from bot.core.ports import Store, TasteBook, TasteRanker, TasteScore
 from bot.core.sanitize import one_line, truncate
 from bot.core.signals import DISINTEREST, INTEREST, RankedPaper, Signal, SignalSource, StoredTaste
 from bot.core.summaries import utc_now
@@ -304,36 +304,37 @@ class TasteService:
             return None
         ranker = self._ranker_built()
         stored = await self._book.get_taste(channel)
-        scored: tuple[list[TasteScore], TasteTraits] | None = None
+        scores = None
         if stored is not None and stored.signals_key == opinions.key:
             try:
-                scored = await asyncio.to_thread(_score, ranker, stored.model_json, papers)
+                scores = await asyncio.to_thread(ranker.score, stored.model_json, papers)
             except ValueError:  # a model an older ranker wrote: retrained below
-                scored = None
-        if scored is None:
+                scores = None
+        if scores is None:
             model_json = await self._train(opinions, papers)
             await self._book.save_taste(StoredTaste(channel, opinions.key, opinions.count, self._now(), model_json))
-            scored = await asyncio.to_thread(_score, ranker, model_json, papers)
-        scores, traits = scored
+            scores = await asyncio.to_thread(ranker.score, model_json, papers)
         weight = min(MAX_LEARNED_WEIGHT, opinions.count / (opinions.count + self._min_signals))
-        return _Learned(scores, dict(traits.anchors), weight)
+        liked = await self._papers({s.like for s in scores if s.like is not None}, papers)
+        return _Learned(scores, {i: p.title for i, p in liked.items()}, weight)
+
+    async def _papers(self, ids: Iterable[str], known: Sequence[Paper]) -> dict[str, Paper]:
+        """These papers by id: from `known`, else from the store (those it lacks are left out)."""
+        wanted = set(ids)
+        found = {p.arxiv_id: p for p in known if p.arxiv_id in wanted}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            stored = await self._store.get_papers([ArxivRef(i) for i in missing], fresh_since=_EPOCH)
+            found |= {p.arxiv_id: p for p in stored.values()}
+        return found
 
     async def _train(self, opinions: Opinions, background: Sequence[Paper]) -> str:
         """A model of these opinions; the papers' texts from `background` or the store (those missing are left
         out)."""
-        known = {p.arxiv_id: p for p in background}
-        missing = [ArxivRef(i) for i in (*opinions.liked, *opinions.disliked) if i not in known]
-        if missing:
-            found = await self._store.get_papers(missing, fresh_since=_EPOCH)
-            known |= {p.arxiv_id: p for p in found.values()}
+        known = await self._papers((*opinions.liked, *opinions.disliked), background)
         liked = [known[i] for i in opinions.liked if i in known]
         disliked = [known[i] for i in opinions.disliked if i in known]
         return await asyncio.to_thread(self._ranker_built().train, liked, disliked, background)
-
-
-def _score(ranker: TasteRanker, model_json: str, papers: Sequence[Paper]) -> tuple[list[TasteScore], TasteTraits]:
-    # Every anchor's title, for the why lines' "like X".
-    return ranker.score(model_json, papers), ranker.describe(model_json, limit=10**6)
 
 
 def _normalized(values: Iterable[float]) -> list[float]:
