@@ -105,6 +105,15 @@ def test_hostile_answer_and_quotes_are_inert_and_only_paragraph_links_are_live()
     assert schema_errors("RichEmbed", embed) == []
 
 
+def test_markdown_inside_an_autolink_like_run_is_escaped_too():
+    """discord.py's escape_markdown leaves `<x:/y>` as it is (it takes it for a link): a quote holding one must not
+    open a spoiler or a code block."""
+    for text in ["<||secret:/x||>", "<```://>", "see <*a*:/b> and `c`"]:
+        embed = answer_embed(answer_of(text, citations=(AnswerCitation(text, ANCHOR, "", "2505.22653"),))).to_dict()
+        quote = embed["fields"][0]["value"].removeprefix("> ").replace(f"[in the paper]({ANCHOR})", "")
+        assert unescaped_markdown(embed["description"]) == [] and unescaped_markdown(quote) == []
+
+
 def test_a_citation_url_that_is_not_one_http_url_gets_no_link():
     for bad in ["javascript:alert(1)", "https://arxiv.org/a b", "ftp://arxiv.org/1#S1", "https://a](https://b", ""]:
         assert paragraph_link(bad) is None

@@ -69,10 +69,13 @@ NOTE_COLOR = 0x808080
 
 
 def _escape_prose(text: str) -> str:
-    # escape_markdown only prefixes a whole `[label](url)` match with one backslash, leaving the markdown
-    # inside it (`||`, backticks, `*`) live; escaped piece by piece between "](", none can form.
-    parts = text.split("](")
-    return discord.utils.escape_mentions("\\](".join(discord.utils.escape_markdown(p) for p in parts))
+    # escape_markdown only prefixes a whole `[label](url)` match with one backslash, and leaves an autolink-like
+    # `<x:/y>` untouched, the markdown inside either (`||`, backticks, `*`) live; escaped piece by piece between
+    # "](" and after each "<", neither can form.
+    def pieces(part: str) -> str:
+        return "<".join(discord.utils.escape_markdown(piece) for piece in part.split("<"))
+
+    return discord.utils.escape_mentions("\\](".join(pieces(p) for p in text.split("](")))
 
 
 def escape(text: str) -> str:
