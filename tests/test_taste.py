@@ -12,12 +12,15 @@ import random
 
 import pytest
 
+from bot.clients.arxiv import ArxivClient
 from bot.clients.ranker import TfidfRanker
 from bot.core.digest import DigestService, rank
-from bot.core.models import DigestRequest, Paper
+from bot.core.models import Digest, DigestRequest, Paper
+from bot.core.posting import DigestPoster, PostTimes
 from bot.core.signals import DISINTEREST, INTEREST
 from bot.core.summaries import SummaryService
 from bot.core.taste import TasteService, same_person
+from tests.fakes.publisher import RecordingPublisher
 from tests.fakes.summarizer import RecordingSummarizer
 from tests.test_ranker import DAY, TOPICS, paper
 
@@ -301,3 +304,45 @@ def test_the_why_line_shows_on_every_surface_escaped():
     assert '<p class="meta" lang="en"><em>like “&lt;!channel&gt; *bold* ```code &lt;script&gt;' in html
     plain = dataclasses.replace(digest, papers=(make_sp(),))
     assert "<em>" not in render_digest(plain, "html") and "liked here" not in render_digest(plain, "markdown")
+
+
+class DigestsByChannel(RecordingPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.digests: dict[str, Digest] = {}
+
+    async def post_digest(self, channel, digest, **kwargs):
+        self.digests[channel] = digest
+        return await super().post_digest(channel, digest, **kwargs)
+
+
+async def test_a_scheduled_digest_is_ranked_per_channel(fake_arxiv, store):
+    """One subscription, two channels, one search: the channel whose people liked five older papers gets those
+    first, saying why; the other gets today's order (newest first for a category)."""
+    from tests.test_posting import DUE, Clock, nlp
+
+    clock = Clock(DUE)
+    liked = ["2505.22240", "2505.22425", "2505.22453", "2505.22501", "2505.22334"]
+    service = TasteService(book=store, store=store, ranker_factory=TfidfRanker, now=clock)
+    for n, arxiv_id in enumerate(liked):
+        await service.record("slack:C1", arxiv_id, f"slack:U{n}", source="pasted", kind="pasted", value=INTEREST)
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        summaries = SummaryService(source=arxiv, store=store, summarizer=RecordingSummarizer(), cache_hours=24,
+                                   daily_token_budget=10**9, max_concurrency=8, now=clock)  # fmt: skip
+        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100, now=clock,
+                                taste=service)  # fmt: skip
+        publisher = DigestsByChannel()
+
+        async def subscriptions():
+            return [nlp()]
+
+        poster = DigestPoster(digests=digests, ledger=store, publishers={"slack": publisher},
+                              subscriptions=subscriptions, times=PostTimes(), now=clock)  # fmt: skip
+        await poster.tick()
+    tasteful, plain = publisher.digests["C1"], publisher.digests["C2"]
+    assert [p.paper.arxiv_id for p in plain.papers] == ["2505.22411", "2505.22148", "2505.22653"]
+    assert all(p.why is None for p in plain.papers)
+    assert {p.paper.arxiv_id for p in tasteful.papers} <= set(liked)
+    assert all(p.why.startswith("like ") for p in tasteful.papers)
+    searches = [path for path in fake_arxiv.paths if "search_query" in path]
+    assert len(searches) == 1, searches
