@@ -346,3 +346,35 @@ async def test_a_scheduled_digest_is_ranked_per_channel(fake_arxiv, store):
     assert all(p.why.startswith("like ") for p in tasteful.papers)
     searches = [path for path in fake_arxiv.paths if "search_query" in path]
     assert len(searches) == 1, searches
+
+
+async def test_a_subscriptions_authors_and_candidates(store):
+    """[[subscriptions]] authors (each once, names checked) and candidates (1-2000, default 200) reach its digests'
+    requests; the search asks arXiv for that many papers."""
+    from bot.core.errors import UsageError
+    from bot.core.models import Subscription
+
+    sub = Subscription.create(name="nlp", query="cat:cs.CL", channels=["console"],
+                              authors=["Yann LeCun", " Yann  LeCun ", "Ada Lovelace"], candidates=500)  # fmt: skip
+    assert (sub.authors, sub.candidates) == (("Yann LeCun", "Ada Lovelace"), 500)
+    request = sub.request_for(NOW.date())
+    assert (request.authors, request.candidates, request.channel) == (("Yann LeCun", "Ada Lovelace"), 500, None)
+    assert Subscription.create(name="x", query="cat:cs.CL", channels=["console"]).candidates == 200
+    for bad in ({"candidates": 0}, {"candidates": 2001}, {"authors": [""]}, {"authors": ["x" * 101]}):
+        with pytest.raises(UsageError):
+            Subscription.create(name="x", query="cat:cs.CL", channels=["console"], **bad)
+
+    class Limits(ListedPapers):
+        asked: list[int] = []
+
+        async def search(self, query, start, end, *, limit):
+            self.asked.append(limit)
+            return await super().search(query, start, end, limit=limit)
+
+    source = Limits(papers_of("rl", 3, 2000))
+    summaries = SummaryService(source=source, store=store, summarizer=None, daily_token_budget=0, max_concurrency=1,
+                               cache_hours=24, summary_source="abstract")  # fmt: skip
+    digests = DigestService(source=source, store=store, summaries=summaries, search_limit=300)
+    await digests.candidates(request)
+    await digests.candidates(dataclasses.replace(request, candidates=None))
+    assert source.asked == [500, 300]
