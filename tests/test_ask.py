@@ -12,7 +12,8 @@ import pytest
 from bot.core.chat import COULD_NOT_RECORD, ChatLimits
 from bot.core.faithfulness import normalized
 from bot.core.models import IncomingMessage
-from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPlace
+from bot.core.picking import pick_papers
+from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPaper, ThreadPlace
 from tests import test_cli
 from tests.fakes.llm_server import history_in, is_question, question_in
 from tests.stack import CORPUS_NOW, build_stack
@@ -268,3 +269,51 @@ async def test_a_database_outage_while_answering_is_told(thread, monkeypatch):
     reply = AnswerRecorder()
     assert await thread.chat.handle_message(asked(f"#1 {INSTANCE}"), reply)
     assert reply.events == [("text", COULD_NOT_RECORD)]
+
+
+async def test_an_invented_number_never_reaches_the_thread(thread):
+    """The LLM invents a number, and again when asked once more: the thread gets 'The paper does not say' with the
+    closest passages, never the number."""
+    from tests.fakes.llm_server import INVENTED, answered
+
+    thread.llm.script(answered(invent=True), answered(invent=True))
+    reply = AnswerRecorder()
+    await thread.chat.handle_message(asked(f"#1 {INSTANCE}"), reply)
+    (answer,) = reply.answers()
+    assert (answer.answered, answer.text) == (False, DOES_NOT_SAY) and answer.citations
+    assert INVENTED.rstrip("%") not in repr(answer)
+
+
+# ---- which paper a question is about (pure)
+
+PAPERS = [
+    ThreadPaper(1, "2508.08468", 6, "m1", TITLES["2508.08468"]),
+    ThreadPaper(2, "2008.10010", 1, "m2", TITLES["2008.10010"]),
+    ThreadPaper(3, "2505.22653", 1, "m3", "The Climb Carves Wisdom Deeper Than the Summit"),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "positions", "asked"),
+    [
+        ("#2 what dataset?", [2], "what dataset?"),
+        ("paper 3: how many GPUs?", [3], "how many GPUs?"),
+        ("compare #1 and #3", [1, 3], f"compare “{TITLES['2508.08468']}” and “{PAPERS[2].title}”"),
+        ("does 2008.10010 use a GAN?", [2], "does 2008.10010 use a GAN?"),
+        ("which of today's papers use RL?", [1, 2, 3], "which of today's papers use RL?"),
+        ("In the Climb paper, what reward?", [3], "In the Climb paper, what reward?"),
+        ("how is the speech enhancement evaluated?", [1], "how is the speech enhancement evaluated?"),
+        ("which ones use reinforcement learning?", [1, 2, 3], "which ones use reinforcement learning?"),
+    ],
+)
+def test_pick_papers(question, positions, asked):
+    pick = pick_papers(question, PAPERS)
+    assert ([p.position for p in pick.papers], pick.question, pick.ask) == (positions, asked, None)
+
+
+def test_pick_papers_asks_which_or_takes_the_only_one_or_the_card_replied_to():
+    which = pick_papers("what is the main limitation?", PAPERS).ask
+    assert which.splitlines()[1:] == [f"#{p.position} {p.title}" for p in PAPERS]
+    assert pick_papers("#4 what?", PAPERS).ask.startswith("This thread has no paper #4.")
+    assert pick_papers("what is the main limitation?", PAPERS[:1]).papers == (PAPERS[0],)
+    assert pick_papers("what is the main limitation?", PAPERS, replied=[PAPERS[1]]).papers == (PAPERS[1],)
