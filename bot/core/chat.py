@@ -27,6 +27,7 @@ from bot.core.commands import (
     ShowTaste,
     Subscribe,
     Unsubscribe,
+    check_question,
     is_ask_command,
     is_digest_command,
     parse_ask,
@@ -47,7 +48,7 @@ from bot.core.models import (
     check_max_papers,
     check_query,
 )
-from bot.core.picking import pick_papers
+from bot.core.picking import looks_like_question, pick_papers
 from bot.core.ports import Responder, SubscriptionBook, ThreadBook
 from bot.core.questions import Answer, ThreadPaper, ThreadPlace, Turn
 from bot.core.ratelimit import SlidingWindow
@@ -285,8 +286,11 @@ class ChatBot:
 
     async def _question_thread(self, message: IncomingMessage, refs: Sequence[ArxivRef]) -> _Thread | None:
         """The thread of ours this message asks about, or None: it is not in (nor a reply to) one of our threads,
-        or it names papers that are not the thread's (a pasted link: cards), or it is nothing but the links."""
+        or it names papers that are not the thread's (a pasted link: cards), or it is nothing but the links, or it
+        is chatter ("thanks!")."""
         if self._answers is None or self._threads is None or (message.place is None and not message.reply_to):
+            return None
+        if not looks_like_question(message.text):
             return None
         try:
             thread = await self._thread_of(message)
@@ -318,7 +322,12 @@ class ChatBot:
         self, message: IncomingMessage, thread: _Thread, reply: Responder, *, user: str
     ) -> None:
         assert self._answers is not None and self._threads is not None
-        pick = pick_papers(message.text.strip(), thread.papers, replied=thread.replied)
+        try:
+            asked = check_question(message.text)
+        except UsageError as exc:
+            await reply.text(f"{exc}.")
+            return
+        pick = pick_papers(asked, thread.papers, replied=thread.replied)
         if pick.ask is not None:
             await reply.text(pick.ask)
             return
@@ -429,10 +438,10 @@ class ChatBot:
                 if not subs:
                     await reply.text("This channel has no subscription. Try /digest cat:cs.CL, or /digest help.")
                 for sub in subs:
-                    request = sub.request_for(self._today(sub.timezone))
+                    request = dataclasses.replace(sub.request_for(self._today(sub.timezone)), channel=channel)
                     await self._digest(latest_announcement_request(request, self._now()), reply)
             else:
-                await self._digest(self._adhoc_request(command), reply)
+                await self._digest(dataclasses.replace(self._adhoc_request(command), channel=channel), reply)
         except UsageError as exc:
             await reply.text(usage_reply(exc))
         except StorageUnavailable as exc:
