@@ -369,3 +369,38 @@ async def test_a_reaction_counts_once_per_person_and_removing_it_removes_it(bot,
 
 async def _equal(get, expected) -> bool:
     return await get() == expected
+
+
+async def digest_cards(fake: FakeDiscord, **options) -> list[Call]:
+    """/digest with these options; the cards it posted in its thread, once all are there."""
+    parents_before = len(public(fake))
+    await fake.send_command("digest", **options)
+    parent = (await fake.wait_for(lambda: public(fake)[parents_before:], 30))[0]
+    thread = rf"/channels/{parent['id']}/messages"
+    count = int(re.search(r"\*\*(\d+) papers?\*\*", parent["embeds"][0]["description"]).group(1))
+    return await fake.wait_calls("POST", thread, count, timeout=60)
+
+
+LIKED = "2505.22648"  # WebDancer: Towards Autonomous Information Seeking Agency
+SIMILAR = "2505.22501"  # EvolveSearch: An Iterative Self-Evolving Search Agent (older: not in the 3 newest)
+
+
+async def test_reactions_bring_a_similar_paper_into_the_next_digest_saying_why(bot, fake_discord, chat_stack):
+    """A paper pasted here and 👍'd by four more people (five opinions: enough to learn from): the next /digest in
+    this channel has a similar paper it did not have before, and its card says why."""
+    before = await digest_cards(fake_discord, query="cat:cs.CL", max=3)
+    assert SIMILAR not in json.dumps([c.body for c in before])  # by keywords and recency: not today's top 3
+    _, card = await card_reply(fake_discord, f"arXiv:{LIKED}")
+    await recorded(chat_stack.store, CHANNEL_ID, card.response["id"])
+    for person in range(4):
+        assert await fake_discord.react(card.response["id"], "👍", user_id=USER_ID + 100 + person)
+    channel = f"discord:{CHANNEL_ID}"
+
+    async def opinions() -> bool:
+        return (await chat_stack.taste.report(channel)).signals == 5
+
+    await settled(opinions)
+    after = await digest_cards(fake_discord, query="cat:cs.CL", max=3)
+    (similar,) = [c.body["embeds"][0] for c in after if SIMILAR in c.body["embeds"][0]["url"]]
+    why = [line for line in similar["description"].splitlines() if line.startswith("*like ")]
+    assert why and "WebDancer" in why[0]  # like the paper people here liked, named
