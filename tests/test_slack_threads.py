@@ -6,14 +6,27 @@ invented quotes and numbers, hostile text; reactions counted once per person; th
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
 import logging
 import re
+import time
 from pathlib import Path
 
+import pytest
+
+from bot.core.faithfulness import normalized
 from bot.core.questions import DOES_NOT_SAY, Answer, AnswerCitation
 from handlers.slack.answers import MAX_CITATIONS, QUOTE_CHARS, answer_message
-from tests.fakes.slack_server import SCOPES, FakeSlack
-from tests.test_slack_platform import running, texts
+from handlers.slack.platform import slack_unescape
+from tests.db import upgraded_store
+from tests.fakes.llm_server import INVENTED, answered, history_in, is_question
+from tests.fakes.slack_server import BOT_USER_ID, CHANNEL, SCOPES, FakeSlack
+from tests.stack import build_stack
+from tests.test_cli import READ_PAPERS, page_paragraphs
+from tests.test_slack_platform import HOSTILE as HOSTILE_PAPER
+from tests.test_slack_platform import headers, running, texts
 
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yml"
 ANCHOR = "https://arxiv.org/html/2505.22653v1#S4.p2"
@@ -141,3 +154,236 @@ async def test_a_token_without_reactions_read_is_said_once_at_start_and_the_bot_
         async with running(fake, None, "socket"):
             pass
     assert [r for r in caplog.records if "reactions:read" in r.getMessage()] == []
+
+
+# ---- end to end: the real bolt app, FakeSlack, the real core over the fake arXiv site and the fake LLM
+
+AVSE = "2508.08468v6"  # tests/data/papers/2508.08468v6.html, served by the fake arXiv site
+Q_INSTANCE = "Which edge cloud instance type did they run the AVSE server on?"
+Q_PHONE = "And what phone was used as the 5G user equipment?"
+QUOTE_BLOCK = re.compile(r">(.*)\n— <([^<>|]+)\|[^<>]*>", re.S)
+
+
+def quotes_of(post: dict) -> list[tuple[str, str]]:
+    """(the quote as it reads, its link) of each block quote in a posted answer."""
+    found = []
+    for block in post.get("blocks") or []:
+        if block["type"] == "section" and (m := QUOTE_BLOCK.fullmatch(block["text"]["text"])):
+            found.append((slack_unescape(m[1]).removesuffix("…"), m[2]))
+    return found
+
+
+def shown(fake: FakeSlack) -> str:
+    """Everything every posted (and edited) message shows."""
+    return "\n".join(t for post in [*fake.posts(), *fake.updated] for t in texts(post))
+
+
+async def paste(fake: FakeSlack, text: str, **fields) -> str:
+    """A message with a link, answered with cards in its thread; the thread's ts, once the work is over (its ⏳
+    removed: the cards are recorded by then)."""
+    payload = fake.message_event(text, **fields)
+    await fake.send_envelope("events_api", payload)
+    return await done(fake, payload["event"]["ts"], f"the cards for {text!r}")
+
+
+async def ask(fake: FakeSlack, text: str, thread: str) -> dict:
+    """A reply in `thread` (no mention); the answer posted there, once the work is over (its turn kept)."""
+    payload = fake.message_event(text, thread_ts=thread)
+    await fake.send_envelope("events_api", payload)
+    await done(fake, payload["event"]["ts"], f"the answer to {text!r}")
+    post = fake.posts()[-1]
+    assert post["thread_ts"] == thread
+    return post
+
+
+async def done(fake: FakeSlack, ts: str, what: str) -> str:
+    """Message `ts` was answered: its ⏳ shown while working is removed, the last thing the platform does."""
+    await fake.wait_for(lambda: ("remove", CHANNEL, ts, "eyes") in fake.reactions, timeout=30, what=what)
+    return ts
+
+
+def thread_titles(fake: FakeSlack) -> list[str]:
+    """The card titles posted in threads."""
+    return [title for post in fake.posts() if "thread_ts" in post for title in headers(post)]
+
+
+def asked(llm) -> list[dict]:
+    """The LLM requests that were questions (not summaries)."""
+    return [call for call in llm.calls if is_question(call)]
+
+
+async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_follow_up_sees_it(
+    fake_slack, chat_stack, fake_arxiv_site
+):
+    """No mention needed in our own thread: the answer quotes the paragraph verbatim and links to it; ⏳ while
+    working. The follow-up's LLM request carries the first question. Chatter elsewhere (a reply in someone else's
+    thread, a message in the channel) is not a question without the mention, and not even claimed."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, f"arXiv:{AVSE}")
+        answer = await ask(fake_slack, Q_INSTANCE, thread)
+        elsewhere = [
+            fake_slack.message_event(Q_PHONE, thread_ts="1748460000.000100"),
+            fake_slack.message_event(Q_PHONE),
+        ]
+        for payload in elsewhere:
+            await fake_slack.wait_ack(await fake_slack.send_envelope("events_api", payload))
+        follow_up = await ask(fake_slack, Q_PHONE, thread)
+    card, *_ = fake_slack.posts()
+    assert len(fake_slack.posts()) == 3 and card["thread_ts"] == thread
+    paragraphs = page_paragraphs(fake_arxiv_site.html_url)
+    ((quote, link),) = quotes_of(answer)
+    page, anchor = link.split("#")
+    assert page == f"{fake_arxiv_site.html_url}/{AVSE}" and normalized(quote) in paragraphs[anchor]
+    assert "t3.medium" in quote and "t3.medium" in answer["text"]
+    assert [LINK.fullmatch(m)[1] for m in markup(answer)] == [link]  # the paragraph's link, no other
+    ((phone, _),) = quotes_of(follow_up)
+    assert "Pixel 8" in phone
+    first, second = asked(chat_stack.llm)
+    assert history_in(first) == [] and [q for q, _ in history_in(second)] == [Q_INSTANCE]
+    working = [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]
+    assert len(working) == 3 and working[0] == thread  # the paste and both questions showed ⏳
+    for payload in elsewhere:
+        assert await chat_stack.store.claim_event(f"slack:{payload['event_id']}")  # never claimed
+
+
+async def test_a_question_in_a_digest_thread_picks_the_paper_by_its_number(fake_slack, chat_stack):
+    """/digest posts three cards in its thread, each recorded under it with its number; "#2 ..." there is answered
+    from paper 2 (the LLM sees only its passages; the quote links to it)."""
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        await fake_slack.send_envelope("slash_commands", fake_slack.command("cat:cs.CL --max 3"))
+        await fake_slack.wait_for(lambda: len(thread_titles(fake_slack)) == 3, 30, "the digest's cards")
+        (parent,) = [p for p in fake_slack.posts() if "thread_ts" not in p]
+
+        async def recorded() -> list:
+            return await chat_stack.store.thread_papers(f"slack:{CHANNEL}", parent["ts"])
+
+        await until(lambda: _count(recorded, 3))  # recorded once Slack gave each card's ts
+        papers = await recorded()
+        assert [p.position for p in papers] == [1, 2, 3]
+        cards = [p for p in fake_slack.posts() if p.get("thread_ts") == parent["ts"]]
+        assert {p.message_id for p in papers} <= {c["ts"] for c in cards}
+        second = papers[1]
+        answer = await ask(fake_slack, f"#2 what about {second.title}?", parent["ts"])
+    ((_, link),) = quotes_of(answer)
+    assert second.arxiv_id in link and not any(p.arxiv_id in link for p in (papers[0], papers[2]))
+    (request,) = asked(chat_stack.llm)
+    assert second.title.split(":")[0] in json.dumps(request)
+    assert not any(p.title.split(":")[0] in json.dumps(request) for p in (papers[0], papers[2]))
+
+
+@pytest.mark.both_databases
+async def test_a_restart_between_two_questions_keeps_the_conversation(fake_slack, chat_stack, db_url):
+    """The first question is answered, the bot stops; a new process (a new store on the same database, a new
+    ChatBot and platform) takes the follow-up in the same thread as a question and gives the LLM the first turn."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, f"arXiv:{AVSE}")
+        first = await ask(fake_slack, Q_INSTANCE, thread)
+    async with upgraded_store(db_url) as store:
+        chat, *_ = build_stack(**{**chat_stack.clients, "store": store})
+        restarted = dataclasses.replace(chat_stack, chat=chat, store=store)
+        async with running(fake_slack, restarted, "socket", threads=store):
+            follow_up = await ask(fake_slack, Q_PHONE, thread)
+    assert "t3.medium" in first["text"] and "Pixel 8" in follow_up["text"]
+    earlier, later = asked(chat_stack.llm)
+    assert history_in(earlier) == [] and [q for q, _ in history_in(later)] == [Q_INSTANCE]
+    assert fake_slack.connections == 2
+
+
+async def test_an_invented_quote_or_number_never_reaches_slack(fake_slack, chat_stack, fake_arxiv_site):
+    """The LLM misquotes twice (asked again once): the thread reads "The paper does not say" with the closest
+    passages, each verbatim. It invents a number twice: the number is nowhere in Slack."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    paragraphs = page_paragraphs(fake_arxiv_site.html_url)
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, f"arXiv:{AVSE}")
+        chat_stack.llm.script(answered(misquote=True), answered(misquote=True))
+        misquoted = await ask(fake_slack, Q_INSTANCE, thread)
+        chat_stack.llm.script(answered(invent=True), answered(invent=True))
+        invented = await ask(fake_slack, Q_PHONE, thread)
+    for answer in (misquoted, invented):
+        assert answer["blocks"][0]["text"]["text"] == DOES_NOT_SAY
+        for quote, link in quotes_of(answer):
+            assert normalized(quote) in paragraphs[link.split("#")[1]]
+    assert len(asked(chat_stack.llm)) == 4 and " indeed" not in shown(fake_slack)
+    assert INVENTED.rstrip("%") not in shown(fake_slack)
+
+
+async def test_hostile_paper_text_and_question_stay_inert(fake_slack, chat_stack):
+    """A paper whose title and abstract carry <!channel>, <@U123> and a disguised link, asked a question full of
+    them: the answer quotes the paper, escaped; its one live link is the paragraph's."""
+    chat_stack.arxiv.add_papers([HOSTILE_PAPER])
+    question = "<!channel> <@U123> is <https://evil.example|arxiv> safe? see https://evil.example/x"
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, "arXiv:2505.99999")
+        answer = await ask(fake_slack, question, thread)
+    assert [LINK.fullmatch(m)[1] for m in markup(answer)] == [link for _, link in quotes_of(answer)]
+    assert quotes_of(answer) and all("2505.99999" in link for _, link in quotes_of(answer))
+    for post in fake_slack.posts():
+        every = "\n".join(texts(post))
+        assert "<!" not in every and "<@" not in every and "<https://evil" not in every
+
+
+async def until(check, timeout: float = 10.0) -> None:
+    """Wait for the store to show what our own process has yet to write (no server event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "the store did not change in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_reactions_on_a_card_count_once_per_person_and_removing_them_removes_them(fake_slack, chat_stack):
+    """Alice's 👍 and ⭐ on a card are her interest in its paper, counted as one person's; our own 👀 (the working
+    reaction), a reaction on someone else's message and an emoji that does not count are nothing; removing her
+    reactions removes the signals, and her 👍 redelivered after that (Socket Mode) does not bring it back. Bob's
+    reactions mark when the ones before them were handled. (Carol pasted the link: her interest.)"""
+    channel = f"slack:{CHANNEL}"
+
+    async def people() -> dict[str, set[str]]:
+        signals = await chat_stack.store.channel_signals(channel)
+        return {person: {s.kind for s in signals if s.person == person} for person in {s.person for s in signals}}
+
+    async def bob_reacted() -> bool:
+        return "slack:U0BOB00001" in await people()
+
+    async def react(*events: dict) -> None:
+        for payload in events:
+            await fake_slack.wait_ack(await fake_slack.send_envelope("events_api", payload))
+
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        await paste(fake_slack, "arXiv:2505.22653", user="U0CAROL01")
+        card = fake_slack.posts()[0]["ts"]
+        thumbs = fake_slack.reaction_event("+1", card)
+        await react(
+            thumbs,
+            fake_slack.reaction_event("star", card),
+            fake_slack.reaction_event("eyes", card, user=BOT_USER_ID),
+            fake_slack.reaction_event("+1", "1748460000.000100", item_user="U0BOB00001"),
+            fake_slack.reaction_event("tada", card),
+            fake_slack.reaction_event("+1", card, user="U0BOB00001"),
+        )
+        await until(bob_reacted)
+        assert await people() == {
+            "slack:U0CAROL01": {"pasted"}, "slack:U0ALICE01": {"+1", "star"}, "slack:U0BOB00001": {"+1"}
+        }  # fmt: skip
+        signals = await chat_stack.store.channel_signals(channel)
+        assert {s.arxiv_id for s in signals} == {"2505.22653"} and len(signals) == 4
+        taste = await chat_stack.taste.report(channel)
+        assert (taste.signals, taste.people, taste.liked) == (3, 3, 1)  # one paper, three people's opinions of it
+        await react(
+            fake_slack.reaction_event("+1", card, added=False),
+            fake_slack.reaction_event("star", card, added=False),
+            thumbs,  # redelivered
+            fake_slack.reaction_event("+1", card, added=False, user="U0BOB00001"),
+        )
+        await until(lambda: _not(bob_reacted))
+        assert await people() == {"slack:U0CAROL01": {"pasted"}}
+
+
+async def _not(check) -> bool:
+    return not await check()
+
+
+async def _count(items, n: int) -> bool:
+    return len(await items()) == n
