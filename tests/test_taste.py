@@ -378,3 +378,23 @@ async def test_a_subscriptions_authors_and_candidates(store):
     await digests.candidates(request)
     await digests.candidates(dataclasses.replace(request, candidates=None))
     assert source.asked == [500, 300]
+
+
+async def test_a_followed_authors_paper_past_the_search_limit_is_still_in_the_digest(fake_arxiv, store):
+    """candidates = 3 of the day's 15 cs.CL papers (newest first): the followed author's older paper is found by a
+    second search (the query narrowed to au:"..."), and leads the digest saying why. Not cut short, one search."""
+    now = dt.datetime(2025, 5, 29, 6, 0, tzinfo=dt.UTC)
+    async with ArxivClient(api_url=fake_arxiv.api_url, min_interval_seconds=0.01) as arxiv:
+        summaries = SummaryService(source=arxiv, store=store, summarizer=None, daily_token_budget=0, now=lambda: now,
+                                   max_concurrency=4, cache_hours=24, summary_source="abstract")  # fmt: skip
+        digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100, now=lambda: now)
+        request = DigestRequest(query="cat:cs.CL", date=dt.date(2025, 5, 28), max_papers=2, candidates=3,
+                                authors=("Honghan Wu",))  # fmt: skip
+        digest = await digests.build(request)
+        assert [p.paper.arxiv_id for p in digest.papers][0] == "2505.22240"
+        assert digest.papers[0].why == "new from an author you follow: Honghan Wu"
+        assert len(digest.papers) + len(digest.omitted_papers) == 4
+        searches = [path for path in fake_arxiv.paths if "search_query" in path]
+        assert len(searches) == 2 and "Honghan" in searches[1]
+        await digests.build(dataclasses.replace(request, candidates=None))
+        assert len([path for path in fake_arxiv.paths if "search_query" in path]) == 3

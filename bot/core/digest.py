@@ -18,6 +18,7 @@ from bot.core.taste import TasteService, authors_first, keyword_order, keyword_r
 
 _FIELD_TERM = re.compile(r'(?:(ti|abs|all|au|cat|co|jr|rn|id|submittedDate):)?("[^"]+"|\[[^\]]*\]|[^\s()"]+)')
 _OPERATORS = {"AND", "OR", "ANDNOT", "NOT", "TO"}
+MAX_FOLLOWED_PAPERS = 50  # a followed author's papers searched for apart, when the search was cut short
 
 
 def latest_announcement_request(request: DigestRequest, now: dt.datetime) -> DigestRequest:
@@ -80,6 +81,12 @@ def rank(papers: Sequence[Paper], terms: Sequence[str]) -> list[Paper]:
     return keyword_order(papers, terms)
 
 
+def authors_query(request: DigestRequest) -> str:
+    """The request's query narrowed to its followed authors (au:"Yann LeCun" OR ...)."""
+    names = " OR ".join(f'au:"{name}"' for name in request.authors)
+    return f"({request.query}) AND ({names})"
+
+
 def ranking_terms(request: DigestRequest) -> list[str]:
     return [*query_terms(request.query), *request.include]
 
@@ -104,7 +111,12 @@ class DigestService:
         """The papers in the request's window matching its query and keywords, most relevant first."""
         start, end = request_window(request)
         await report_progress(progress, f"Searching arXiv for {request.query} ({start:%Y-%m-%d} to {end:%Y-%m-%d})")
-        found = await self._source.search(request.query, start, end, limit=request.candidates or self._search_limit)
+        limit = request.candidates or self._search_limit
+        found = await self._source.search(request.query, start, end, limit=limit)
+        if request.authors and len(found) >= limit:  # cut short: followed authors' papers may be past the limit
+            seen = {paper.arxiv_id for paper in found}
+            by_authors = await self._source.search(authors_query(request), start, end, limit=MAX_FOLLOWED_PAPERS)
+            found = [*found, *(paper for paper in by_authors if paper.arxiv_id not in seen)]
         await self._store.save_papers(found, fetched_at=self._now())
         return rank(select(found, request.include, request.exclude), ranking_terms(request))
 

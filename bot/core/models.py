@@ -172,8 +172,11 @@ def check_authors(authors: Iterable[str]) -> tuple[str, ...]:
     names = []
     for raw in authors:
         name = " ".join(str(raw).split())
-        if not name or len(name) > MAX_AUTHOR_CHARS:
-            raise UsageError(f"{raw!r} is not an author's name (1 to {MAX_AUTHOR_CHARS} characters, like Yann LeCun)")
+        if not name or len(name) > MAX_AUTHOR_CHARS or any(c in name for c in '"()'):
+            raise UsageError(
+                f"{raw!r} is not an author's name (1 to {MAX_AUTHOR_CHARS} characters without quotes or parentheses, "
+                "like Yann LeCun)"
+            )
         if name not in names:
             names.append(name)
     if len(names) > MAX_FOLLOWED_AUTHORS:
