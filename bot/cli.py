@@ -112,6 +112,13 @@ def _language(text: str) -> str:
 
 
 @_usage
+def _question(text: str) -> str:
+    from bot.core.commands import check_question
+
+    return check_question(text)
+
+
+@_usage
 def _channel(text: str) -> str:
     from bot.core.models import check_channels
 
@@ -267,7 +274,7 @@ def build_parser() -> Parser:
 
     ask = command("ask", "answer a question about a paper, quoting it", *HELP["ask"])
     ask.add_argument("ref", metavar="REF", help="arXiv URL, arXiv:ID, 2505.22653, hep-th/9901001")
-    ask.add_argument("question", metavar="QUESTION", help="the question, quoted as one argument")
+    ask.add_argument("question", metavar="QUESTION", type=_question, help="the question, quoted as one argument")
     ask.add_argument("--language", type=_language, help="language of the answer (default: summary.language)")
     ask.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -586,10 +593,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     except InvalidReference as exc:
         print(f"paperboy: {error_line(InputError(args.ref, str(exc)))}", file=sys.stderr)
         return EXIT_PARTIAL
-    question = args.question.strip()
-    if not question:
-        print("paperboy: the question is empty: paperboy ask REF 'QUESTION'", file=sys.stderr)
-        return EXIT_USAGE
+    question = args.question
     progress = ProgressLine(sys.stderr, plain=args.verbose)
     try:
         async with open_services(config) as services:

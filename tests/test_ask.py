@@ -12,7 +12,7 @@ import pytest
 from bot.core.chat import COULD_NOT_RECORD, ChatLimits
 from bot.core.faithfulness import normalized
 from bot.core.models import IncomingMessage
-from bot.core.picking import pick_papers
+from bot.core.picking import looks_like_question, pick_papers
 from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPaper, ThreadPlace
 from tests import test_cli
 from tests.fakes.llm_server import history_in, is_question, question_in
@@ -317,3 +317,27 @@ def test_pick_papers_asks_which_or_takes_the_only_one_or_the_card_replied_to():
     assert pick_papers("#4 what?", PAPERS).ask.startswith("This thread has no paper #4.")
     assert pick_papers("what is the main limitation?", PAPERS[:1]).papers == (PAPERS[0],)
     assert pick_papers("what is the main limitation?", PAPERS, replied=[PAPERS[1]]).papers == (PAPERS[1],)
+
+
+async def test_chatter_in_a_thread_is_not_a_question_and_a_long_question_is_refused(thread):
+    """ "thanks!" in a thread of ours is left alone (no reply, no LLM call); a question over 1000 characters gets
+    one line."""
+    chat = thread.chat
+    for chatter in ["thanks!", "nice paper", "+1 great"]:
+        reply = AnswerRecorder()
+        assert not await chat.is_question(asked(chatter))
+        assert not await chat.handle_message(asked(chatter), reply) and reply.events == []
+    reply = AnswerRecorder()
+    assert await chat.handle_message(asked("#1 why " + "really " * 200 + "?"), reply)
+    assert reply.events == [("text", "a question has at most 1000 characters, not 1408; ask a shorter one.")]
+    assert questions_asked(thread.llm) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("thanks!", False), ("cool, thanks a lot", False), ("and on the second dataset?", True),
+     ("explain the loss", True), ("#2 the loss", True), ("the dataset they pretrain the model on", True),
+     ("这篇论文用了什么数据集吗", True)],
+)  # fmt: skip
+def test_looks_like_question(text, question):
+    assert looks_like_question(text) is question

@@ -135,6 +135,7 @@ Command = (
     AdhocDigest | ChannelDigest | Subscribe | Unsubscribe | ListSubscriptions | Help | MoreLike | LessLike | ShowTaste
 )
 ASK_USAGE = "Usage: /ask REF QUESTION, e.g. /ask 2505.22653 which datasets do they use?"
+MAX_QUESTION_CHARS = 1000  # a question, not a document: the paper is what the LLM reads
 
 
 def is_digest_command(text: str) -> bool:
@@ -159,7 +160,18 @@ def parse_ask(text: str) -> Ask:
         ref = parse_ref(words[0])
     except InvalidReference as exc:
         raise UsageError(str(exc)) from None
-    return Ask(ref, words[1].strip())
+    return Ask(ref, check_question(words[1]))
+
+
+def check_question(text: str) -> str:
+    question = text.strip()
+    if not question:
+        raise UsageError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"a question has at most {MAX_QUESTION_CHARS} characters, not {len(question)}; ask a shorter one"
+        )
+    return question
 
 
 def usage_reply(error: UsageError) -> str:

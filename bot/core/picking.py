@@ -41,6 +41,32 @@ _COMMON = frozenset(
 )
 
 
+# How a question (or a request: "explain the loss") starts; "thanks!" or "nice paper" in a thread is not one.
+_QUESTION_START = frozenset(
+    """what which who whom whose how why when where whether is are was were do does did can could should would will
+    has have had may might any anything tell explain describe summarize summarise compare list give show define
+    clarify elaborate quote according in on for and but so also what's how's where's who's""".split()
+)
+_CHATTER_WORDS = 4  # a message this short that is not a question is chatter ("thanks, great paper")
+
+
+def looks_like_question(text: str) -> bool:
+    """A question mark, a paper's number, a question word first, or more than a few words."""
+    text = text.strip()
+    words = text.casefold().split()
+    if not words:
+        return False
+    first = words[0].strip(",.:;!")
+    return (
+        "?" in text
+        or "？" in text
+        or text.endswith(("吗", "呢", "么"))
+        or bool(_NUMBER.search(text))
+        or first in _QUESTION_START
+        or len(words) > _CHATTER_WORDS
+    )
+
+
 @dataclass(frozen=True)
 class Pick:
     """The papers a question is about (several: answered across them), or `ask`: what to reply instead."""
