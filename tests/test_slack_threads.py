@@ -387,3 +387,52 @@ async def _not(check) -> bool:
 
 async def _count(items, n: int) -> bool:
     return len(await items()) == n
+
+
+CARD_OF = re.compile(r"\*\d+\. <https://arxiv\.org/abs/([\d.]+)v")  # a digest card's title: its arXiv id
+LIKED = "2505.22648"  # WebDancer: Towards Autonomous Information Seeking Agency
+SIMILAR = "2505.22501"  # EvolveSearch: An Iterative Self-Evolving Search Agent (older: not in the 3 newest)
+
+
+async def digest_cards(fake: FakeSlack, text: str) -> dict[str, list[str]]:
+    """/digest TEXT; each card its thread shows, by arXiv id: the texts of its blocks (title first), in order."""
+    before = len(fake.posts())
+    await fake.send_envelope("slash_commands", fake.command(text))
+    await fake.wait_for(lambda: len(fake.posts()) > before, 30, "the /digest progress message")
+    parent = fake.posts()[before]["ts"]
+
+    def thread() -> list[dict]:
+        return [p for p in fake.posts() if p.get("thread_ts") == parent]
+
+    await fake.wait_for(lambda: sum(len(headers(p)) for p in thread()) == 3, 60, "the digest's three cards")
+    cards: dict[str, list[str]] = {}
+    for block in (block for post in thread() for block in post["blocks"]):
+        text = block["text"]["text"] if "text" in block else " ".join(e["text"] for e in block.get("elements", [])
+                                                                      if isinstance(e.get("text"), str))  # fmt: skip
+        if title := CARD_OF.match(text):
+            cards[title[1]] = []
+        if cards:
+            cards[next(reversed(cards))].append(text)
+    return cards
+
+
+async def test_reactions_bring_a_similar_paper_into_the_next_digest_saying_why(fake_slack, chat_stack):
+    """A paper pasted here and 👍'd by four more people (five opinions: enough to learn from): the next /digest in
+    this channel has a similar paper it did not have before, and its card says why, naming the liked paper."""
+    channel = f"slack:{CHANNEL}"
+
+    async def five_opinions() -> bool:
+        return (await chat_stack.taste.report(channel)).signals == 5
+
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        before = await digest_cards(fake_slack, "cat:cs.CL --max 3")
+        assert SIMILAR not in before  # by keywords and recency: not among the top 3
+        await paste(fake_slack, f"arXiv:{LIKED}")
+        card = fake_slack.posts()[-1]["ts"]
+        for person in range(4):
+            payload = fake_slack.reaction_event("+1", card, user=f"U0FAN0000{person}")
+            await fake_slack.wait_ack(await fake_slack.send_envelope("events_api", payload))
+        await until(five_opinions)
+        after = await digest_cards(fake_slack, "cat:cs.CL --max 3")
+    why = [line for line in after[SIMILAR] if line.startswith("_like ")]
+    assert why and "WebDancer" in why[0]  # like the paper people here liked, named
