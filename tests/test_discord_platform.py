@@ -150,20 +150,24 @@ def card_numbers(calls) -> list[int]:
 
 async def test_connects_identifies_and_registers_commands(bot, fake_discord):
     """The real client logs in, identifies with the message content intent, gets READY and GUILD_CREATE,
-    and registers /digest and /subscriptions in the configured server."""
+    and registers /digest, /subscriptions and /taste in the configured server."""
     assert bot.is_connected()
     (identify,) = fake_discord.identifies
     assert identify["token_ok"] and identify["intents"] & MESSAGE_CONTENT
     assert identify["intents"] & GUILD_MESSAGE_REACTIONS  # reactions on cards: a channel's taste
     assert bot.client.get_channel(CHANNEL_ID) is not None  # GUILD_CREATE was read
     (put,) = fake_discord.find("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
-    assert sorted(c["name"] for c in put.body) == ["digest", "subscriptions"]
+    assert sorted(c["name"] for c in put.body) == ["digest", "subscriptions", "taste"]
     digest = next(c for c in put.body if c["name"] == "digest")
     assert [(o["name"], o["type"], o["required"]) for o in digest["options"]] == [
         ("query", 3, False), ("days", 4, False), ("max", 4, False), ("language", 3, False)
     ]  # fmt: skip
     subcommands = next(c for c in put.body if c["name"] == "subscriptions")["options"]
     assert [o["name"] for o in subcommands] == ["add", "remove", "list"]
+    taste = next(c for c in put.body if c["name"] == "taste")["options"]
+    assert [(o["name"], [p["name"] for p in o.get("options", [])]) for o in taste] == [
+        ("more-like", ["paper"]), ("less-like", ["paper"]), ("show", [])
+    ]  # fmt: skip
 
 
 async def test_commands_sync_globally_without_guild_ids(fake_discord):

@@ -17,11 +17,12 @@ import pytest
 from bot.core.questions import DOES_NOT_SAY, AnswerCitation, ThreadPlace
 from bot.core.render import answer_footer
 from handlers.discord.answers import MAX_CITATIONS, QUOTE_CHARS, answer_embed, answer_message, paragraph_link
-from handlers.discord.embeds import fit
+from handlers.discord.embeds import escape, fit
 from handlers.discord.platform import default_intents
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
+    EPHEMERAL,
     GUILD_MESSAGE_REACTIONS,
     USER_ID,
     Call,
@@ -56,6 +57,7 @@ from tests.test_discord_platform import (
     NoChat,
     all_strings,
     card_numbers,
+    final_answer,
     platform_for,
     public,
 )
@@ -404,3 +406,27 @@ async def test_reactions_bring_a_similar_paper_into_the_next_digest_saying_why(b
     (similar,) = [c.body["embeds"][0] for c in after if SIMILAR in c.body["embeds"][0]["url"]]
     why = [line for line in similar["description"].splitlines() if line.startswith("*like ")]
     assert why and "WebDancer" in why[0]  # like the paper people here liked, named
+
+
+async def test_taste_commands_note_a_persons_opinion_for_the_channel_and_show_it(bot, fake_discord, chat_stack):
+    """/taste more-like and less-like (for people who do not react) record one opinion for this channel, the latest
+    replacing the other, answered to the asker alone; in a digest's thread they count for its channel; /taste
+    show says what was counted."""
+    channel = f"discord:{CHANNEL_ID}"
+    noted = await final_answer(fake_discord, await fake_discord.send_command("taste", "more-like", paper=LIKED))
+    assert noted["content"] == f"Noted: more like arXiv:{LIKED} here." and noted["flags"] == EPHEMERAL
+    await final_answer(fake_discord, await fake_discord.send_command("taste", "less-like", paper=f"arXiv:{LIKED}v1"))
+    person = f"discord:{USER_ID}"
+    assert [(s.arxiv_id, s.person, s.kind, s.value) for s in await chat_stack.store.channel_signals(channel)] == [
+        (LIKED, person, "less-like", -1)
+    ]
+    cards = await digest_cards(fake_discord, query="cat:cs.CL", max=1)
+    thread_id = int(cards[0].path.split("/")[2])
+    await final_answer(fake_discord, await fake_discord.send_command("taste", "more-like", paper=SIMILAR,
+                                                                       channel_id=thread_id))  # fmt: skip
+    assert {s.arxiv_id for s in await chat_stack.store.channel_signals(channel)} == {LIKED, SIMILAR}
+    assert await chat_stack.store.channel_signals(f"discord:{thread_id}") == []
+    shown = await final_answer(fake_discord, await fake_discord.send_command("taste", "show"))
+    assert shown["content"].startswith(escape(f"Taste of {channel}: 2 signals from 1 person (1 liked, 1 disliked)."))
+    mistake = await final_answer(fake_discord, await fake_discord.send_command("taste", "more-like", paper="banana"))
+    assert "banana" in mistake["content"] and mistake["flags"] == EPHEMERAL

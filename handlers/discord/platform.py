@@ -32,7 +32,10 @@ from bot.core.commands import (
     AdhocDigest,
     ChannelDigest,
     Command,
+    LessLike,
     ListSubscriptions,
+    MoreLike,
+    ShowTaste,
     Subscribe,
     Unsubscribe,
     usage_reply,
@@ -61,7 +64,7 @@ MESSAGE_CONTENT_HELP = (
 TOKEN_HELP = f"check DISCORD_BOT_TOKEN (to get a new one: {PORTAL} → Reset Token)"
 NO_REACTIONS = (
     "Discord: the guild message reactions intent is off, so reactions on my cards do not teach this server's "
-    "channels their taste (/digest more-like and less-like still do)"
+    "channels their taste (/taste more-like and less-like still do)"
 )
 HELP = """\
 Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card.
@@ -70,7 +73,11 @@ Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary
 /subscriptions add name:nlp query:cat:cs.CL — post a digest here every day (options: time, timezone, weekdays, \
 max, language)
 /subscriptions list — this channel's subscriptions
-/subscriptions remove name:nlp — stop one"""
+/subscriptions remove name:nlp — stop one
+/taste more-like paper:2505.22653 — more papers like it in this channel's digests (less-like: fewer); \
+reactions on my cards count too
+/taste show — what this channel's digests learned
+Reply to a card (or write in a digest's thread) to ask about its paper: #2 which dataset?"""
 MENTION_HELP = (
     "Paste an arXiv link (or arXiv:ID) where I can read it and I reply with a summary card; "
     "/digest query:help lists the rest."
@@ -435,10 +442,13 @@ class DiscordPlatform:
             log.exception("Discord: a reaction on message %s in channel %s failed", payload.message_id,
                           payload.channel_id)  # fmt: skip
 
-    async def _command(self, interaction: discord.Interaction, name: str, command: Command | str) -> None:
+    async def _command(
+        self, interaction: discord.Interaction, name: str, command: Command | str, *, parent: bool = False
+    ) -> None:
         """Acknowledge within Discord's 3 s first, then do the work. The person who asked alone sees the
         progress and the answers (ephemeral); a digest is posted in the channel for all.
-        `command` is a text instead when the answer is fixed (help, a mistake in the options)."""
+        `command` is a text instead when the answer is fixed (help, a mistake in the options); `parent`: in a
+        thread, the command is about its parent channel (a channel's taste, as reactions in its threads are)."""
         if self._stopping:
             return
         self._track()
@@ -449,6 +459,8 @@ class DiscordPlatform:
             if not responder.token_died(exc):
                 log.warning("Discord: could not acknowledge %s (%s %s)", name, exc.status, exc.text)
         channel = f"discord:{interaction.channel_id}"
+        if parent and isinstance(interaction.channel, discord.Thread) and interaction.channel.parent_id:
+            channel = f"discord:{interaction.channel.parent_id}"
         try:
             if isinstance(command, str):
                 await responder.text(command)
@@ -519,4 +531,22 @@ class DiscordPlatform:
         async def list_(interaction: discord.Interaction) -> None:
             await self._command(interaction, "/subscriptions list", ListSubscriptions())
 
-        return [digest, subscriptions]
+        taste = app_commands.Group(name="taste", description="What this channel's digests learn from you")
+
+        @taste.command(name="more-like", description="More papers like this one in this channel's digests")
+        @app_commands.describe(paper="an arXiv id or link, e.g. 2505.22653")
+        async def more_like(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
+            command = typed(lambda: MoreLike.from_options(paper))
+            await self._command(interaction, "/taste more-like", command, parent=True)
+
+        @taste.command(name="less-like", description="Fewer papers like this one in this channel's digests")
+        @app_commands.describe(paper="an arXiv id or link, e.g. 2505.22653")
+        async def less_like(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
+            command = typed(lambda: LessLike.from_options(paper))
+            await self._command(interaction, "/taste less-like", command, parent=True)
+
+        @taste.command(name="show", description="What this channel's digests learned from reactions and papers")
+        async def show(interaction: discord.Interaction) -> None:
+            await self._command(interaction, "/taste show", ShowTaste(), parent=True)
+
+        return [digest, subscriptions, taste]
