@@ -1,16 +1,20 @@
 """The TF-IDF taste ranker (bot.clients.ranker): a paper like the liked ones outranks one like the disliked ones, its
-model is plain JSON read back exactly, and 500 candidates are scored in one call."""
+model is plain JSON read back exactly, and 500 candidates are scored in one call; with embeddings from a fake
+OpenAI-compatible endpoint, and without them when it fails."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 
 import pytest
 
-from bot.clients.ranker import TfidfRanker
+from bot.clients.embeddings import OpenAIEmbeddings
+from bot.clients.ranker import EmbeddingRanker, TfidfRanker
 from bot.core.models import Paper
+from tests.fakes.embeddings_server import DIMENSIONS, FakeEmbeddings
 
 DAY = dt.datetime(2026, 2, 10, 12, tzinfo=dt.UTC)
 TOPICS = {
@@ -126,3 +130,55 @@ def test_scoring_the_papers_just_trained_on_reuses_their_rows(corpus):
     assert [s.score for s in right_after] == pytest.approx([s.score for s in from_scratch], abs=1e-12)
     assert [s[1:] for s in right_after] == [s[1:] for s in from_scratch]
     assert ranker.score(model, background) == from_scratch
+
+
+@pytest.fixture
+def embeddings():
+    with FakeEmbeddings() as server:
+        client = OpenAIEmbeddings(base_url=server.base_url, api_key="sk-test-embeddings", model="fake-embed",
+                                  timeout_seconds=5, max_retries=0)  # fmt: skip
+        try:
+            yield server, client
+        finally:
+            client.close()
+
+
+def test_embeddings_join_the_score(corpus, embeddings):
+    """With ranking.embedding_model: the model also holds a regression over the papers' embeddings (from the
+    endpoint, in batches, with the key); a new RL paper still outranks the others; each text is embedded once."""
+    server, client = embeddings
+    ranker = EmbeddingRanker(client, model="fake-embed")
+    background = corpus["speech"][:40] + corpus["vision"][40:100]
+    model = ranker.train(corpus["rl"][:8], corpus["vision"][:4], background)
+    part = json.loads(model)["embedding"]
+    assert part["model"] == "fake-embed" and len(part["coef"]) == DIMENSIONS
+    assert {r["model"] for r in server.requests} == {"fake-embed"}
+    assert max(len(r["input"]) for r in server.requests) <= 64
+    assert {r["authorization"] for r in server.requests} == {"Bearer sk-test-embeddings"}
+    assert sum(len(r["input"]) for r in server.requests) == 8 + 4 + 100
+    candidates = [corpus["rl"][100], corpus["vision"][100], corpus["speech"][100]]
+    rl, vision, speech = ranker.score(model, candidates)
+    assert rl.score > max(vision.score, speech.score) and rl.like is not None
+    asked = len(server.requests)
+    assert ranker.score(model, candidates) == [rl, vision, speech] and len(server.requests) == asked
+    assert TfidfRanker().score(model, candidates) != [rl, vision, speech]  # the TF-IDF part reads it alone
+
+
+def test_without_embeddings_tfidf_alone_ranks(corpus, embeddings, caplog):
+    """The endpoint down while training: the model's embedding part is empty and it scores as TF-IDF alone, saying
+    so once per call in the log (host and model, never the key); a TF-IDF model is retrained for embeddings."""
+    server, client = embeddings
+    server.fail = True
+    ranker = EmbeddingRanker(client, model="fake-embed")
+    with caplog.at_level(logging.WARNING, logger="bot.clients.ranker"):
+        model = ranker.train(corpus["rl"][:5], [], corpus["speech"][:20])
+    assert json.loads(model)["embedding"] == {"model": "fake-embed", "coef": None, "intercept": 0.0}
+    assert "embeddings from 127.0.0.1:" in caplog.text and "(fake-embed) failed" in caplog.text
+    assert "TF-IDF alone" in caplog.text and "sk-test" not in caplog.text
+    server.fail = False
+    papers = corpus["rl"][120:125]
+    assert ranker.score(model, papers) == TfidfRanker().score(model, papers)
+    with pytest.raises(ValueError):
+        ranker.score(TfidfRanker().train(corpus["rl"][:5], [], []), papers)
+    with pytest.raises(ValueError):
+        EmbeddingRanker(client, model="another-model").score(model, papers)

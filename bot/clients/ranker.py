@@ -11,16 +11,22 @@ scikit-learn and numpy are imported inside the functions: an idle bot never load
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.clients.embeddings import EmbeddingsFailed
 from bot.core.models import Paper
 from bot.core.ports import TasteScore, TasteTraits
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
+
+log = logging.getLogger(__name__)
+Embedder = Callable[[Sequence[str]], list[list[float]]]  # bot.clients.embeddings.OpenAIEmbeddings
 
 MODEL_VERSION = 1
 MAX_TERMS = 20_000  # the liked and disliked papers' terms first, then the background's most common
@@ -99,21 +105,45 @@ def _anchor_matrix(anchors: Sequence[dict[str, Any]], width: int) -> csr_matrix:
     return csr_matrix((data, indices, indptr), shape=(len(anchors), width))
 
 
-def _fit(features: csr_matrix, labels: Sequence[int], weights: Sequence[float]) -> tuple[list[float], float]:
-    """Coefficients and intercept of a logistic regression: liked (+1) against the rest (-1)."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+@dataclasses.dataclass(frozen=True)
+class _Signals:
+    """What a model is trained on: each paper once, liked before disliked before background."""
 
-    model = LogisticRegression(C=10.0, solver="liblinear", max_iter=200)
-    model.fit(features, np.asarray(labels), sample_weight=np.asarray(weights))
-    return [float(c) for c in model.coef_[0]], float(model.intercept_[0])
+    liked: list[Paper]
+    disliked: list[Paper]
+    background: list[Paper]
 
+    @classmethod
+    def of(cls, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> _Signals:
+        liked = _unique(liked)
+        disliked = [p for p in _unique(disliked) if p.arxiv_id not in {q.arxiv_id for q in liked}]
+        signal_ids = {p.arxiv_id for p in (*liked, *disliked)}
+        return cls(liked, disliked, [p for p in _unique(background) if p.arxiv_id not in signal_ids])
 
-def _centroid(features: csr_matrix, sign: int) -> tuple[list[float], float]:
-    """With one side only (liked papers and nothing else, or no liked paper): towards (or away from) their mean."""
-    import numpy as np
+    @property
+    def papers(self) -> list[Paper]:
+        return [*self.liked, *self.disliked]
 
-    return [float(c) for c in np.asarray(features.mean(axis=0)).ravel() * sign], 0.0
+    @property
+    def everything(self) -> list[Paper]:
+        return [*self.liked, *self.disliked, *self.background]
+
+    def fit(self, features: Any) -> tuple[list[float], float]:
+        """Coefficients and intercept over `features` (a row per paper of `everything`): a logistic regression of
+        liked (+1) against disliked and background (-1, the background weighing BACKGROUND_WEIGHT); with one side
+        only, towards (or away from) its mean."""
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        liked, signals = len(self.liked), len(self.papers)
+        if not self.liked or not (self.disliked or self.background):
+            rows, sign = (features[:liked], 1) if self.liked else (features[liked:signals], -1)
+            return [float(c) for c in np.asarray(rows.mean(axis=0)).ravel() * sign], 0.0
+        labels = [1] * liked + [-1] * (len(self.everything) - liked)
+        weights = [1.0] * signals + [BACKGROUND_WEIGHT] * len(self.background)
+        model = LogisticRegression(C=10.0, solver="liblinear", max_iter=200)
+        model.fit(features, np.asarray(labels), sample_weight=np.asarray(weights))
+        return [float(c) for c in model.coef_[0]], float(model.intercept_[0])
 
 
 def _load(model_json: str) -> dict[str, Any]:
@@ -138,40 +168,36 @@ class TfidfRanker:
         self._trained: tuple[str, dict[str, int], csr_matrix] | None = None  # model, row per paper id, rows
 
     def train(self, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> str:
-        liked = _unique(liked)
-        disliked = [p for p in _unique(disliked) if p.arxiv_id not in {q.arxiv_id for q in liked}]
-        signal_ids = {p.arxiv_id for p in (*liked, *disliked)}
-        background = [p for p in _unique(background) if p.arxiv_id not in signal_ids]
-        signal_papers = [*liked, *disliked]
-        if not signal_papers:
-            return json.dumps({"version": MODEL_VERSION, "terms": [], "idf": [], "coef": [], "intercept": 0.0,
-                               "anchors": []})  # fmt: skip
-        terms, idf, features = _vocabulary(signal_papers, background)
-        if not liked:
-            coef, intercept = _centroid(features[len(liked) : len(signal_papers)], -1)
-        elif not disliked and not background:
-            coef, intercept = _centroid(features[: len(liked)], 1)
-        else:
-            labels = [1] * len(liked) + [-1] * (len(disliked) + len(background))
-            weights = [1.0] * len(signal_papers) + [BACKGROUND_WEIGHT] * len(background)
-            coef, intercept = _fit(features, labels, weights)
+        signals = _Signals.of(liked, disliked, background)
+        model, features = self._trained_model(signals)
+        return self._dumped(model, signals, features)
+
+    def _trained_model(self, signals: _Signals) -> tuple[dict[str, Any], csr_matrix | None]:
+        """The model, and the rows of `signals.everything` it was fitted on (None without signals)."""
+        if not signals.papers:
+            empty = {"version": MODEL_VERSION, "terms": [], "idf": [], "coef": [], "intercept": 0.0, "anchors": []}
+            return empty, None
+        terms, idf, features = _vocabulary(signals.papers, signals.background)
+        coef, intercept = signals.fit(features)
         anchors = [
             {"id": paper.arxiv_id, "title": paper.title, **_sparse_row(features[n])}
-            for n, paper in enumerate(liked)
+            for n, paper in enumerate(signals.liked)
         ][-MAX_ANCHORS:]  # fmt: skip
-        model_json = json.dumps(
-            {
-                "version": MODEL_VERSION,
-                "terms": terms,
-                "idf": idf,  # exact: scoring rebuilds the rows training had
-                "coef": _rounded(coef),
-                "intercept": round(intercept, _DIGITS),
-                "anchors": anchors,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        self._trained = (model_json, {p.arxiv_id: n for n, p in enumerate((*signal_papers, *background))}, features)
+        model = {
+            "version": MODEL_VERSION,
+            "terms": terms,
+            "idf": idf,  # exact: scoring rebuilds the rows training had
+            "coef": _rounded(coef),
+            "intercept": round(intercept, _DIGITS),
+            "anchors": anchors,
+        }
+        return model, features
+
+    def _dumped(self, model: dict[str, Any], signals: _Signals, features: csr_matrix | None) -> str:
+        """The model as JSON, remembered with its training rows (one assignment: other threads train too)."""
+        model_json = json.dumps(model, ensure_ascii=False, separators=(",", ":"))
+        rows = {p.arxiv_id: n for n, p in enumerate(signals.everything)}
+        self._trained = None if features is None else (model_json, rows, features)
         return model_json
 
     def score(self, model_json: str, papers: Sequence[Paper]) -> list[TasteScore]:
@@ -252,3 +278,47 @@ def _distinct(terms: Iterable[str], limit: int) -> tuple[str, ...]:
             continue
         kept.append(term)
     return tuple(kept)
+
+
+class EmbeddingRanker(TfidfRanker):
+    """TfidfRanker's model (its terms and anchors say why), and a second logistic regression over the papers'
+    embeddings from an OpenAI-compatible endpoint; a paper's score is the mean of both. When the endpoint fails,
+    the TF-IDF model alone ranks (logged): a digest never waits on embeddings it cannot have."""
+
+    def __init__(self, embed: Embedder, *, model: str) -> None:
+        super().__init__()
+        self._embed, self._model = embed, model
+
+    def train(self, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> str:
+        signals = _Signals.of(liked, disliked, background)
+        model, features = self._trained_model(signals)
+        part: dict[str, Any] = {"model": self._model, "coef": None, "intercept": 0.0}
+        vectors = self._vectors(signals.everything) if signals.papers else None
+        if vectors is not None:
+            coef, intercept = signals.fit(vectors)
+            part.update(coef=_rounded(coef), intercept=round(intercept, _DIGITS))
+        return self._dumped({**model, "embedding": part}, signals, features)
+
+    def score(self, model_json: str, papers: Sequence[Paper]) -> list[TasteScore]:
+        import numpy as np
+
+        part = json.loads(model_json).get("embedding") if papers else None
+        if papers and (not isinstance(part, dict) or part.get("model") != self._model):
+            raise ValueError(f"a taste model trained without {self._model} embeddings")
+        scores = super().score(model_json, papers)
+        if part is None or part["coef"] is None or (vectors := self._vectors(papers)) is None:
+            return scores
+        decisions = vectors @ np.asarray(part["coef"], dtype=np.float64) + float(part["intercept"])
+        return [s._replace(score=(s.score + _sigmoid(float(d))) / 2) for s, d in zip(scores, decisions, strict=True)]
+
+    def _vectors(self, papers: Sequence[Paper]) -> Any:
+        """The papers' embeddings, unit length, a row each; None when the endpoint failed (logged)."""
+        import numpy as np
+        from sklearn.preprocessing import normalize
+
+        try:
+            vectors = self._embed([_text(p) for p in papers])
+        except EmbeddingsFailed as exc:
+            log.warning("%s; ranking by TF-IDF alone", exc)
+            return None
+        return normalize(np.asarray(vectors, dtype=np.float64), norm="l2")
