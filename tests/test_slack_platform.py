@@ -450,9 +450,11 @@ async def test_revoked_token_stops_sending_for_the_workspace(fake_slack, chat_st
     assert len(stopped) == 1 and "token_revoked" in stopped[0].getMessage()
 
 
-async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fake_slack):
-    """Row 36: a 60-paper digest in several threaded messages; a failure on chunk 3 resumes at chunk 3."""
-    publisher = SlackPublisher(web_client(BOT_TOKEN, fake_slack.api_url), min_interval=0)
+async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fake_slack, store):
+    """Row 36: a 60-paper digest in several threaded messages; a failure on chunk 3 resumes at chunk 3. Every card
+    is recorded once under the parent, numbered as shown, with the ts of the message its title is in (questions in
+    the thread and reactions on the card find it there); the parent, a list, carries none."""
+    publisher = SlackPublisher(web_client(BOT_TOKEN, fake_slack.api_url), min_interval=0, threads=store)
     big = digest(60)
     expected = [m.blocks for m in digest_messages(big)]
     fake_slack.script("chat.postMessage", "ok", "ok", "internal_error")
@@ -469,6 +471,14 @@ async def test_sixty_paper_digest_posts_in_order_and_resumes_after_a_failure(fak
     assert len(expected) > 3 and len(posts) == len(expected) and recorded[2:] == rest
     assert [tuple(p["blocks"]) for p in posts] == expected  # every chunk once, in order
     assert "thread_ts" not in posts[0] and all(p["thread_ts"] == posts[0]["ts"] for p in posts[1:])
+    papers = await store.thread_papers(f"slack:{CHANNEL}", posts[0]["ts"])
+    assert [(p.position, p.arxiv_id) for p in papers] == [(i, sp.paper.arxiv_id) for i, sp in enumerate(big.papers, 1)]
+    titled: dict[int, str] = {}  # a card's number -> the message its title is in
+    for post in posts:
+        for number in (int(h.split(".")[0]) for h in headers(post) if h[0].isdigit()):
+            titled.setdefault(number, post["ts"])
+    assert [p.message_id for p in papers] == [titled[p.position] for p in papers]
+    assert await store.message_papers(f"slack:{CHANNEL}", posts[0]["ts"]) is None
 
 
 async def test_every_message_of_a_huge_digest_names_what_it_holds(fake_slack):

@@ -16,18 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.errors import PaperboyError
 from bot.core.faithfulness import normalized
 from bot.core.questions import DOES_NOT_SAY, Answer, AnswerCitation
-from handlers.slack import SlackPublisher
 from handlers.slack.answers import MAX_CITATIONS, QUOTE_CHARS, answer_message
-from handlers.slack.platform import slack_unescape, web_client
+from handlers.slack.platform import slack_unescape
 from tests.db import upgraded_store
 from tests.fakes.llm_server import INVENTED, answered, history_in, is_question
-from tests.fakes.slack_server import BOT_TOKEN, BOT_USER_ID, CHANNEL, SCOPES, FakeSlack
+from tests.fakes.slack_server import BOT_USER_ID, CHANNEL, SCOPES, FakeSlack
 from tests.stack import build_stack
 from tests.test_cli import READ_PAPERS, page_paragraphs
-from tests.test_slack_blocks import digest, enormous, paper
 from tests.test_slack_platform import HOSTILE as HOSTILE_PAPER
 from tests.test_slack_platform import headers, running, texts
 
@@ -107,8 +104,9 @@ def test_does_not_say_shows_the_closest_passages_cut_and_says_why():
     assert "over today's token budget" in blocks[-1]["elements"][0]["text"]
 
 
-def test_an_answer_across_papers_names_each_quotes_paper():
-    across = answer_of(
+def across_papers() -> Answer:
+    """An answer across two papers, one quote each (the second without a section)."""
+    return answer_of(
         arxiv_id="",
         arxiv_ids=("2505.22653", "2505.22651"),
         citations=(
@@ -116,7 +114,10 @@ def test_an_answer_across_papers_names_each_quotes_paper():
             AnswerCitation("No RL here.", "https://arxiv.org/html/2505.22651v1#S2.p1", "", "2505.22651"),
         ),
     )
-    assert markup(answer_message(across).payload()) == [
+
+
+def test_an_answer_across_papers_names_each_quotes_paper():
+    assert markup(answer_message(across_papers()).payload()) == [
         f"<{ANCHOR}|arXiv:2505.22653 · 3 Method>",
         "<https://arxiv.org/html/2505.22651v1#S2.p1|arXiv:2505.22651>",
     ]
@@ -158,35 +159,6 @@ async def test_a_token_without_reactions_read_is_said_once_at_start_and_the_bot_
         async with running(fake, None, "socket"):
             pass
     assert [r for r in caplog.records if "reactions:read" in r.getMessage()] == []
-
-
-# ---- recording the cards a digest posts
-
-
-async def test_a_resumed_digest_records_each_card_once_under_its_parent_with_its_number(fake_slack, store):
-    """Twenty-three papers in several thread messages (three of them enormous, split across messages); the post of
-    message 3 fails and the run resumes there (as the scheduler does): every paper is recorded once, numbered as
-    shown, with the ts of the message that carries its title; the parent (a list, no card) carries none."""
-    publisher = SlackPublisher(web_client(BOT_TOKEN, fake_slack.api_url), min_interval=0, threads=store)
-    big = digest(0, papers=(*(paper(i) for i in range(1, 21)), *(enormous(i) for i in range(21, 24))))
-    fake_slack.script("chat.postMessage", "ok", "ok", "internal_error")
-    sent: list[str] = []
-
-    async def on_sent(ts: str) -> None:
-        sent.append(ts)
-
-    with pytest.raises(PaperboyError, match="internal_error"):
-        await publisher.post_digest(CHANNEL, big, on_sent=on_sent)
-    await publisher.post_digest(CHANNEL, big, already_sent=list(sent), on_sent=on_sent)
-    papers = await store.thread_papers(f"slack:{CHANNEL}", sent[0])
-    assert [(p.position, p.arxiv_id) for p in papers] == [(i, big.papers[i - 1].paper.arxiv_id) for i in range(1, 24)]
-    titled: dict[int, str] = {}  # a card's number -> the message its title is in
-    for post in fake_slack.posts():
-        for text in texts(post)[1:]:
-            if title := CARD_OF.match(text):
-                titled.setdefault(int(title[1]), post["ts"])
-    assert all(p.message_id == titled[p.position] for p in papers) and sent[0] not in {p.message_id for p in papers}
-    assert await store.message_papers(f"slack:{CHANNEL}", sent[0]) is None
 
 
 # ---- end to end: the real bolt app, FakeSlack, the real core over the fake arXiv site and the fake LLM
