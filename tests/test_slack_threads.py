@@ -184,7 +184,7 @@ def shown(fake: FakeSlack) -> str:
 
 
 async def paste(fake: FakeSlack, text: str, **fields) -> str:
-    """A message with a link, answered with cards in its thread; the thread's ts, once the work is over (its ⏳
+    """A message with a link, answered with cards in its thread; the thread's ts, once the work is over (its 👀
     removed: the cards are recorded by then)."""
     payload = fake.message_event(text, **fields)
     await fake.send_envelope("events_api", payload)
@@ -202,7 +202,7 @@ async def ask(fake: FakeSlack, text: str, thread: str) -> dict:
 
 
 async def done(fake: FakeSlack, ts: str, what: str) -> str:
-    """Message `ts` was answered: its ⏳ shown while working is removed, the last thing the platform does."""
+    """Message `ts` was answered: its 👀 shown while working is removed, the last thing the platform does."""
     await fake.wait_for(lambda: ("remove", CHANNEL, ts, "eyes") in fake.reactions, timeout=30, what=what)
     return ts
 
@@ -220,7 +220,7 @@ def asked(llm) -> list[dict]:
 async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_follow_up_sees_it(
     fake_slack, chat_stack, fake_arxiv_site
 ):
-    """No mention needed in our own thread: the answer quotes the paragraph verbatim and links to it; ⏳ while
+    """No mention needed in our own thread: the answer quotes the paragraph verbatim and links to it; 👀 while
     working. The follow-up's LLM request carries the first question. Chatter elsewhere (a reply in someone else's
     thread, a message in the channel) is not a question without the mention, and not even claimed."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
@@ -247,7 +247,7 @@ async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_
     first, second = asked(chat_stack.llm)
     assert history_in(first) == [] and [q for q, _ in history_in(second)] == [Q_INSTANCE]
     working = [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]
-    assert len(working) == 3 and working[0] == thread  # the paste and both questions showed ⏳
+    assert len(working) == 3 and working[0] == thread  # the paste and both questions showed 👀
     for payload in elsewhere:
         assert await chat_stack.store.claim_event(f"slack:{payload['event_id']}")  # never claimed
 

@@ -349,7 +349,7 @@ class SlackPlatform:
         user, name = str(event.get("user") or ""), str(event.get("reaction") or "")
         if item.get("type") != "message" or not item.get("channel") or not item.get("ts") or not user or not name:
             return
-        # Our own ⏳ (the working reaction) is no one's taste; nor is a reaction on someone else's message.
+        # Our own 👀 (shown while working) is no one's taste; nor is a reaction on someone else's message.
         if user == self._bot_user_id or event.get("item_user", self._bot_user_id) != self._bot_user_id:
             return
         added = event.get("type") == "reaction_added"

@@ -343,7 +343,7 @@ class ThreadResponder:
         await self._post(text_message(message))
 
     async def answer(self, answer: Answer) -> None:
-        """In the thread the question was asked in (the ⏳ on the question showed it was being worked on)."""
+        """In the thread the question was asked in (the 👀 on the question showed it was being worked on)."""
         await self._post(answer_message(answer))
 
     async def finish(self) -> None:
