@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clients.prompts import ANSWER_PROMPT_VERSION, PROMPT_VERSION
 from bot.clients.retrieval import Bm25Retriever
-from bot.config import ArxivSettings, Config, RankingSettings, ReaderSettings, Secret
+from bot.config import ArxivSettings, Config, ReaderSettings, Secret
 from bot.core.answers import AnswerService
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
@@ -118,7 +118,7 @@ async def open_services(
                     max_input_tokens=settings.reader.max_input_tokens,
                     now=now,
                 )
-                taste = _taste(settings.ranking, store, now)
+                taste = _taste(config, store, now)
                 digests = DigestService(
                     source=arxiv,
                     store=store,
@@ -356,24 +356,39 @@ def _llm_options(config: Config) -> dict[str, Any]:
     }
 
 
-def _taste(settings: RankingSettings, store: SqlStore, now: Callable[[], dt.datetime]) -> TasteService:
+def _taste(config: Config, store: SqlStore, now: Callable[[], dt.datetime]) -> TasteService:
+    ranking = config.settings.ranking
+    ranker_factory: Callable[[], TasteRanker] = _tfidf_ranker
+    if ranking.embedding_model:
+        if not config.llm_configured:
+            raise ConfigError(
+                "ranking.embedding_model needs an endpoint: set llm.base_url, or OPENAI_API_KEY for OpenAI's"
+            )
+        ranker_factory = functools.partial(_embedding_ranker, config, ranking.embedding_model)
     return TasteService(
         book=store,
         store=store,
-        ranker_factory=_tfidf_ranker,
-        interest=settings.interest_reactions,
-        disinterest=settings.disinterest_reactions,
-        min_signals=settings.min_signals,
+        ranker_factory=ranker_factory,
+        interest=ranking.interest_reactions,
+        disinterest=ranking.disinterest_reactions,
+        min_signals=ranking.min_signals,
         now=now,
     )
 
 
+# scikit-learn and SciPy load when a channel first has enough signals to learn from: `paperboy run` idles without
+# them (under 150 MB).
 def _tfidf_ranker() -> TasteRanker:
-    # scikit-learn and SciPy load when a channel first has enough signals to learn from: `paperboy run` idles
-    # without them (under 150 MB).
     from bot.clients.ranker import TfidfRanker
 
     return TfidfRanker()
+
+
+def _embedding_ranker(config: Config, model: str) -> TasteRanker:
+    from bot.clients.embeddings import OpenAIEmbeddings
+    from bot.clients.ranker import EmbeddingRanker
+
+    return EmbeddingRanker(OpenAIEmbeddings(**{**_llm_options(config), "model": model}), model=model)
 
 
 def chat_platforms(config: Config, services: Services) -> list[ChatPlatform]:

@@ -15,6 +15,7 @@ from bot.core.chat import COULD_NOT_RECORD, ChatBot, ChatLimits, DigestDefaults
 from bot.core.digest import DigestService
 from bot.core.errors import StorageUnavailable
 from bot.core.models import Digest, IncomingMessage, Subscription, SummaryBatch
+from bot.core.questions import Answer
 from bot.core.ratelimit import SlidingWindow
 from bot.core.render import error_line
 from bot.core.summaries import SummaryService
@@ -47,8 +48,14 @@ class RecordingResponder:
     async def text(self, message: str) -> None:
         self.events.append(("text", message))
 
+    async def answer(self, answer: Answer) -> None:
+        self.events.append(("answer", answer))
+
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.events]
+
+    def answers(self) -> list[Answer]:
+        return [event for kind, event in self.events if kind == "answer"]
 
 
 class Clock:

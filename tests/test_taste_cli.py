@@ -119,3 +119,12 @@ async def test_a_bad_channel_is_a_usage_error(env, tmp_path, args):
     assert (code, out) == (2, "")
     (line,) = err.strip().splitlines()
     assert "is not a channel" in line
+
+
+async def test_embeddings_without_an_endpoint_is_a_configuration_error(env, tmp_path):
+    env["PAPERBOY_RANKING__EMBEDDING_MODEL"] = "text-embedding-3-small"
+    del env["PAPERBOY_LLM__BASE_URL"], env["OPENAI_API_KEY"]
+    code, out, err = await paperboy("taste", "console", env=env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    (line,) = err.strip().splitlines()
+    assert "ranking.embedding_model needs an endpoint" in line
