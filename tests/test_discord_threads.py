@@ -39,6 +39,7 @@ from tests.fakes.llm_server import (
     question_in,
     question_passages_in,
 )
+from tests.stack import build_chat
 from tests.test_cli import READ_PAPERS
 from tests.test_discord_embeds import (
     HOSTILE,
@@ -343,30 +344,40 @@ async def test_hostile_paper_and_question_are_inert(bot, fake_discord, chat_stac
 
 async def test_a_reaction_counts_once_per_person_and_removing_it_removes_it(bot, fake_discord, chat_stack):
     """👍 (delivered twice) and ⭐ on a card by one person: two reactions, one person's opinion of one paper;
-    taken back, they are gone. The bot's own reactions and unknown emoji count for nothing."""
+    taken back, they are gone, in the order Discord sent them (🔥 added and at once removed ends removed). The bot's
+    own reactions and emoji that do not count are nothing."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
     _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
     card_id = card.response["id"]
     await recorded(chat_stack.store, CHANNEL_ID, card_id)
-    channel = f"discord:{CHANNEL_ID}"
-    store = chat_stack.store
+    channel, person = f"discord:{CHANNEL_ID}", f"discord:{USER_ID}"
 
-    async def kinds() -> list[tuple[str, str, str]]:
-        return sorted((s.arxiv_id, s.person, s.kind) for s in await store.channel_signals(channel))
+    async def signals_become(*kinds: str) -> None:
+        """Wait until this person's signals on the paper are of these kinds (the paste's, then reactions)."""
 
-    pasted = await kinds()  # the paper pasted here is one signal of interest already
+        async def now() -> list[str]:
+            signals = await chat_stack.store.channel_signals(channel)
+            assert {(s.arxiv_id, s.person) for s in signals} <= {("2508.08468", person)}, signals
+            return sorted(s.kind for s in signals)
+
+        try:
+            await settled(lambda: _equal(now, sorted(kinds)))
+        except AssertionError:
+            assert await now() == sorted(kinds)  # says what they are instead
+            raise
+
+    await signals_become("pasted")  # a paper pasted here is interest already
     for emoji in ["👍", "👍", "⭐", "🦀"]:
         assert await fake_discord.react(card_id, emoji)
     assert await fake_discord.react(card_id, "👍", user_id=BOT_ID)
-    person = f"discord:{USER_ID}"
-    reacted = [("2508.08468", person, "⭐"), ("2508.08468", person, "👍")]
-    await settled(lambda: _equal(kinds, sorted([*pasted, *reacted])))
+    await signals_become("pasted", "👍", "⭐")
     report = await chat_stack.taste.report(channel)
     assert report.signals == 1 and report.people == 1  # one person's opinion of one paper
     assert await fake_discord.react(card_id, "👍", added=False)
-    await settled(lambda: _equal(kinds, sorted([*pasted, reacted[0]])))
-    assert await fake_discord.react(card_id, "⭐", added=False)
-    await settled(lambda: _equal(kinds, pasted))
+    await signals_become("pasted", "⭐")
+    for emoji, added in [("🔥", True), ("🔥", False), ("⭐", False), ("👀", True)]:
+        assert await fake_discord.react(card_id, emoji, added=added)
+    await signals_become("pasted", "👀")
 
 
 async def _equal(get, expected) -> bool:
@@ -430,3 +441,29 @@ async def test_taste_commands_note_a_persons_opinion_for_the_channel_and_show_it
     assert shown["content"].startswith(escape(f"Taste of {channel}: 2 signals from 1 person (1 liked, 1 disliked)."))
     mistake = await final_answer(fake_discord, await fake_discord.send_command("taste", "more-like", paper="banana"))
     assert "banana" in mistake["content"] and mistake["flags"] == EPHEMERAL
+
+
+async def test_a_restart_between_two_questions_keeps_the_conversation(fake_discord, chat_stack):
+    """The bot answers, stops, and a new one (a new ChatBot and client on the same database) takes the reply to its
+    answer as the follow-up it is, with the earlier turn."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    first_run = platform_for(fake_discord, chat=chat_stack.chat, events=chat_stack.store, threads=chat_stack.store)
+    await first_run.start()
+    try:
+        _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+        question = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
+        answer = await reply_to(fake_discord, question)
+        await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
+    finally:
+        await first_run.stop()
+    chat, _ = build_chat(**chat_stack.clients)
+    second_run = platform_for(fake_discord, chat=chat, events=chat_stack.store, threads=chat_stack.store)
+    await second_run.start()
+    try:
+        follow_up = await fake_discord.send_message(PHONE, reply_to=answer.response["id"])
+        await reply_to(fake_discord, follow_up)
+    finally:
+        await second_run.stop()
+    ((earlier, _),) = history_in(questions_asked(chat_stack.llm)[-1])
+    assert earlier == INSTANCE and len(fake_discord.identifies) == 2
+    assert fake_discord.schema_errors == []

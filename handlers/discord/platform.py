@@ -184,6 +184,7 @@ class DiscordPlatform:
         self._stopping = False
         self._saved_endpoints: tuple[str, yarl.URL] | None = None
         self._told_no_reactions = False
+        self._reactions_in_order = asyncio.Lock()
 
     @property
     def client(self) -> discord.Client:
@@ -431,6 +432,12 @@ class DiscordPlatform:
         emoji = payload.emoji.name
         if not emoji:
             return  # a custom emoji Discord no longer names (deleted)
+        # One at a time, in the order Discord sent them (the lock is first come, first served, and taken before any
+        # await): a reaction added and at once taken back ends removed.
+        async with self._reactions_in_order:
+            await self._reaction(payload, emoji, added=added)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, emoji: str, *, added: bool) -> None:
         try:
             await self._chat.reaction(
                 f"discord:{payload.channel_id}", str(payload.message_id), f"discord:{payload.user_id}", emoji,
