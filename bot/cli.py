@@ -586,6 +586,7 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     from bot.core.models import InputError
     from bot.core.refs import parse_ref
     from bot.core.render import error_line, render_answer
+    from bot.core.summaries import NO_LLM, OVER_BUDGET
     from bot.wiring import open_services
 
     try:
@@ -606,6 +607,10 @@ async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     finally:
         progress.done()
     print(render_answer(answer, args.format))
+    if answer.generator == "extractive" and answer.note not in (NO_LLM, OVER_BUDGET):
+        # The LLM failed after its retries (as summarize reports it): the closest passages were printed instead.
+        print(f"paperboy: arXiv:{answer.arxiv_id}v{answer.version}: no answer written: {answer.note}", file=sys.stderr)
+        return EXIT_PARTIAL
     return EXIT_OK
 
 

@@ -336,3 +336,20 @@ async def test_chatter_in_a_thread_is_not_a_question_and_a_long_question_is_refu
 )  # fmt: skip
 def test_looks_like_question(text, question):
     assert looks_like_question(text) is question
+
+
+async def test_ask_with_the_llm_down_prints_the_closest_passages_and_exits_1(env, tmp_path, fake_arxiv):
+    """The LLM unreachable: the closest passages (verbatim, linked) are printed, one line on stderr says why, exit 1;
+    with no LLM configured that is the answer itself, exit 0."""
+    fake_arxiv.add_papers(READ_PAPERS)
+    env["PAPERBOY_LLM__BASE_URL"] = f"http://127.0.0.1:{test_cli.closed_port()}/v1"
+    code, out, err = await paperboy("ask", "2508.08468v6", INSTANCE, "--format", "json", env=env, cwd=tmp_path)
+    assert code == 1
+    answer = json.loads(out)
+    assert (answer["answered"], answer["generator"]) == (False, "extractive") and answer["citations"]
+    (line,) = [line for line in err.splitlines() if not line.startswith("… ")]  # after the progress notes
+    assert line.startswith("paperboy: arXiv:2508.08468v6: no answer written:") and test_cli.API_KEY not in err
+    del env["PAPERBOY_LLM__BASE_URL"], env["OPENAI_API_KEY"]
+    code, out, err = await paperboy("ask", "2508.08468v6", INSTANCE, env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert "No answer written (no LLM configured): the passages closest to the question" in " ".join(out.split())
