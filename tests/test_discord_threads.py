@@ -24,6 +24,7 @@ from tests.fakes.discord_server import (
     CHANNEL_ID,
     EPHEMERAL,
     GUILD_MESSAGE_REACTIONS,
+    PLAIN_CHANNEL_ID,
     USER_ID,
     Call,
     FakeDiscord,
@@ -195,7 +196,7 @@ def questions_asked(llm) -> list[dict]:
     return [body for body in llm.calls if is_question(body)]
 
 
-async def reply_to(fake: FakeDiscord, message: dict, timeout: float = 30) -> Call:
+async def reply_to(fake: FakeDiscord, message: dict, timeout: float = 60) -> Call:
     """The bot's (first) reply to `message`, once Discord accepted it."""
 
     def found() -> Call | None:
@@ -467,3 +468,29 @@ async def test_a_restart_between_two_questions_keeps_the_conversation(fake_disco
     ((earlier, _),) = history_in(questions_asked(chat_stack.llm)[-1])
     assert earlier == INSTANCE and len(fake_discord.identifies) == 2
     assert fake_discord.schema_errors == []
+
+
+async def test_a_digest_without_a_thread_is_asked_by_replying_to_its_cards(bot, fake_discord, chat_stack):
+    """Where the bot may not start threads, the cards follow the parent in the channel, recorded under the parent;
+    a reply to card 2 is about paper 2, and "#3" in a reply to the parent picks paper 3."""
+    await fake_discord.send_command("digest", query="cat:cs.CL", max=3, channel_id=PLAIN_CHANNEL_ID)
+    sent = await fake_discord.wait_calls("POST", rf"/channels/{PLAIN_CHANNEL_ID}/messages", 4, timeout=60)
+    parent, *cards = sent
+    place = ThreadPlace(f"discord:{PLAIN_CHANNEL_ID}", parent.response["id"], f"discord:{PLAIN_CHANNEL_ID}")
+    await recorded(chat_stack.store, PLAIN_CHANNEL_ID, cards[-1].response["id"])
+    posted = await chat_stack.store.thread_papers(place.location, place.thread)
+    assert [p.message_id for p in posted] == [c.response["id"] for c in cards]
+    question = await fake_discord.send_message(
+        "which framework do they present?", channel_id=PLAIN_CHANNEL_ID, reply_to=cards[1].response["id"]
+    )
+    answer = await reply_to(fake_discord, question)
+    assert live_links(answer.body["embeds"][0]) and all(
+        posted[1].arxiv_id in u for u in live_links(answer.body["embeds"][0])
+    )
+    found = await recorded(chat_stack.store, PLAIN_CHANNEL_ID, answer.response["id"])
+    assert found[0] == place and [p.position for p in found[1]] == [2]
+    third = await fake_discord.send_message(
+        "#3 what do they find about reward noise?", channel_id=PLAIN_CHANNEL_ID, reply_to=parent.response["id"]
+    )
+    await reply_to(fake_discord, third)
+    assert posted[2].title in prompt_of(questions_asked(chat_stack.llm)[-1])
