@@ -343,6 +343,7 @@ async def test_hostile_paper_and_question_are_inert(bot, fake_discord, chat_stac
     assert "evil.example/x" not in json.dumps(answer.body)
 
 
+@pytest.mark.both_databases  # one opinion per person and paper is the database's key
 async def test_a_reaction_counts_once_per_person_and_removing_it_removes_it(bot, fake_discord, chat_stack):
     """👍 (delivered twice) and ⭐ on a card by one person: two reactions, one person's opinion of one paper;
     taken back, they are gone, in the order Discord sent them (🔥 added and at once removed ends removed). The bot's
