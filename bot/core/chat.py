@@ -209,15 +209,8 @@ class ChatBot:
             if left_out:
                 batch = dataclasses.replace(batch, errors=(*batch.errors, self._left_out(left_out)))
             await reply.cards(batch)
-        except StorageUnavailable as exc:
-            await could_not_record(exc, reply)
-            return True
-        except PaperboyError as exc:
-            await reply.text(str(exc))
-            return True
-        except Exception:
-            log.exception("summarizing %s failed", ", ".join(map(str, shown)))
-            await reply.text(SORRY.format(what="summarizing"))
+        except Exception as exc:
+            await _failed(exc, reply, what="summarizing", of=", ".join(map(str, shown)))
             return True
         channel = message.place.channel if message.place is not None else message.channel
         for item in batch.papers:  # a paper someone bothered to paste here is one this channel cares about
@@ -282,7 +275,7 @@ class ChatBot:
             )
             await reply.answer(answer)
         except Exception as exc:
-            await self._could_not_answer(exc, reply)
+            await _failed(exc, reply, what="answering the question", of=str(command.ref))
 
     async def _question_thread(self, message: IncomingMessage, refs: Sequence[ArxivRef]) -> _Thread | None:
         """The thread of ours this message asks about, or None: it is not in (nor a reply to) one of our threads,
@@ -357,7 +350,7 @@ class ChatBot:
                 )
             await reply.answer(answer)
         except Exception as exc:
-            await self._could_not_answer(exc, reply)
+            await _failed(exc, reply, what="answering the question", of=place.thread)
             return
         try:
             await self._threads.add_turn(place, _turn(answer, person=user, at=self._now()))
@@ -376,15 +369,6 @@ class ChatBot:
         wait = (oldest + HOUR - now).total_seconds()
         await reply.text(SLOW_DOWN_THREAD.format(limit=limit, wait=_minutes(wait)))
         return False
-
-    async def _could_not_answer(self, exc: Exception, reply: Responder) -> None:
-        if isinstance(exc, StorageUnavailable):
-            await could_not_record(exc, reply)
-        elif isinstance(exc, PaperboyError):
-            await reply.text(str(exc))
-        else:
-            log.error("answering a question failed", exc_info=exc)
-            await reply.text(SORRY.format(what="answering the question"))
 
     async def _signal(self, channel: str, arxiv_id: str, person: str, *, kind: str, value: int) -> None:
         """A pasted paper's interest; a database outage loses it (logged) and nothing else."""
@@ -568,6 +552,17 @@ async def could_not_record(exc: StorageUnavailable, reply: Responder) -> None:
     """The person is told to ask again; the operator reads why (the store logged the outage as it began)."""
     log.warning("a chat answer gave up: %s", exc)
     await reply.text(COULD_NOT_RECORD)
+
+
+async def _failed(exc: Exception, reply: Responder, *, what: str, of: str) -> None:
+    """One line for the person: the database's outage, an error meant for them, or an apology (a bug, logged)."""
+    if isinstance(exc, StorageUnavailable):
+        await could_not_record(exc, reply)
+    elif isinstance(exc, PaperboyError):
+        await reply.text(str(exc))
+    else:
+        log.error("%s %s failed", what, of, exc_info=exc)
+        await reply.text(SORRY.format(what=what))
 
 
 def _describe(sub: Subscription) -> str:
