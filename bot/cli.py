@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from bot.config import Config
     from bot.core.fulltext import Figure, FullText
-    from bot.core.models import DigestRequest, InputError, Paper
-    from bot.wiring import OnDemandReader
+    from bot.core.models import ArxivRef, DigestRequest, InputError, Paper
+    from bot.wiring import OnDemandReader, Services
 
 log = logging.getLogger("paperboy")
 
@@ -456,26 +456,41 @@ async def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     return _report([], llm_errors)
 
 
-async def cmd_figures(args: argparse.Namespace, config: Config) -> int:
+def _ref_or_report(text: str) -> ArxivRef | None:
+    """The reference, or None after one line on standard error saying why it is not one."""
     from bot.core.models import InputError
     from bot.core.refs import parse_ref
     from bot.core.render import error_line
-    from bot.wiring import open_services
 
     try:
-        ref = parse_ref(args.ref)
+        return parse_ref(text)
     except InvalidReference as exc:
-        print(f"paperboy: {error_line(InputError(args.ref, str(exc)))}", file=sys.stderr)
+        print(f"paperboy: {error_line(InputError(text, str(exc)))}", file=sys.stderr)
+        return None
+
+
+async def _paper_or_report(services: Services, ref: ArxivRef, text: str) -> Paper | None:
+    """The paper (from the cache, else arXiv), or None after one line on standard error (unknown, arXiv down)."""
+    from bot.core.models import InputError
+
+    papers, errors = await services.summaries.fetch_papers([ref])
+    if errors or ref not in papers:
+        _report(errors or [InputError(text, f"arXiv has no paper {ref}")], [])
+        return None
+    return papers[ref]
+
+
+async def cmd_figures(args: argparse.Namespace, config: Config) -> int:
+    from bot.wiring import open_services
+
+    if (ref := _ref_or_report(args.ref)) is None:
         return EXIT_PARTIAL
     progress = ProgressLine(sys.stderr, plain=args.verbose)
     failed: list[str] = []
     try:
         async with open_services(config) as services:
-            papers, errors = await services.summaries.fetch_papers([ref])
-            if errors or ref not in papers:
-                progress.done()
-                return _report(errors or [InputError(args.ref, "arXiv has no such paper")], [])
-            paper = papers[ref]
+            if (paper := await _paper_or_report(services, ref, args.ref)) is None:
+                return EXIT_PARTIAL
             await progress(f"reading arXiv:{paper.arxiv_id}v{paper.version}")
             text = await services.reader.read(paper)
             progress.done()
@@ -583,27 +598,19 @@ def _image_extension(data: bytes) -> str:
 
 
 async def cmd_ask(args: argparse.Namespace, config: Config) -> int:
-    from bot.core.models import InputError
-    from bot.core.refs import parse_ref
-    from bot.core.render import error_line, render_answer
+    from bot.core.render import render_answer
     from bot.core.summaries import NO_LLM, OVER_BUDGET
     from bot.wiring import open_services
 
-    try:
-        ref = parse_ref(args.ref)
-    except InvalidReference as exc:
-        print(f"paperboy: {error_line(InputError(args.ref, str(exc)))}", file=sys.stderr)
+    if (ref := _ref_or_report(args.ref)) is None:
         return EXIT_PARTIAL
-    question = args.question
     progress = ProgressLine(sys.stderr, plain=args.verbose)
     try:
         async with open_services(config) as services:
-            papers, errors = await services.summaries.fetch_papers([ref])
-            if errors or ref not in papers:
-                progress.done()
-                return _report(errors or [InputError(args.ref, f"arXiv has no paper {ref}")], [])
+            if (paper := await _paper_or_report(services, ref, args.ref)) is None:
+                return EXIT_PARTIAL
             language = args.language or config.settings.summary.language
-            answer = await services.answers.ask(papers[ref], question, language=language, progress=progress)
+            answer = await services.answers.ask(paper, args.question, language=language, progress=progress)
     finally:
         progress.done()
     print(render_answer(answer, args.format))

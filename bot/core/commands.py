@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from typing import ClassVar, Self
 
 from bot.core.errors import InvalidReference, UsageError
 from bot.core.models import ArxivRef, Language, parse_time_of_day, parse_weekdays, parse_whole_number
@@ -97,25 +98,34 @@ class Help:
 
 
 @dataclasses.dataclass(frozen=True)
-class MoreLike:
-    """`/digest more-like ID`: this person wants more papers like this one in this channel."""
+class _Opinion:
+    """A person's opinion of a paper for this channel's digests, as reactions give one."""
 
-    ref: ArxivRef
+    ref: ArxivRef  # without a version: taste is about the paper
+    name: ClassVar[str]
 
     @classmethod
-    def from_options(cls, paper: str) -> MoreLike:
-        return cls(_paper(paper, "more-like"))
+    def from_options(cls, paper: str) -> Self:
+        """From the paper as a person wrote it (a link, arXiv:ID, an id); UsageError when it is not one."""
+        try:
+            ref = parse_ref(paper.strip())
+        except InvalidReference as exc:
+            raise UsageError(f"/digest {cls.name}: {exc}") from None
+        return cls(ArxivRef(ref.arxiv_id))
 
 
 @dataclasses.dataclass(frozen=True)
-class LessLike:
+class MoreLike(_Opinion):
+    """`/digest more-like ID`: more papers like this one in this channel."""
+
+    name = "more-like"
+
+
+@dataclasses.dataclass(frozen=True)
+class LessLike(_Opinion):
     """`/digest less-like ID`: fewer papers like this one in this channel."""
 
-    ref: ArxivRef
-
-    @classmethod
-    def from_options(cls, paper: str) -> LessLike:
-        return cls(_paper(paper, "less-like"))
+    name = "less-like"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,15 +259,6 @@ def _unquote(word: str) -> str:
     if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
         return word[1:-1]
     return word
-
-
-def _paper(text: str, command: str) -> ArxivRef:
-    """The paper a more-like/less-like names, as anything a person pastes; taste is about the paper, not a version."""
-    try:
-        ref = parse_ref(text.strip())
-    except InvalidReference as exc:
-        raise UsageError(f"/digest {command}: {exc}") from None
-    return ArxivRef(ref.arxiv_id)
 
 
 def _number(options: dict[str, str], option: str) -> int | None:
