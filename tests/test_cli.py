@@ -324,7 +324,7 @@ def test_version_of_a_checkout_never_installed(monkeypatch):
     assert package_version() == f"{version} (not installed)"
 
 
-@pytest.mark.parametrize("command", ["summarize", "digest", "chat", "post", "run", "db"])
+@pytest.mark.parametrize("command", ["summarize", "digest", "figures", "ask", "taste", "chat", "post", "run", "db"])
 def test_every_command_has_a_description_and_examples(command, capsys):
     from bot.cli import build_parser
 
