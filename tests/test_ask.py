@@ -181,6 +181,7 @@ async def test_title_words_and_these_papers_pick_one_paper_or_all(thread):
     assert answer.arxiv_id == "" and set(answer.arxiv_ids) == {"2508.08468", "2008.10010"}
 
 
+@pytest.mark.both_databases
 async def test_a_follow_up_sees_the_earlier_turn_and_a_restart_keeps_the_conversation(thread):
     """The second question's LLM request carries the first question and answer; a new ChatBot on the same database
     (a restart, or another replica) continues the same conversation."""
