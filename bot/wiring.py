@@ -13,9 +13,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clients.prompts import ANSWER_PROMPT_VERSION, PROMPT_VERSION
-from bot.clients.retrieval import Bm25Retriever
 from bot.config import ArxivSettings, Config, ReaderSettings, Secret
-from bot.core.answers import AnswerService
 from bot.core.digest import DigestService
 from bot.core.errors import ConfigError, StorageUnavailable
 from bot.core.excerpt import Passage
@@ -35,6 +33,7 @@ if TYPE_CHECKING:
     from bot.clients.arxiv import ArxivClient
     from bot.clients.llm import OpenAIAnswerer, OpenAISummarizer
     from bot.clients.reader import ArxivReader
+    from bot.core.answers import AnswerService
     from bot.core.chat import ChatBot
     from bot.core.excerpt import Excerpt
     from bot.core.fulltext import Figure, FullText
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 class Services:
     summaries: SummaryService
     digests: DigestService
-    answers: AnswerService  # questions about papers (paperboy ask, /ask, threads)
     taste: TasteService  # each channel's signals and learned ranking
     reader: OnDemandReader  # the paper itself (HTML, else PDF, else the abstract); its figures' images too
     store: SqlStore
@@ -54,11 +52,17 @@ class Services:
     now: Callable[[], dt.datetime]
     configured_subscriptions: tuple[Subscription, ...]
     make_chat: Callable[[], ChatBot]
+    make_answers: Callable[[], AnswerService]
 
     @functools.cached_property
     def chat(self) -> ChatBot:
         """Built on first use: summarize and digest never import the chat front end."""
         return self.make_chat()
+
+    @property
+    def answers(self) -> AnswerService:
+        """Questions about papers (paperboy ask, /ask, threads); built on first use, once."""
+        return self.make_answers()
 
     async def subscriptions(self) -> list[Subscription]:
         """From the configuration file and from chat (/digest subscribe), one list."""
@@ -127,17 +131,23 @@ async def open_services(
                     now=now,
                     taste=taste,
                 )
-                answers = AnswerService(
-                    reader=StoredFirst(store, reader),
-                    answerer=answerer,
-                    retriever=Bm25Retriever(),
-                    cache=store,
-                    store=store,  # questions spend llm.daily_token_budget with the summaries
-                    daily_token_budget=settings.llm.daily_token_budget,
-                    max_input_tokens=settings.reader.max_input_tokens,
-                    max_concurrency=settings.llm.max_concurrency,
-                    now=now,
-                )
+
+                @functools.cache
+                def make_answers() -> AnswerService:
+                    from bot.clients.retrieval import Bm25Retriever
+                    from bot.core.answers import AnswerService
+
+                    return AnswerService(
+                        reader=StoredFirst(store, reader),
+                        answerer=answerer,
+                        retriever=Bm25Retriever(),
+                        cache=store,
+                        store=store,  # questions spend llm.daily_token_budget with the summaries
+                        daily_token_budget=settings.llm.daily_token_budget,
+                        max_input_tokens=settings.reader.max_input_tokens,
+                        max_concurrency=settings.llm.max_concurrency,
+                        now=now,
+                    )
 
                 def make_chat() -> ChatBot:
                     from bot.core.chat import ChatBot, ChatLimits, DigestDefaults
@@ -159,7 +169,7 @@ async def open_services(
                             subscriptions_per_channel=settings.chat.max_subscriptions_per_channel,
                             questions_per_thread_per_hour=settings.chat.questions_per_thread_per_hour,
                         ),
-                        answers=answers,
+                        answers=make_answers(),
                         taste=taste,
                         threads=store,
                         history_turns=settings.chat.history_turns,
@@ -169,7 +179,6 @@ async def open_services(
                 yield Services(
                     summaries=summaries,
                     digests=digests,
-                    answers=answers,
                     taste=taste,
                     reader=reader,
                     store=store,
@@ -177,6 +186,7 @@ async def open_services(
                     now=now,
                     configured_subscriptions=configured,
                     make_chat=make_chat,
+                    make_answers=make_answers,
                 )
             finally:
                 for client in (summarizer, answerer):
