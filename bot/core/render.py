@@ -25,6 +25,7 @@ from bot.core.textwidth import wrap
 
 BATCH_FORMATS = ("text", "json")  # bot.pages adds markdown
 ANSWER_FORMATS = ("text", "json")
+TASTE_FORMATS = ("text", "json")
 QUOTE_CHARS = 300  # of a quote shown under an answer (JSON has it whole)
 DIGEST_FORMATS = ("text", "json")  # bot.pages adds markdown and html
 TEXT_WIDTH = 88
@@ -299,7 +300,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 def render_taste(report: TasteReport, fmt: str) -> str:
     """`/digest taste` and `paperboy taste`: what a channel's ranking learned, as text or json."""
-    check_format(fmt, ANSWER_FORMATS)
+    check_format(fmt, TASTE_FORMATS)
     return _dumps(report.as_json()) if fmt == "json" else report.as_text()
 
 
