@@ -300,6 +300,7 @@ PAPERS = [
         ("In the Climb paper, what reward?", [3], "In the Climb paper, what reward?"),
         ("how is the speech enhancement evaluated?", [1], "how is the speech enhancement evaluated?"),
         ("which ones use reinforcement learning?", [1, 2, 3], "which ones use reinforcement learning?"),
+        ("no. 2: is there no 2 stage training?", [2], "is there no 2 stage training?"),
     ],
 )
 def test_pick_papers(question, positions, asked):

@@ -15,8 +15,8 @@ from bot.core.sanitize import one_line, truncate
 MAX_LISTED = 20  # papers listed when asking which one
 TITLE_CHARS = 100
 
-# "#3", "paper 3", "no. 3", "number 3", "nr 3": a paper's position in the thread.
-_NUMBER = re.compile(r"(?:#\s?|\b(?:paper|no\.?|nr\.?|number)\s*#?\s*)(\d{1,3})\b", re.IGNORECASE)
+# "#3", "paper 3", "no. 3", "number 3", "nr 3": a paper's position in the thread ("no 2-stage training?" is not one).
+_NUMBER = re.compile(r"(?:#\s?|\b(?:paper|no\.|nr\.?|number)\s*#?\s*)(\d{1,3})\b", re.IGNORECASE)
 # A question about every paper of the thread, said plainly.
 _ALL = re.compile(
     r"\b(?:these|those|today'?s|today’s|all(?: (?:of )?the)?|both|each of the|the other|every) papers?\b"
