@@ -19,6 +19,7 @@ from bot.core.questions import Answer
 from bot.core.ratelimit import SlidingWindow
 from bot.core.render import error_line
 from bot.core.summaries import SummaryService
+from bot.core.taste import TasteService
 from handlers.console import run_console
 from storage.engine import make_engine
 from storage.migrations import upgrade
@@ -375,7 +376,7 @@ class UnreachableStore:
 @pytest.mark.parametrize(
     "line",
     ["https://arxiv.org/abs/2505.22653", "/digest", "/digest cat:cs.CL", "/digest subscribe rl cat:cs.LG",
-     "/digest unsubscribe rl", "/digest list"],
+     "/digest unsubscribe rl", "/digest list", "/digest more-like 2505.22653", "/digest taste"],
 )  # fmt: skip
 async def test_a_database_that_stays_down_is_told_to_the_person_on_the_console(fake_arxiv, line, caplog):
     """Row 44: whatever was asked, the person reads 'I could not record this; try again in a minute', one line;
@@ -385,8 +386,9 @@ async def test_a_database_that_stays_down_is_told_to_the_person_on_the_console(f
         summaries = SummaryService(source=arxiv, store=store, summarizer=RecordingSummarizer(),
                                    daily_token_budget=10**9, max_concurrency=4, cache_hours=24)  # fmt: skip
         digests = DigestService(source=arxiv, store=store, summaries=summaries, search_limit=100)
+        taste = TasteService(book=store, store=store, ranker_factory=None)
         chat = ChatBot(summaries=summaries, digests=digests, subscriptions=[], book=store, language="en",
-                       max_papers_per_message=2, digest_defaults=DigestDefaults())  # fmt: skip
+                       max_papers_per_message=2, digest_defaults=DigestDefaults(), taste=taste)  # fmt: skip
         out, err = io.StringIO(), io.StringIO()
         assert await run_console(chat, stdin=io.StringIO(line + "\n"), stdout=out, stderr=err) == 0
     assert out.getvalue() == COULD_NOT_RECORD + "\n"
