@@ -45,6 +45,25 @@ async def test_more_like_and_less_like_record_one_opinion_per_person(chat_stack)
     assert len(await signals(store)) == 1
 
 
+async def test_more_like_fetches_the_paper_so_the_ranker_can_learn_from_it_and_an_unknown_one_is_told(chat_stack):
+    """The paper named is fetched from arXiv (and cached) when it is noted: training reads its title and abstract
+    from the store. An id arXiv does not have is one line, and counts for nothing."""
+    from bot.core.models import ArxivRef
+    from bot.core.summaries import NOT_KNOWN_LATEST
+
+    chat, store = chat_stack.chat, chat_stack.store
+    reply = AnswerRecorder()
+    assert await store.get_papers([ArxivRef("2505.22453")], fresh_since=NOT_KNOWN_LATEST) == {}
+    await chat.handle_message(say("/digest more-like 2505.22453"), reply)
+    assert reply.events == [("text", "Noted: more like arXiv:2505.22453 here.")]
+    cached = await store.get_papers([ArxivRef("2505.22453")], fresh_since=NOT_KNOWN_LATEST)
+    assert [p.arxiv_id for p in cached.values()] == ["2505.22453"] and cached[ArxivRef("2505.22453")].abstract
+    await chat.handle_message(say("/digest less-like 2512.99999"), reply)
+    (line,) = reply.events[-1][1].splitlines()
+    assert line.startswith("arXiv has no paper 2512.99999")
+    assert await signals(store) == [("2505.22453", "console", "more-like", INTEREST)]
+
+
 async def test_a_pasted_paper_is_interest_and_taste_says_what_was_learned(chat_stack):
     """Each paper pasted in the console is one interest signal from "console"; /digest taste counts them, and from
     ranking.min_signals (5) on says what the ranker learned."""

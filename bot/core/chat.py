@@ -35,7 +35,7 @@ from bot.core.commands import (
     usage_reply,
 )
 from bot.core.digest import DigestService, latest_announcement_request
-from bot.core.errors import PaperboyError, StorageUnavailable, UsageError
+from bot.core.errors import PaperboyError, PaperNotFound, StorageUnavailable, UsageError
 from bot.core.models import (
     MAX_CHAT_DIGEST_PAPERS,
     ArxivRef,
@@ -462,6 +462,11 @@ class ChatBot:
         """A person's more-like or less-like for a paper here; saying the other one later replaces it."""
         if self._taste is None:
             return NO_TASTE
+        # Fetched (and so cached) first: the ranker learns from the paper's title and abstract, and an id arXiv
+        # does not know is told, not counted.
+        papers, errors = await self._summaries.fetch_papers([command.ref])
+        if errors or command.ref not in papers:
+            return error_line(errors[0]) if errors else str(PaperNotFound(command.ref.versioned))
         more = isinstance(command, MoreLike)
         kind, other = ("more-like", "less-like") if more else ("less-like", "more-like")
         arxiv_id, person = command.ref.arxiv_id, _person(user)
