@@ -305,6 +305,16 @@ def test_the_why_line_shows_on_every_surface_escaped():
     plain = dataclasses.replace(digest, papers=(make_sp(),))
     assert "<em>" not in render_digest(plain, "html") and "liked here" not in render_digest(plain, "markdown")
 
+    # The console and `paperboy digest`'s text: one "Why:" line under the meta, control characters gone.
+    from bot.core.render import card_text
+    from bot.core.render import render_digest as render_text
+
+    console = dataclasses.replace(sp, why="like “Evil \x1b]0;pwned\x07 \u202etitle”, liked here")
+    assert "Why: like “Evil ]0;pwned title”, liked here" in card_text(console).splitlines()
+    assert "    Why: like “<!channel> *bold* ```code <script>alert(1)</script> ||spoiler||”, liked" \
+           in render_text(digest, "text").splitlines()  # fmt: skip
+    assert "Why:" not in card_text(make_sp()) and "Why:" not in render_text(plain, "text")
+
 
 class DigestsByChannel(RecordingPublisher):
     def __init__(self) -> None:

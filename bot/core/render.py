@@ -195,6 +195,8 @@ def _text_body(sp: SummarizedPaper, *, authors_limit: int, abstract: bool, inden
     lines += _wrap(f"{view.id_label} · {categories_line(sp.paper)} · {view.dates}", indent)
     if comment := one_line(view.comment or ""):
         lines += _wrap(f"Comment: {comment}", indent)
+    if view.why:  # in a digest ranked for a channel: why it was picked
+        lines += _wrap(f"Why: {view.why}", indent)
     lines += [""] + _wrap(f"TL;DR: {one_line(view.tldr)}", indent)
     if takeaways := [t for t in (one_line(t) for t in view.takeaways) if t]:
         lines += [f"{indent}Key takeaways:"]
