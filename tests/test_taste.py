@@ -408,3 +408,36 @@ async def test_a_followed_authors_paper_past_the_search_limit_is_still_in_the_di
         assert len(searches) == 2 and "Honghan" in searches[1]
         await digests.build(dataclasses.replace(request, candidates=None))
         assert len([path for path in fake_arxiv.paths if "search_query" in path]) == 3
+
+
+async def test_a_taste_report_quoting_hostile_titles_is_inert_on_every_surface():
+    """`/digest taste` names the papers a taste is anchored on and its terms, which a paper's author wrote: on Slack,
+    Discord, the console and `paperboy taste` no mention, link, markup or terminal escape in them is live."""
+    import io
+
+    from bot.core.render import render_taste
+    from bot.core.taste import TasteReport
+    from handlers.console.platform import ConsoleResponder
+    from handlers.discord.embeds import text_messages
+    from handlers.slack.blocks import text_message
+
+    title = "<!channel> @everyone <@123456789012345678> [click](https://evil.example/x) ```x``` \x1b[31mred \u202e"
+    report = TasteReport(
+        channel="slack:C1", signals=5, people=2, liked=5, disliked=0, min_signals=5, learning=True,
+        terms=("<!here>", "reward"), anchors=(("2505.22653", title),),
+    )  # fmt: skip
+    text = report.as_text()
+    assert "2505.22653 <!channel>" in text and "\x1b" not in text and "\u202e" not in text
+
+    slack = text_message(text).text
+    assert "<!" not in slack and "&lt;!channel&gt;" in slack and "&lt;!here&gt;" in slack
+    assert "[click](`https://evil.example/x`)" in slack  # the URL inert in a code span
+
+    (discord,) = [out.content for out in text_messages(text)]
+    assert "@everyone" not in discord and "<@123456789012345678>" not in discord
+    assert r"[click\](`https://evil.example/x`)" in discord and r"\`\`\`x\`\`\`" in discord
+
+    out = io.StringIO()
+    await ConsoleResponder(out, io.StringIO()).text(text)
+    assert render_taste(report, "text") == text
+    assert all(c not in out.getvalue() + text for c in "\x1b\u202e")
