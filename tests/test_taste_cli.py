@@ -64,6 +64,30 @@ async def test_more_like_fetches_the_paper_so_the_ranker_can_learn_from_it_and_a
     assert await signals(store) == [("2505.22453", "console", "more-like", INTEREST)]
 
 
+async def test_a_chat_digest_in_a_channel_without_signals_is_todays_digest_exactly(chat_stack):
+    """/digest QUERY in a channel with no signals (another channel has plenty) shows the papers, and leaves out the
+    papers, in exactly the order a DigestService without any taste gives."""
+    from bot.core.digest import DigestService
+    from bot.core.models import DigestRequest
+
+    chat, store = chat_stack.chat, chat_stack.store
+    for n, arxiv_id in enumerate(LIKED):
+        await chat_stack.taste.record("slack:COTHER", arxiv_id, f"slack:U{n}", source="pasted", kind="pasted",
+                                      value=INTEREST)  # fmt: skip
+    reply = AnswerRecorder()
+    await chat.handle_message(say("/digest cat:cs.CL AND abs:reasoning --max 3"), reply)
+    ((_, digest),) = [event for event in reply.events if event[0] == "digest"]
+    plain = DigestService(source=chat_stack.clients["arxiv_client"], store=store, summaries=chat_stack.summaries,
+                          search_limit=100)  # fmt: skip
+    request = DigestRequest(query=digest.query, date=digest.date, days=digest.days, window=digest.window,
+                            max_papers=3)  # fmt: skip
+    today = await plain.build(request)
+    assert len(digest.papers) == 3 and digest.omitted_papers
+    assert [p.paper.arxiv_id for p in digest.papers] == [p.paper.arxiv_id for p in today.papers]
+    assert [p.arxiv_id for p in digest.omitted_papers] == [p.arxiv_id for p in today.omitted_papers]
+    assert all(p.why == "matches: reasoning" for p in digest.papers)
+
+
 async def test_a_pasted_paper_is_interest_and_taste_says_what_was_learned(chat_stack):
     """Each paper pasted in the console is one interest signal from "console"; /digest taste counts them, and from
     ranking.min_signals (5) on says what the ranker learned."""
@@ -112,6 +136,9 @@ async def test_taste_and_digest_for_a_channel(env, tmp_path, fake_arxiv):
     assert code == 0, err
     empty = json.loads(out)
     assert (empty["channel"], empty["signals"], empty["learning"]) == ("console", 0, False)
+    args = ("digest", "--query", "cat:cs.CL", "--date", "2025-05-28", "--max", "5", "--format", "json")
+    code, before, err = await paperboy(*args, env=env, cwd=tmp_path)
+    assert code == 0, err
 
     lines = "".join(f"https://arxiv.org/abs/{i}\n" for i in LIKED)
     code, _, err = await paperboy("chat", env=env, cwd=tmp_path, stdin=lines)
@@ -124,12 +151,18 @@ async def test_taste_and_digest_for_a_channel(env, tmp_path, fake_arxiv):
     code, out, _ = await paperboy("taste", "console", env=env, cwd=tmp_path)
     assert code == 0 and out.startswith("Taste of console: 5 signals from 1 person")
 
-    args = ("digest", "--query", "cat:cs.CL", "--date", "2025-05-28", "--max", "5", "--format", "json")
     code, out, err = await paperboy(*args, "--channel", "console", env=env, cwd=tmp_path)
     assert code == 0, err
     papers = json.loads(out)["papers"]
     assert len(papers) == 5 and all(isinstance(p["score"], float) for p in papers)
     assert any(p["why"] for p in papers)
+    # Without --channel, the keyword ranking as before the signals: the same papers, nothing saying why.
+    code, after, err = await paperboy(*args, env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert [(p["arxiv_id"], p["why"], p["score"]) for p in json.loads(after)["papers"]] == [
+        (p["arxiv_id"], None, None) for p in json.loads(before)["papers"]
+    ]
+    assert [p["arxiv_id"] for p in papers] != [p["arxiv_id"] for p in json.loads(before)["papers"]]
 
 
 @pytest.mark.parametrize("args", [["taste", "slack:not a channel"], ["digest", "--query", "x", "--channel", "irc:1"]])
