@@ -8,6 +8,8 @@ import datetime as dt
 import json
 import logging
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -182,3 +184,17 @@ def test_without_embeddings_tfidf_alone_ranks(corpus, embeddings, caplog):
         ranker.score(TfidfRanker().train(corpus["rl"][:5], [], []), papers)
     with pytest.raises(ValueError):
         EmbeddingRanker(client, model="another-model").score(model, papers)
+
+
+def test_an_idle_bot_does_not_load_the_rankers_libraries():
+    """The wiring, the command line and a ranker built (as TasteService builds one for a channel below min_signals)
+    load none of scikit-learn, SciPy, numpy or openai: they load when a channel first learns (the idle `paperboy
+    run` stays small, benchmarks/idle_rss.py)."""
+    code = (
+        "import sys, bot.wiring, bot.cli\n"
+        "from bot.clients.ranker import EmbeddingRanker, TfidfRanker\n"
+        "TfidfRanker()\n"
+        "loaded = [m for m in ('sklearn', 'scipy', 'numpy', 'openai') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
