@@ -12,7 +12,7 @@ import pytest
 from bot.core.chat import COULD_NOT_RECORD, ChatLimits
 from bot.core.faithfulness import normalized
 from bot.core.models import IncomingMessage
-from bot.core.picking import looks_like_question, pick_papers
+from bot.core.picking import asks_about_papers, looks_like_question, pick_papers
 from bot.core.questions import DOES_NOT_SAY, PostedCard, ThreadPaper, ThreadPlace
 from tests import test_cli
 from tests.fakes.llm_server import history_in, is_question, question_in
@@ -278,6 +278,46 @@ async def test_an_invented_number_never_reaches_the_thread(thread):
     (answer,) = reply.answers()
     assert (answer.answered, answer.text) == (False, DOES_NOT_SAY) and answer.citations
     assert INVENTED.rstrip("%") not in repr(answer)
+
+
+async def test_elsewhere_a_question_put_to_the_bot_with_a_link_is_answered_about_that_paper(chat_stack):
+    """Addressed to the bot (an @mention, a direct message, the console) outside our threads, a link with a question
+    gets the answer about that paper (progress first), and two links one answer across both; a bare link, a remark,
+    a request for the summary, or a question not addressed to the bot get the cards."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    chat = chat_stack.chat
+
+    def said(text: str, *, addressed: bool = True) -> IncomingMessage:
+        return IncomingMessage(platform="slack", channel="slack:C01", text=text, user="U1", addressed=addressed)
+
+    reply = AnswerRecorder()
+    assert await chat.handle_message(said(f"{INSTANCE.rstrip('?')} in https://arxiv.org/abs/2508.08468v6?"), reply)
+    (answer,) = reply.answers()
+    assert (answer.arxiv_id, answer.version, answer.answered) == ("2508.08468", 6, True)
+    assert any(c.anchor_url.endswith("#S5.SS1.p3") for c in answer.citations)
+    assert reply.kinds()[0] == "progress" and reply.kinds()[-1] == "answer"
+    across = AnswerRecorder()
+    await chat.handle_message(said("which of 2508.08468v6 and 2008.10010v1 uses a GAN?"), across)
+    (both,) = across.answers()
+    assert both.arxiv_id == "" and set(both.arxiv_ids) == {"2508.08468", "2008.10010"}
+    asked_before = len(questions_asked(chat_stack.llm))
+    for text, addressed in [("arXiv:2508.08468v6", True), ("nice paper arXiv:2508.08468v6", True),
+                            ("summarize 2508.08468v6 please", True), ("can you explain arXiv:2508.08468v6?", True),
+                            (f"{INSTANCE} arXiv:2508.08468v6", False)]:  # fmt: skip
+        cards = AnswerRecorder()
+        assert await chat.handle_message(said(text, addressed=addressed), cards)
+        assert cards.kinds()[-1] == "cards" and not cards.answers(), text
+    assert len(questions_asked(chat_stack.llm)) == asked_before
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("what dataset does it use?", True), ("uses RL?", True), ("explain the loss function", True),
+     ("这篇论文用了什么数据集吗", True), ("nice paper", False), ("summarize this please", False), ("tl;dr", False),
+     ("can you explain it?", False), ("what is this about?", False), ("have a look at this", False), ("", False)],
+)  # fmt: skip
+def test_asks_about_papers(text, question):
+    assert asks_about_papers(text) is question
 
 
 # ---- which paper a question is about (pure)

@@ -262,6 +262,23 @@ async def test_a_reply_to_a_card_is_answered_in_a_reply_quoting_the_paper(
     assert place.thread == card_id and [p.arxiv_id for p in papers] == ["2508.08468"]
 
 
+async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_a_reply(bot, fake_discord, chat_stack):
+    """Outside our threads a question needs the @mention: "@Paperboy which ... ID?" gets the answer in a reply
+    (typing first), not a card; the same without the mention gets the card."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    question = f"<@{BOT_ID}> {INSTANCE.rstrip('?')} in arXiv:2508.08468v6?"
+    message = await fake_discord.send_message(question, mention_bot=True)
+    answer = await reply_to(fake_discord, message)
+    (embed,) = answer.body["embeds"]
+    assert "t3.medium" in embed["description"] and embed["fields"], embed
+    assert all("/2508.08468v6#S" in link for link in live_links(embed)) and live_links(embed)
+    (typing,) = fake_discord.find("POST", rf"/channels/{CHANNEL_ID}/typing")
+    assert typing.at < answer.at
+    _, card = await card_reply(fake_discord, f"{INSTANCE} arXiv:2508.08468v6")
+    assert card.body["embeds"][0]["title"].startswith("Cloud-Edge Audio-Visual Speech Enhancement")
+    assert len(questions_asked(chat_stack.llm)) == 1
+
+
 async def test_a_follow_up_replying_to_the_answer_sees_the_earlier_turn(bot, fake_discord, chat_stack):
     """A reply to the answer is a follow-up in the same conversation: the LLM is given the earlier question and
     answer, and the second answer is a reply to it."""

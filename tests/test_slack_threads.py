@@ -252,6 +252,27 @@ async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_
         assert await chat_stack.store.claim_event(f"slack:{payload['event_id']}")  # never claimed
 
 
+async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its_thread(fake_slack, chat_stack):
+    """Outside our threads a question needs the @mention: "@Paperboy which ... arXiv:ID?" in the channel is answered
+    in the message's thread from the paper (👀 while working), not with a card. The same question without the mention,
+    a bare link with it, and a remark with it get the card."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    mention = f"<@{BOT_USER_ID}>"
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        question = fake_slack.message_event(f"{mention} {Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?")
+        await fake_slack.send_envelope("events_api", question)
+        ts = await done(fake_slack, question["event"]["ts"], "the answer to the mention")
+        (answer,) = fake_slack.posts()
+        for text in (f"{Q_INSTANCE} arXiv:{AVSE}", f"{mention} arXiv:{AVSE}", f"{mention} nice paper arXiv:{AVSE}"):
+            await paste(fake_slack, text)
+    assert answer["thread_ts"] == ts and "t3.medium" in answer["text"]
+    ((_, link),) = quotes_of(answer)
+    assert link.endswith(f"/{AVSE}#S5.SS1.p3")
+    assert ts in [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]  # 👀 while working
+    assert [len(headers(post)) for post in fake_slack.posts()[1:]] == [1, 1, 1]  # three cards
+    assert len(asked(chat_stack.llm)) == 1
+
+
 async def test_a_question_in_a_digest_thread_picks_the_paper_by_its_number(fake_slack, chat_stack):
     """/digest posts three cards in its thread, each recorded under it with its number; "#2 ..." there is answered
     from paper 2 (the LLM sees only its passages; the quote links to it)."""

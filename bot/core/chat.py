@@ -43,12 +43,13 @@ from bot.core.models import (
     IncomingMessage,
     InputError,
     Language,
+    Paper,
     Subscription,
     check_days,
     check_max_papers,
     check_query,
 )
-from bot.core.picking import looks_like_question, pick_papers
+from bot.core.picking import asks_about_papers, looks_like_question, pick_papers
 from bot.core.ports import Responder, SubscriptionBook, ThreadBook
 from bot.core.questions import Answer, ThreadPaper, ThreadPlace, Turn
 from bot.core.ratelimit import SlidingWindow
@@ -78,6 +79,7 @@ Paste an arXiv link (or arXiv:ID) and I reply with a summary card.
 /digest taste            what this channel's digests learned from reactions, pasted papers and more-like
 /digest help             this help
 Ask in the thread of a card or a digest and I answer from the paper, quoting it: "#2 which dataset?"
+Elsewhere, mention me with the link and the question: "@Paperboy which dataset does 2505.22653 use?"
 /ask REF QUESTION        (console) ask one paper a question"""
 
 # The answer to an @mention with no reference and no command: what the bot does, in one line.
@@ -201,6 +203,10 @@ class ChatBot:
         if not refs:
             return False
         shown, left_out = refs[: self._max_papers], refs[self._max_papers :]
+        if self._answers is not None and message.addressed and asks_about_papers(_besides_refs(text)):
+            # "@Paperboy what dataset does 2505.22653 use?" outside our threads: the mention makes it a question.
+            await self._answer_named(shown, text, message.channel, reply, user=user)
+            return True
         if not await self._papers_allowed(user, message.channel, len(shown), reply):
             return True
         try:
@@ -260,22 +266,43 @@ class ChatBot:
         await self.ask(command, channel, reply, user=user)
 
     async def ask(self, command: Ask, channel: str, reply: Responder, *, user: str = "") -> None:
+        await self._answer_named([command.ref], command.question, channel, reply, user=user)
+
+    async def _answer_named(
+        self, refs: Sequence[ArxivRef], question: str, channel: str, reply: Responder, *, user: str
+    ) -> None:
+        """A question about the papers it names, outside any thread of ours (`/ask REF QUESTION`, or a question
+        with links put to the bot): answered (across them when several), no conversation kept."""
         if self._answers is None:
             await reply.text("This bot does not answer questions about papers.")
             return
         try:
+            question = check_question(question)
+        except UsageError as exc:
+            await reply.text(f"{exc}.")
+            return
+        try:
             if not await self._papers_allowed(user, channel, 1, reply):
                 return
-            papers, errors = await self._summaries.fetch_papers([command.ref])
-            if errors or command.ref not in papers:
-                await reply.text(error_line(errors[0]) if errors else f"arXiv has no paper {command.ref}")
+            found, errors = await self._summaries.fetch_papers(refs)
+            missing = [ref for ref in refs if ref not in found]
+            if errors or missing:
+                await reply.text(error_line(errors[0]) if errors else f"arXiv has no paper {missing[0]}")
                 return
-            answer = await self._answers.ask(
-                papers[command.ref], command.question, language=self._language, progress=reply.progress
-            )
+            answer = await self._answer([found[ref] for ref in refs], question, history=(), reply=reply)
             await reply.answer(answer)
         except Exception as exc:
-            await _failed(exc, reply, what="answering the question", of=str(command.ref))
+            await _failed(exc, reply, what="answering the question", of=", ".join(map(str, refs)))
+
+    async def _answer(
+        self, papers: Sequence[Paper], question: str, *, history: Sequence[Turn], reply: Responder
+    ) -> Answer:
+        """One paper's answer, or one across several; progress shown as it is worked out."""
+        assert self._answers is not None
+        language, progress = self._language, reply.progress
+        if len(papers) == 1:
+            return await self._answers.ask(papers[0], question, language=language, history=history, progress=progress)
+        return await self._answers.ask_across(papers, question, language=language, history=history, progress=progress)
 
     async def _question_thread(self, message: IncomingMessage, refs: Sequence[ArxivRef]) -> _Thread | None:
         """The thread of ours this message asks about, or None: it is not in (nor a reply to) one of our threads,
@@ -340,14 +367,7 @@ class ChatBot:
             history = []
             if self._history_turns:
                 history = await self._threads.recent_turns(place.location, place.thread, limit=self._history_turns)
-            if len(papers) == 1:
-                answer = await self._answers.ask(
-                    papers[0], question, language=self._language, history=history, progress=reply.progress
-                )
-            else:
-                answer = await self._answers.ask_across(
-                    papers, question, language=self._language, history=history, progress=reply.progress
-                )
+            answer = await self._answer(papers, question, history=history, reply=reply)
             await reply.answer(answer)
         except Exception as exc:
             await _failed(exc, reply, what="answering the question", of=place.thread)
@@ -596,10 +616,14 @@ def _person(user: str) -> str:
     return "console" if not user or user.startswith("console:") else user
 
 
+def _besides_refs(text: str) -> str:
+    """A message without its references and look-alike links: "does 2401.10725 use RL?" is "does use RL?"."""
+    return " ".join(w for w in text.split() if not find_refs(w) and not find_invalid_links(w))
+
+
 def _words_besides_refs(text: str) -> bool:
     """Whether a message says something besides its references ("does 2401.10725 use RL?", not a bare link)."""
-    words = [w for w in text.split() if not find_refs(w) and not find_invalid_links(w)]
-    return any(any(ch.isalpha() for ch in w) for w in words)
+    return any(ch.isalpha() for ch in _besides_refs(text))
 
 
 def _turn(answer: Answer, *, person: str, at: dt.datetime) -> Turn:

@@ -463,3 +463,4 @@ class IncomingMessage:
     # Where it was written, when that could be a thread of ours (a question about its papers).
     place: ThreadPlace | None = None
     reply_to: str = ""  # the id of the message it replies to (Discord's reply to a card), if any
+    addressed: bool = False  # said to the bot: an @mention or a direct message (the console's every line)

@@ -67,6 +67,32 @@ def looks_like_question(text: str) -> bool:
     )
 
 
+# A question put to the bot beside a paper's reference starts with one of these (or has a question mark).
+_ASKING = frozenset(
+    """what which who whom whose how why when where whether is are was were do does did can could should would will
+    may might what's how's where's who's tell explain describe compare list give show define clarify quote""".split()
+)
+# "summarize this", "tl;dr please", "can you explain it?", "what is this about?": the card answers these.
+_SUMMARY_REQUEST = re.compile(
+    r"(?:(?:can|could|would|will) you\s+)?(?:please\s+)?"
+    r"(?:summari[sz]e|summary|tl;?dr|explain|describe|read|review|tell me (?:more )?about|what(?:'s| is)(?= |$))"
+    r"(?:\s+(?:of|for|on|me|this|that|the|it|paper|papers|article|one|about|please|pls|quickly|briefly))*"
+    r"\s*[.!?？]*",
+    re.IGNORECASE,
+)
+
+
+def asks_about_papers(text: str) -> bool:
+    """Whether what a message says besides its arXiv references is a question about them ("what dataset does it
+    use?", "uses RL?"), not a remark ("nice paper") nor a request for the summary ("summarize this, please"), which
+    the card is. Stricter than looks_like_question: a wrong guess here replaces the card."""
+    text = text.strip()
+    words = text.casefold().split()
+    if not words or _SUMMARY_REQUEST.fullmatch(text):
+        return False
+    return "?" in text or "？" in text or text.endswith(("吗", "呢", "么")) or words[0].strip(",.:;!") in _ASKING
+
+
 @dataclass(frozen=True)
 class Pick:
     """The papers a question is about (several: answered across them), or `ask`: what to reply instead."""

@@ -70,7 +70,7 @@ async def run_console(chat: ChatBot, *, stdin: TextIO, stdout: TextIO, stderr: T
         text = line.strip()
         if not text:
             continue
-        message = IncomingMessage(platform="console", channel=CHANNEL, text=text, user="you")
+        message = IncomingMessage(platform="console", channel=CHANNEL, text=text, user="you", addressed=True)
         answered = await chat.handle_message(message, responder)
         if not answered and interactive:  # everything typed here is addressed to the bot, as a mention is
             await responder.text(SHORT_HELP)

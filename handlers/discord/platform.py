@@ -386,6 +386,7 @@ class DiscordPlatform:
             extra={"message_id": str(message.id)},
             place=None if isinstance(message.channel, discord.DMChannel) else message_place(message),
             reply_to=replied_to(message),
+            addressed=addressed,
         )
         if not addressed and not is_for_the_bot(text) and not await self._is_question(incoming, message):
             return

@@ -407,6 +407,7 @@ class SlackPlatform:
             extra={"ts": ts, "thread_ts": thread_ts},
             # A reply in a thread: maybe one of ours, where it is a question about the thread's papers.
             place=ThreadPlace(f"slack:{channel}", thread_ts, f"slack:{channel}") if thread_ts not in ("", ts) else None,
+            addressed=addressed,
         )
         if not await self._wanted(message, addressed):
             return
