@@ -98,14 +98,57 @@ async def test_an_unknown_paper_is_one_line_and_exit_1(env, tmp_path, fake_llm, 
 
 
 async def test_the_console_ask_command(env, tmp_path, fake_arxiv, fake_arxiv_site):
-    """`/ask REF QUESTION` in `paperboy chat`: the answer with its quote and paragraph link; a malformed /ask gets
-    its usage in one line."""
+    """`/ask REF QUESTION` in `paperboy chat`: progress on stderr, then the answer with its quote and paragraph link;
+    a malformed /ask gets its usage in one line; a question with a link (every console line is addressed to the bot)
+    is answered too."""
     fake_arxiv.add_papers(READ_PAPERS)
-    lines = f"/ask 2508.08468v6 {INSTANCE}\n/ask 2508.08468v6\n"
+    lines = f"/ask 2508.08468v6 {INSTANCE}\n/ask 2508.08468v6\n{PHONE.rstrip('?')} in 2508.08468v6?\n"
     code, out, err = await paperboy("chat", env=env, cwd=tmp_path, stdin=lines)
     assert code == 0, err
     assert "t3.medium" in out and f"{fake_arxiv_site.html_url}/2508.08468v6#S5.SS1.p3" in out
     assert "Usage: /ask REF QUESTION" in out
+    assert "Pixel 8" in out and f"{fake_arxiv_site.html_url}/2508.08468v6#S5.SS1.p4" in out
+    assert "… Reading the paper…" in err.splitlines() and "… Asking the model…" in err.splitlines()
+
+
+async def test_answers_are_in_the_asked_language_and_quotes_in_the_papers(env, tmp_path, fake_arxiv, fake_arxiv_site):
+    """`ask --language zh` and a console whose summary.language is zh: the answer is written in Chinese (the fake LLM
+    marks it "[zh]"), its quotes stay verbatim in the paper's English."""
+    fake_arxiv.add_papers(READ_PAPERS)
+    paragraphs = page_paragraphs(fake_arxiv_site.html_url)
+    code, out, err = await paperboy("ask", "2508.08468v6", INSTANCE, "--language", "zh", "--format", "json",
+                                    env=env, cwd=tmp_path)  # fmt: skip
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["language"] == "zh" and answer["answer"].startswith("[zh]") and answer["citations"]
+    for citation in answer["citations"]:
+        assert normalized(citation["quote"]) in paragraphs[citation["anchor_url"].split("#")[1]]
+    code, out, err = await paperboy("chat", env={**env, "PAPERBOY_SUMMARY__LANGUAGE": "zh"}, cwd=tmp_path,
+                                    stdin=f"/ask 2508.08468v6 {PHONE}\n")  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("[zh]") and "Pixel 8" in out
+
+
+def test_ask_json_has_interfaces_keys_and_types():
+    """INTERFACE.md's `ask --format json`: each key with its type (extra keys welcome), quotes as given."""
+    from bot.core.questions import Answer, AnswerCitation
+    from bot.core.render import answer_json
+
+    quote = "We use a “t3.medium” instance & <b>5G</b>."
+    answer = Answer(arxiv_id="2505.22653", version=1, question="which instance?", text="A t3.medium.", answered=True,
+                    source_kind="html", source_url="https://arxiv.org/html/2505.22653v1",
+                    citations=(AnswerCitation(quote, "https://arxiv.org/html/2505.22653v1#S4.p2", "4 Experiments",
+                                              "2505.22653"),),
+                    generator="llm", model="gpt-4o-mini", language="en", arxiv_ids=("2505.22653",))  # fmt: skip
+    shown = json.loads(json.dumps(answer_json(answer)))
+    types = {"arxiv_id": str, "version": int, "question": str, "answer": str, "answered": bool, "source": dict,
+             "citations": list, "generator": str, "model": str}  # fmt: skip
+    assert {key: type(shown[key]) for key in types} == types
+    assert shown["source"] == {"kind": "html", "url": "https://arxiv.org/html/2505.22653v1"}
+    (citation,) = shown["citations"]
+    anchor = "https://arxiv.org/html/2505.22653v1#S4.p2"
+    assert (citation["quote"], citation["anchor_url"], citation["section"]) == (quote, anchor, "4 Experiments")
+    assert shown["generator"] in ("llm", "extractive")
 
 
 # ---- questions in a thread of ours, through the ChatBot
