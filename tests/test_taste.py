@@ -198,7 +198,10 @@ async def test_papers_by_a_followed_author_come_first(store, liked_rl):
 
 async def test_the_report_says_what_was_learned(store, liked_rl):
     service = taste(store)
-    assert (await service.report(CHANNEL)).as_text().startswith(f"No signals in {CHANNEL} yet")
+    empty = (await service.report(CHANNEL)).as_text()
+    assert empty.startswith(f"No signals in {CHANNEL} yet") and "/digest more-like ID" in empty
+    on_discord = (await service.report("discord:123")).as_text()  # Discord's own command, not /digest's
+    assert "/taste more-like paper:ID and /taste less-like paper:ID" in on_discord and "/digest" not in on_discord
     await like(service, liked_rl[:6])
     disliked = papers_of("vision", 1, 3000)
     await store.save_papers(disliked, fetched_at=DAY)

@@ -175,7 +175,7 @@ class TasteReport:
         if not self.signals:
             return (
                 f"No signals in {self.channel} yet: react to Paperboy's cards (👍 or 👎), paste papers, or use "
-                "/digest more-like ID and /digest less-like ID, and digests here learn what you like."
+                f"{_opinion_commands(self.channel)}, and digests here learn what you like."
             )
         head = (
             f"Taste of {self.channel}: {self.signals} {signals} from {self.people} {people} "
@@ -335,6 +335,13 @@ class TasteService:
         liked = [known[i] for i in opinions.liked if i in known]
         disliked = [known[i] for i in opinions.disliked if i in known]
         return await asyncio.to_thread(self._ranker_built().train, liked, disliked, background)
+
+
+def _opinion_commands(channel: str) -> str:
+    """How people in this channel say more-like and less-like: Discord has its own /taste command."""
+    if channel.startswith("discord:"):
+        return "/taste more-like paper:ID and /taste less-like paper:ID"
+    return "/digest more-like ID and /digest less-like ID"
 
 
 def _normalized(values: Iterable[float]) -> list[float]:
