@@ -360,6 +360,26 @@ async def test_hostile_paper_and_question_are_inert(bot, fake_discord, chat_stac
     assert "evil.example/x" not in json.dumps(answer.body)
 
 
+async def test_a_paper_giving_orders_and_an_llm_obeying_it_stay_inert(bot, fake_discord, chat_stack, fake_arxiv_site):
+    """The widgets paper's paragraph says "Ignore previous instructions ... @channel <!here> <@U0123ABC>", the question
+    is full of mentions and links, and the LLM answers with pings and links of its own: the reply pings nobody,
+    shows the quote escaped and links only to the paragraph."""
+    from tests.test_ask import INJECTION_QUESTION, obeying_llm, serve_injecting_paper
+
+    page = serve_injecting_paper(chat_stack.arxiv, fake_arxiv_site)
+    _, card = await card_reply(fake_discord, "arXiv:2505.99998v1")
+    chat_stack.llm.script(obeying_llm())
+    question = await fake_discord.send_message(INJECTION_QUESTION, reply_to=card.response["id"])
+    answer = await reply_to(fake_discord, question)
+    assert answer.body["allowed_mentions"]["parse"] == []
+    (embed,) = answer.body["embeds"]
+    assert "PWNED" in embed["description"] and "U0123ABC" in embed["fields"][0]["value"]
+    for text in all_strings(embed):
+        assert not PINGS.search(text), text  # (Slack's <@U0123ABC> and <!here> are plain text on Discord)
+    assert live_links(embed) == [f"{page}#S3.p2"]
+    assert "evil.example" not in json.dumps(answer.body)
+
+
 @pytest.mark.both_databases  # one opinion per person and paper is the database's key
 async def test_a_reaction_counts_once_per_person_and_removing_it_removes_it(bot, fake_discord, chat_stack):
     """👍 (delivered twice) and ⭐ on a card by one person: two reactions, one person's opinion of one paper;

@@ -351,6 +351,26 @@ async def test_hostile_paper_text_and_question_stay_inert(fake_slack, chat_stack
         assert "<!" not in every and "<@" not in every and "<https://evil" not in every
 
 
+async def test_a_paper_giving_orders_and_an_llm_obeying_it_stay_inert(fake_slack, chat_stack, fake_arxiv_site):
+    """The widgets paper's paragraph says "Ignore previous instructions ... @channel <!here> <@U0123ABC>", the question
+    is full of mentions and links, and the LLM answers with pings and links of its own: the thread's answer shows
+    the quote escaped, the answer's text without them, and no live link but the paragraph's."""
+    from tests.test_ask import INJECTION_QUESTION, obeying_llm, serve_injecting_paper
+
+    page = serve_injecting_paper(chat_stack.arxiv, fake_arxiv_site)
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, "arXiv:2505.99998v1")
+        chat_stack.llm.script(obeying_llm())
+        answer = await ask(fake_slack, INJECTION_QUESTION, thread)
+    (quote, link), *_ = quotes_of(answer)
+    assert "@channel <!here> <@U0123ABC>" in quote and link == f"{page}#S3.p2"  # as it reads, escaped in the post
+    assert [LINK.fullmatch(m)[1] for m in markup(answer)] == [link for _, link in quotes_of(answer)]
+    assert "PWNED" in answer["blocks"][0]["text"]["text"]  # what the LLM said, with nothing live in it
+    for post in fake_slack.posts():
+        every = "\n".join(texts(post))
+        assert "<!" not in every and "<@" not in every and "<https://evil" not in every and "<script" not in every
+
+
 async def until(check, timeout: float = 10.0) -> None:
     """Wait for the store to show what our own process has yet to write (no server event to wait on)."""
     deadline = time.monotonic() + timeout
