@@ -193,7 +193,11 @@ class RankingSettings(Section):
     @field_validator("disinterest_reactions")
     @classmethod
     def _not_both(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        both = set(value) & set(info.data.get("interest_reactions", ()))
+        from bot.core.taste import emoji_key  # here: loading the settings must not load the taste module
+
+        # Compared as one spelling per emoji: "+1" in one list and "👍" in the other are the same reaction.
+        interest = {emoji_key(name) for name in info.data.get("interest_reactions", ())}
+        both = {name for name in value if emoji_key(name) in interest}
         if both:
             raise ValueError(f"{', '.join(sorted(both))} cannot count as interest and disinterest both")
         return value

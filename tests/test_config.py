@@ -71,6 +71,8 @@ def test_secrets_come_from_the_environment_and_never_print():
         ("[[subscriptions]]\nname='a'\nquery='q'\nchannels=['console']\nmax_papers=0\n", "1 to 200 papers, not 0"),
         ("[chat]\nmax_papers_per_user_per_minute = 0\n", "chat.max_papers_per_user_per_minute: Input should be"),
         ("[llm\n", "is not valid TOML"),
+        # One emoji in both lists, even spelt as Slack names it in one and as Discord sends it in the other.
+        ("[ranking]\ninterest_reactions=['+1']\ndisinterest_reactions=['👍']\n", "cannot count as interest and"),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_key(tmp_path, toml, expected):
