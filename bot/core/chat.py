@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.commands import (
     AdhocDigest,
-    Ask,
     ChannelDigest,
     Command,
     Help,
@@ -263,9 +262,6 @@ class ChatBot:
         except UsageError as exc:
             await reply.text(str(exc))
             return
-        await self.ask(command, channel, reply, user=user)
-
-    async def ask(self, command: Ask, channel: str, reply: Responder, *, user: str = "") -> None:
         await self._answer_named([command.ref], command.question, channel, reply, user=user)
 
     async def _answer_named(
