@@ -97,6 +97,17 @@ async def test_an_unknown_paper_is_one_line_and_exit_1(env, tmp_path, fake_llm, 
     assert questions_asked(fake_llm) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["   "], "the question is empty"), (["why " * 300], "a question has at most 1000 characters"),
+     (["What dataset?", "--language", "Klingon"], "--language"), (["What dataset?", "--format", "html"], "--format")],
+)  # fmt: skip
+async def test_a_bad_question_or_option_is_a_usage_error_exit_2(env, tmp_path, fake_llm, args, expected):
+    code, out, err = await paperboy("ask", "2508.08468v6", *args, env=env, cwd=tmp_path)
+    assert (code, out) == (2, "") and expected in err and "Traceback" not in err, err
+    assert questions_asked(fake_llm) == []
+
+
 async def test_the_console_ask_command(env, tmp_path, fake_arxiv, fake_arxiv_site):
     """`/ask REF QUESTION` in `paperboy chat`: progress on stderr, then the answer with its quote and paragraph link;
     a malformed /ask gets its usage in one line; a question with a link (every console line is addressed to the bot)
