@@ -8,7 +8,8 @@ short help); the `/digest` and `/subscriptions` application commands become type
 into text. Rendering lives in embeds.py and sending in publisher.py.
 
 A message that is none of those but is a reply to one of our cards or answers, or is written in one of our
-digest threads, is a question when ChatBot.is_question says so (asked before the event is claimed). Reactions
+digest threads, is a question when ChatBot.is_question says so (asked before the event is claimed); elsewhere a
+question about a linked paper needs the @mention (IncomingMessage.addressed). Reactions
 (the guild message reactions intent) on our messages go to ChatBot.reaction, for the channel's taste.
 """
 
