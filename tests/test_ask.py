@@ -427,7 +427,8 @@ async def test_elsewhere_a_question_put_to_the_bot_with_a_link_is_answered_about
     ("text", "question"),
     [("what dataset does it use?", True), ("uses RL?", True), ("explain the loss function", True),
      ("这篇论文用了什么数据集吗", True), ("nice paper", False), ("summarize this please", False), ("tl;dr", False),
-     ("can you explain it?", False), ("what is this about?", False), ("have a look at this", False), ("", False)],
+     ("can you explain it?", False), ("what is this about?", False), ("what about this one?", False),
+     ("have a look at this", False), ("", False)],
 )  # fmt: skip
 def test_asks_about_papers(text, question):
     assert asks_about_papers(text) is question

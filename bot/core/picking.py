@@ -75,7 +75,8 @@ _ASKING = frozenset(
 # "summarize this", "tl;dr please", "can you explain it?", "what is this about?": the card answers these.
 _SUMMARY_REQUEST = re.compile(
     r"(?:(?:can|could|would|will) you\s+)?(?:please\s+)?"
-    r"(?:summari[sz]e|summary|tl;?dr|explain|describe|read|review|tell me (?:more )?about|what(?:'s| is)(?= |$))"
+    r"(?:summari[sz]e|summary|tl;?dr|explain|describe|read|review|tell me (?:more )?about"
+    r"|what(?:'s| is)?(?=\s|$|[.!?？]))"
     r"(?:\s+(?:of|for|on|me|this|that|the|it|paper|papers|article|one|about|please|pls|quickly|briefly))*"
     r"\s*[.!?？]*",
     re.IGNORECASE,
