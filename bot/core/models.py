@@ -13,7 +13,6 @@ from bot.core.errors import UsageError
 
 if TYPE_CHECKING:  # fulltext imports Paper from here
     from bot.core.fulltext import FullText
-    from bot.core.questions import ThreadPlace
 
 SourceKind = Literal["html", "pdf", "abstract"]
 # What a summary is asked to be written from: the paper itself (its HTML, else its PDF, else its abstract), or
@@ -449,6 +448,21 @@ class LLMOutput:
     tokens: int
     # One per takeaway, unchecked: what the LLM cited for it (None where it cited nothing).
     citations: tuple[Citation | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class ThreadPlace:
+    """Where a message sits, as the platform names it; the same strings when posting and when asking.
+
+    `location` is the qualified conversation the message is physically in ("slack:C0123", "discord:<channel or
+    thread id>"); `thread` the conversation's key within it (Slack: the thread's parent ts; Discord: the digest
+    thread's id, or the id of the card message a reply chain started from); `channel` the qualified channel whose
+    taste the papers count to (a Discord thread's parent channel), as in the configuration ("slack:C0123").
+    """
+
+    location: str
+    thread: str
+    channel: str
 
 
 @dataclass(frozen=True)

@@ -13,25 +13,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.models import SourceKind
+from bot.core.models import ThreadPlace as ThreadPlace  # defined beside IncomingMessage, which carries it
 
 AnswerGenerator = Literal["llm", "extractive"]
 DOES_NOT_SAY = "The paper does not say."
 PAPERS_DO_NOT_SAY = "These papers do not say."
-
-
-@dataclass(frozen=True)
-class ThreadPlace:
-    """Where a message sits, as the platform names it; the same strings when posting and when asking.
-
-    `location` is the qualified conversation the message is physically in ("slack:C0123", "discord:<channel or
-    thread id>"); `thread` the conversation's key within it (Slack: the thread's parent ts; Discord: the digest
-    thread's id, or the id of the card message a reply chain started from); `channel` the qualified channel whose
-    taste the papers count to (a Discord thread's parent channel), as in the configuration ("slack:C0123").
-    """
-
-    location: str
-    thread: str
-    channel: str
 
 
 @dataclass(frozen=True)
