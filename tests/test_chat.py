@@ -40,6 +40,9 @@ class RecordingResponder:
     async def progress(self, message: str) -> None:
         self.events.append(("progress", message))
 
+    async def answer_progress(self, message: str) -> None:
+        self.events.append(("progress", message))
+
     async def cards(self, batch: SummaryBatch) -> None:
         self.events.append(("cards", batch))
 

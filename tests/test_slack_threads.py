@@ -18,6 +18,7 @@ import pytest
 
 from bot.core.faithfulness import normalized
 from bot.core.questions import DOES_NOT_SAY, Answer, AnswerCitation
+from bot.core.summaries import LLM_FAILED
 from handlers.slack.answers import MAX_CITATIONS, QUOTE_CHARS, answer_message
 from handlers.slack.platform import slack_unescape
 from tests.db import upgraded_store
@@ -191,14 +192,37 @@ async def paste(fake: FakeSlack, text: str, **fields) -> str:
     return await done(fake, payload["event"]["ts"], f"the cards for {text!r}")
 
 
-async def ask(fake: FakeSlack, text: str, thread: str) -> dict:
-    """A reply in `thread` (no mention); the answer posted there, once the work is over (its turn kept)."""
+async def ask(fake: FakeSlack, text: str, thread: str, store) -> dict:
+    """A reply in `thread` (no mention); the answer it got there as it reads once it is given, and the thread's
+    conversation kept (just after it: a follow-up finds it). The stack's clock stands still, so a later question
+    by the same person is the same turn, kept once: waiting for the first is what a follow-up needs."""
+    before = len(fake.posts())
     payload = fake.message_event(text, thread_ts=thread)
     await fake.send_envelope("events_api", payload)
-    await done(fake, payload["event"]["ts"], f"the answer to {text!r}")
-    post = fake.posts()[-1]
-    assert post["thread_ts"] == thread
-    return post
+    answer = await answered_in(fake, thread, before, f"the answer to {text!r}")
+    await until(lambda: store.recent_turns(f"slack:{CHANNEL}", thread, limit=1))
+    return answer
+
+
+def as_shown(fake: FakeSlack, post: dict) -> dict:
+    """A posted message as it reads now: with its latest chat.update, if any."""
+    edits = [u for u in fake.updated if (u["channel"], u["ts"]) == (post["channel"], post["ts"])]
+    return {**post, **edits[-1]} if edits else post
+
+
+def working(post: dict) -> bool:
+    return post["text"].startswith("⏳")
+
+
+async def answered_in(fake: FakeSlack, thread: str, before: int, what: str) -> dict:
+    """The one message posted in `thread` after the first `before` posts, once it no longer shows progress."""
+
+    def posted() -> list[dict]:
+        return [as_shown(fake, p) for p in fake.posts()[before:] if p.get("thread_ts") == thread]
+
+    await fake.wait_for(lambda: bool(posted()) and not working(posted()[-1]), timeout=30, what=what)
+    (answer,) = posted()
+    return answer
 
 
 async def done(fake: FakeSlack, ts: str, what: str) -> str:
@@ -220,20 +244,20 @@ def asked(llm) -> list[dict]:
 async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_follow_up_sees_it(
     fake_slack, chat_stack, fake_arxiv_site
 ):
-    """No mention needed in our own thread: the answer quotes the paragraph verbatim and links to it; 👀 while
-    working. The follow-up's LLM request carries the first question. Chatter elsewhere (a reply in someone else's
-    thread, a message in the channel) is not a question without the mention, and not even claimed."""
+    """No mention needed in our own thread: the answer quotes the paragraph verbatim and links to it. The
+    follow-up's LLM request carries the first question. Chatter elsewhere (a reply in someone else's thread, a
+    message in the channel) is not a question without the mention, and not even claimed."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         thread = await paste(fake_slack, f"arXiv:{AVSE}")
-        answer = await ask(fake_slack, Q_INSTANCE, thread)
+        answer = await ask(fake_slack, Q_INSTANCE, thread, chat_stack.store)
         elsewhere = [
             fake_slack.message_event(Q_PHONE, thread_ts="1748460000.000100"),
             fake_slack.message_event(Q_PHONE),
         ]
         for payload in elsewhere:
             await fake_slack.wait_ack(await fake_slack.send_envelope("events_api", payload))
-        follow_up = await ask(fake_slack, Q_PHONE, thread)
+        follow_up = await ask(fake_slack, Q_PHONE, thread, chat_stack.store)
     card, *_ = fake_slack.posts()
     assert len(fake_slack.posts()) == 3 and card["thread_ts"] == thread
     paragraphs = page_paragraphs(fake_arxiv_site.html_url)
@@ -246,29 +270,51 @@ async def test_a_reply_in_a_cards_thread_is_answered_there_from_the_paper_and_a_
     assert "Pixel 8" in phone
     first, second = asked(chat_stack.llm)
     assert history_in(first) == [] and [q for q, _ in history_in(second)] == [Q_INSTANCE]
-    working = [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]
-    assert len(working) == 3 and working[0] == thread  # the paste and both questions showed 👀
+    # 👀 on the paste while its card was worked out; the questions showed a progress message instead
+    assert [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")] == [thread]
     for payload in elsewhere:
         assert await chat_stack.store.claim_event(f"slack:{payload['event_id']}")  # never claimed
 
 
+async def test_an_answer_shows_its_progress_in_the_thread_and_that_message_becomes_the_answer(fake_slack, chat_stack):
+    """Like /digest: the first note ("Reading the paper…") is posted in the thread, the later ones edit it, and the
+    answer is edited into it (chat.update): one message, never left "working", and no 👀 on the question. With the
+    LLM down, the same message ends as the fallback: the closest passages, saying why."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        thread = await paste(fake_slack, f"arXiv:{AVSE}")
+        answer = await ask(fake_slack, Q_INSTANCE, thread, chat_stack.store)
+        chat_stack.llm.script({"status": 500}, {"status": 500})  # a second in case the client tries another format
+        fallback = await ask(fake_slack, Q_PHONE, thread, chat_stack.store)
+    _card, first, second = fake_slack.posts()
+    for progress, final in ((first, answer), (second, fallback)):
+        assert progress["text"] == "⏳ Reading the paper…" and progress["thread_ts"] == thread
+        assert final["ts"] == progress["ts"]  # the progress message became the answer
+        edits = [u for u in fake_slack.updated if u["ts"] == progress["ts"]]
+        assert edits[-1]["blocks"] == final["blocks"] and all(working(e) for e in edits[:-1])
+    assert "t3.medium" in answer["text"] and quotes_of(answer)
+    assert fallback["blocks"][0]["text"]["text"].startswith(f"No answer: {LLM_FAILED}") and quotes_of(fallback)
+    assert not any(working(as_shown(fake_slack, post)) for post in fake_slack.posts())
+    assert [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")] == [thread]  # the paste's 👀 only
+
+
 async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its_thread(fake_slack, chat_stack):
     """Outside our threads a question needs the @mention: "@Paperboy which ... arXiv:ID?" in the channel is answered
-    in the message's thread from the paper (👀 while working), not with a card. The same question without the mention,
-    a bare link with it, and a remark with it get the card."""
+    in the message's thread from the paper (a progress message there while working), not with a card. The same
+    question without the mention, a bare link with it, and a remark with it get the card."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
     mention = f"<@{BOT_USER_ID}>"
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         question = fake_slack.message_event(f"{mention} {Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?")
         await fake_slack.send_envelope("events_api", question)
-        ts = await done(fake_slack, question["event"]["ts"], "the answer to the mention")
-        (answer,) = fake_slack.posts()
+        ts = question["event"]["ts"]
+        answer = await answered_in(fake_slack, ts, 0, "the answer to the mention")
         for text in (f"{Q_INSTANCE} arXiv:{AVSE}", f"{mention} arXiv:{AVSE}", f"{mention} nice paper arXiv:{AVSE}"):
             await paste(fake_slack, text)
     assert answer["thread_ts"] == ts and "t3.medium" in answer["text"]
     ((_, link),) = quotes_of(answer)
     assert link.endswith(f"/{AVSE}#S5.SS1.p3")
-    assert ts in [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]  # 👀 while working
+    assert ts not in [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]  # progress, not 👀
     assert [len(headers(post)) for post in fake_slack.posts()[1:]] == [1, 1, 1]  # three cards
     assert len(asked(chat_stack.llm)) == 1
 
@@ -290,7 +336,7 @@ async def test_a_question_in_a_digest_thread_picks_the_paper_by_its_number(fake_
         cards = [p for p in fake_slack.posts() if p.get("thread_ts") == parent["ts"]]
         assert {p.message_id for p in papers} <= {c["ts"] for c in cards}
         second = papers[1]
-        answer = await ask(fake_slack, f"#2 what about {second.title}?", parent["ts"])
+        answer = await ask(fake_slack, f"#2 what about {second.title}?", parent["ts"], chat_stack.store)
     ((_, link),) = quotes_of(answer)
     assert second.arxiv_id in link and not any(p.arxiv_id in link for p in (papers[0], papers[2]))
     (request,) = asked(chat_stack.llm)
@@ -305,12 +351,12 @@ async def test_a_restart_between_two_questions_keeps_the_conversation(fake_slack
     chat_stack.arxiv.add_papers(READ_PAPERS)
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         thread = await paste(fake_slack, f"arXiv:{AVSE}")
-        first = await ask(fake_slack, Q_INSTANCE, thread)
+        first = await ask(fake_slack, Q_INSTANCE, thread, chat_stack.store)
     async with upgraded_store(db_url) as store:
         chat, *_ = build_stack(**{**chat_stack.clients, "store": store})
         restarted = dataclasses.replace(chat_stack, chat=chat, store=store)
         async with running(fake_slack, restarted, "socket", threads=store):
-            follow_up = await ask(fake_slack, Q_PHONE, thread)
+            follow_up = await ask(fake_slack, Q_PHONE, thread, store)
     assert "t3.medium" in first["text"] and "Pixel 8" in follow_up["text"]
     earlier, later = asked(chat_stack.llm)
     assert history_in(earlier) == [] and [q for q, _ in history_in(later)] == [Q_INSTANCE]
@@ -325,9 +371,9 @@ async def test_an_invented_quote_or_number_never_reaches_slack(fake_slack, chat_
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         thread = await paste(fake_slack, f"arXiv:{AVSE}")
         chat_stack.llm.script(answered(misquote=True), answered(misquote=True))
-        misquoted = await ask(fake_slack, Q_INSTANCE, thread)
+        misquoted = await ask(fake_slack, Q_INSTANCE, thread, chat_stack.store)
         chat_stack.llm.script(answered(invent=True), answered(invent=True))
-        invented = await ask(fake_slack, Q_PHONE, thread)
+        invented = await ask(fake_slack, Q_PHONE, thread, chat_stack.store)
     for answer in (misquoted, invented):
         assert answer["blocks"][0]["text"]["text"] == DOES_NOT_SAY
         for quote, link in quotes_of(answer):
@@ -343,7 +389,7 @@ async def test_hostile_paper_text_and_question_stay_inert(fake_slack, chat_stack
     question = "<!channel> <@U123> is <https://evil.example|arxiv> safe? see https://evil.example/x"
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         thread = await paste(fake_slack, "arXiv:2505.99999")
-        answer = await ask(fake_slack, question, thread)
+        answer = await ask(fake_slack, question, thread, chat_stack.store)
     assert [LINK.fullmatch(m)[1] for m in markup(answer)] == [link for _, link in quotes_of(answer)]
     assert quotes_of(answer) and all("2505.99999" in link for _, link in quotes_of(answer))
     for post in fake_slack.posts():
@@ -361,7 +407,7 @@ async def test_a_paper_giving_orders_and_an_llm_obeying_it_stay_inert(fake_slack
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
         thread = await paste(fake_slack, "arXiv:2505.99998v1")
         chat_stack.llm.script(obeying_llm())
-        answer = await ask(fake_slack, INJECTION_QUESTION, thread)
+        answer = await ask(fake_slack, INJECTION_QUESTION, thread, chat_stack.store)
     (quote, link), *_ = quotes_of(answer)
     assert "@channel <!here> <@U0123ABC>" in quote and link == f"{page}#S3.p2"  # as it reads, escaped in the post
     assert [LINK.fullmatch(m)[1] for m in markup(answer)] == [link for _, link in quotes_of(answer)]

@@ -293,9 +293,10 @@ class ChatBot:
     async def _answer(
         self, papers: Sequence[Paper], question: str, *, history: Sequence[Turn], reply: Responder
     ) -> Answer:
-        """One paper's answer, or one across several; progress shown as it is worked out."""
+        """One paper's answer, or one across several; progress shown as it is worked out (as a question's: the
+        answer replaces it)."""
         assert self._answers is not None
-        language, progress = self._language, reply.progress
+        language, progress = self._language, reply.answer_progress
         if len(papers) == 1:
             return await self._answers.ask(papers[0], question, language=language, history=history, progress=progress)
         return await self._answers.ask_across(papers, question, language=language, history=history, progress=progress)

@@ -27,6 +27,9 @@ class ConsoleResponder:
     async def progress(self, message: str) -> None:
         _write_line(self._err, f"… {clean_text(message)}")
 
+    async def answer_progress(self, message: str) -> None:
+        await self.progress(message)
+
     async def cards(self, batch: SummaryBatch) -> None:
         parts = [card_text(paper) for paper in batch.papers]
         parts += [f"⚠ {error_line(e)}" for e in batch.errors]

@@ -339,6 +339,9 @@ class MessageResponder:
         else:
             self._typing = typing
 
+    async def answer_progress(self, message: str) -> None:
+        await self.progress(message)  # typing, until the answer is sent
+
     async def close(self) -> None:
         """Stop the typing indicator (idempotent)."""
         typing, self._typing = self._typing, None
@@ -466,6 +469,9 @@ class InteractionResponder:
                 log.warning("Discord: could not show progress for %s: %s %s", self._command, exc.status, exc.text)
         else:
             self._answered = False  # progress again (a channel's second digest): its answer replaces it
+
+    async def answer_progress(self, message: str) -> None:
+        await self.progress(message)  # the deferred response, which the answer replaces
 
     async def text(self, message: str) -> None:
         for out in text_messages(message):

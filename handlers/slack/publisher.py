@@ -311,8 +311,65 @@ class SlackPublisher:
         return SlackUnavailable(f"Slack did not take {method.replace('_', '.')} for {channel}: {what}; try again later")
 
 
+class ProgressMessage:
+    """One message showing the latest progress note: posted on the first note, then edited in place at most once
+    a PROGRESS_INTERVAL (always ending on the latest note), until `replace` (or `stop`) hands it over to what takes
+    its place, so it is never left saying "working"."""
+
+    def __init__(self, publisher: SlackPublisher, channel: str, *, thread_ts: str | None = None) -> None:
+        self._publisher, self._channel, self._thread = publisher, channel, thread_ts
+        self._ts: str | None = None
+        self._last_edit = float("-inf")
+        self._latest: str | None = None
+        self._editor: asyncio.Task[None] | None = None
+
+    async def show(self, note: str) -> None:
+        """The first note is posted (raising what the post raised); later ones are edited in, paced."""
+        if self._ts is None:
+            self._ts = await self._publisher.post(self._channel, progress_message(note), thread_ts=self._thread)
+            self._last_edit = time.monotonic()
+            return
+        self._latest = note
+        if self._editor is None or self._editor.done():
+            self._editor = asyncio.get_running_loop().create_task(self._show_latest())
+
+    async def _show_latest(self) -> None:
+        while self._latest is not None:
+            await asyncio.sleep(max(0.0, self._last_edit + PROGRESS_INTERVAL_SECONDS - time.monotonic()))
+            note, self._latest = self._latest, None
+            if note is not None and self._ts is not None:
+                self._last_edit = time.monotonic()
+                await self.edit(self._ts, progress_message(note))
+
+    async def stop(self) -> str | None:
+        """No more progress edits; the message's ts (None when none was posted), handed over to what replaces it.
+        A later note starts a new message."""
+        self._latest = None
+        if self._editor is not None and not self._editor.done():
+            self._editor.cancel()
+            await asyncio.gather(self._editor, return_exceptions=True)
+        ts, self._ts = self._ts, None
+        return ts
+
+    async def replace(self, message: SlackMessage) -> str | None:
+        """The progress message edited into `message`; its ts, or None when there was none or Slack refused the
+        edit (then the caller posts `message` instead)."""
+        ts = await self.stop()
+        return ts if ts is not None and await self.edit(ts, message) else None
+
+    async def edit(self, ts: str, message: SlackMessage) -> bool:
+        try:
+            await self._publisher.update(self._channel, ts, message)
+        except PaperboyError as exc:
+            log.debug("Slack: could not edit the progress message %s in %s: %s", ts, self._channel, exc)
+            return False
+        return True
+
+
 class ThreadResponder:
-    """Answers a message in its thread; shows it is working with a reaction, removed when done.
+    """Answers a message in its thread. While a pasted link's cards are worked out, a reaction on the message shows
+    it (removed when done); while a question is answered, a progress message in the thread does, and becomes the
+    answer (or the text saying why there is none).
 
     After a post fails, later answers raise the same error without calling Slack again.
     """
@@ -320,12 +377,21 @@ class ThreadResponder:
     def __init__(self, publisher: SlackPublisher, *, channel: str, ts: str, thread_ts: str) -> None:
         self._publisher, self._channel, self._ts, self._thread = publisher, channel, ts, thread_ts
         self._reacted = False
+        self._answering = ProgressMessage(publisher, channel, thread_ts=thread_ts)
         self._failed: PaperboyError | None = None
         self.sent: list[str] = []
 
     async def progress(self, message: str) -> None:
         if not self._reacted:
             self._reacted = await self._publisher.react(self._channel, self._ts)
+
+    async def answer_progress(self, message: str) -> None:
+        self._check()
+        try:
+            await self._answering.show(message)
+        except PaperboyError as exc:
+            self._failed = exc
+            raise
 
     async def cards(self, batch: SummaryBatch) -> None:
         self._check()
@@ -343,10 +409,12 @@ class ThreadResponder:
         await self._post(text_message(message))
 
     async def answer(self, answer: Answer) -> None:
-        """In the thread the question was asked in (the 👀 on the question showed it was being worked on)."""
+        """In the thread the question was asked in: its progress message becomes the answer."""
         await self._post(answer_message(answer))
 
     async def finish(self) -> None:
+        """The work is over: a progress message still showing (it ended without an answer, logged) says so."""
+        await self._answering.replace(text_message(SORRY.format(what="answering the question")))
         if self._reacted:
             await self._publisher.react(self._channel, self._ts, add=False)
 
@@ -355,7 +423,11 @@ class ThreadResponder:
             raise self._failed
 
     async def _post(self, message: SlackMessage) -> None:
+        """`message` in the thread: the question's progress message edited into it, else a new post."""
         self._check()
+        if (ts := await self._answering.replace(message)) is not None:
+            self.sent.append(ts)
+            return
         try:
             self.sent.append(await self._publisher.post(self._channel, message, thread_ts=self._thread))
         except PaperboyError as exc:
@@ -368,55 +440,40 @@ Respond = Callable[..., Awaitable[Any]]
 
 class CommandResponder:
     """Answers /digest: text privately through the command's response_url; a digest's progress as one
-    channel message edited in place (at most once a PROGRESS_INTERVAL, always ending on the latest
-    note), which then becomes the digest's parent message, or the error when the digest fails: it is
-    never left saying "working"."""
+    channel message edited in place (ProgressMessage), which then becomes the digest's parent message, or the
+    error when the digest fails: it is never left saying "working"."""
 
     def __init__(self, publisher: SlackPublisher, *, channel: str, respond: Respond) -> None:
         self._publisher, self._channel, self._respond = publisher, channel, respond
-        self._progress_ts: str | None = None  # the progress message while a digest is under way
-        self._last_edit = float("-inf")
-        self._latest: str | None = None
-        self._editor: asyncio.Task[None] | None = None
+        self._progress = ProgressMessage(publisher, channel)  # while a digest is under way
 
     async def progress(self, message: str) -> None:
-        if self._progress_ts is None:
-            try:
-                self._progress_ts = await self._publisher.post(self._channel, progress_message(message))
-            except PublishError as exc:
-                # Raised into the digest build, which stops and shows this to the person.
-                raise PublishError(f"I cannot post in this channel: {exc}") from None
-            self._last_edit = time.monotonic()
-            return
-        self._latest = message
-        if self._editor is None or self._editor.done():
-            self._editor = asyncio.get_running_loop().create_task(self._show_latest())
+        try:
+            await self._progress.show(message)
+        except PublishError as exc:
+            # Raised into the digest build, which stops and shows this to the person.
+            raise PublishError(f"I cannot post in this channel: {exc}") from None
 
-    async def _show_latest(self) -> None:
-        while self._latest is not None:
-            await asyncio.sleep(max(0.0, self._last_edit + PROGRESS_INTERVAL_SECONDS - time.monotonic()))
-            message, self._latest = self._latest, None
-            if message is not None and self._progress_ts is not None:
-                self._last_edit = time.monotonic()
-                await self._edit(self._progress_ts, progress_message(message))
+    async def answer_progress(self, message: str) -> None:
+        await self.progress(message)
 
     async def cards(self, batch: SummaryBatch) -> None:
-        await self._stop_progress()
+        await self._progress.stop()
         await self._publisher.post_cards(self._channel, batch, thread_ts=None)
 
     async def digest(self, digest: Digest) -> None:
-        progress_ts = await self._stop_progress()
+        progress_ts = await self._progress.stop()
         await self._publisher.post_digest(self._channel, digest, parent_ts=progress_ts)
 
     async def answer(self, answer: Answer) -> None:
-        await self._stop_progress()
-        await self._publisher.post(self._channel, answer_message(answer))
+        message = answer_message(answer)
+        if await self._progress.replace(message) is None:
+            await self._publisher.post(self._channel, message)
 
     async def text(self, message: str) -> None:
         """While a digest is under way, its progress message becomes this (what went wrong), for all to see;
         otherwise the person alone reads it."""
-        progress_ts = await self._stop_progress()
-        if progress_ts is not None and await self._edit(progress_ts, text_message(f"⚠️ {message}")):
+        if await self._progress.replace(text_message(f"⚠️ {message}")) is not None:
             return
         try:
             await self._respond(
@@ -427,23 +484,4 @@ class CommandResponder:
 
     async def finish(self) -> None:
         """The command is over: a progress message still showing (the work ended without an answer) says so."""
-        progress_ts = await self._stop_progress()
-        if progress_ts is not None:
-            await self._edit(progress_ts, text_message(f"⚠️ {SORRY.format(what='building the digest')}"))
-
-    async def _stop_progress(self) -> str | None:
-        """No more progress edits; the progress message's ts, handed over to whatever replaces it."""
-        self._latest = None
-        if self._editor is not None and not self._editor.done():
-            self._editor.cancel()
-            await asyncio.gather(self._editor, return_exceptions=True)
-        progress_ts, self._progress_ts = self._progress_ts, None
-        return progress_ts
-
-    async def _edit(self, ts: str, message: SlackMessage) -> bool:
-        try:
-            await self._publisher.update(self._channel, ts, message)
-        except PaperboyError as exc:
-            log.debug("Slack: could not edit the /digest message in %s: %s", self._channel, exc)
-            return False
-        return True
+        await self._progress.replace(text_message(f"⚠️ {SORRY.format(what='building the digest')}"))
