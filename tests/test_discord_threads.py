@@ -297,6 +297,26 @@ async def test_a_follow_up_replying_to_the_answer_sees_the_earlier_turn(bot, fak
     assert second.body["embeds"][0]["description"].startswith("According to the paper")
 
 
+async def test_a_reply_to_the_answer_to_a_mention_is_a_follow_up(bot, fake_discord, chat_stack):
+    """The answer to "@Paperboy which ... ID?" outside our threads is recorded as ours, about that paper (its
+    thread keyed by the question): a reply to it without the mention is a follow-up, and the LLM is given the
+    first question and answer."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    asked = f"{INSTANCE.rstrip('?')} in arXiv:2508.08468v6?"
+    message = await fake_discord.send_message(f"<@{BOT_ID}> {asked}", mention_bot=True)
+    answer = await reply_to(fake_discord, message)
+    place, papers = await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
+    assert place.thread == message["id"] and [p.arxiv_id for p in papers] == ["2508.08468"]
+    follow_up = await fake_discord.send_message(PHONE, reply_to=answer.response["id"])
+    second = await reply_to(fake_discord, follow_up)
+    earlier, latest = questions_asked(chat_stack.llm)
+    assert history_in(earlier) == []
+    ((question, said),) = history_in(latest)
+    assert question == asked and said.startswith("According to the paper")
+    assert question_in(latest) == PHONE
+    assert second.body["embeds"][0]["description"].startswith("According to the paper")
+
+
 async def test_in_a_digest_thread_number_two_is_about_paper_two(bot, fake_discord, chat_stack):
     """/digest posts its cards in a thread; "#2 ..." written there (no mention, no reply) is answered in the thread
     about the second paper, from its text alone."""

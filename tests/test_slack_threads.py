@@ -193,15 +193,11 @@ async def paste(fake: FakeSlack, text: str, **fields) -> str:
 
 
 async def ask(fake: FakeSlack, text: str, thread: str, store) -> dict:
-    """A reply in `thread` (no mention); the answer it got there as it reads once it is given, and the thread's
-    conversation kept (just after it: a follow-up finds it). The stack's clock stands still, so a later question
-    by the same person is the same turn, kept once: waiting for the first is what a follow-up needs."""
+    """A reply in `thread` (no mention); the answer it got there as it reads once the work is over."""
     before = len(fake.posts())
     payload = fake.message_event(text, thread_ts=thread)
     await fake.send_envelope("events_api", payload)
-    answer = await answered_in(fake, thread, before, f"the answer to {text!r}")
-    await until(lambda: store.recent_turns(f"slack:{CHANNEL}", thread, limit=1))
-    return answer
+    return await answered_in(fake, thread, before, f"the answer to {text!r}", store)
 
 
 def as_shown(fake: FakeSlack, post: dict) -> dict:
@@ -214,14 +210,16 @@ def working(post: dict) -> bool:
     return post["text"].startswith("⏳")
 
 
-async def answered_in(fake: FakeSlack, thread: str, before: int, what: str) -> dict:
-    """The one message posted in `thread` after the first `before` posts, once it no longer shows progress."""
+async def answered_in(fake: FakeSlack, thread: str, before: int, what: str, store) -> dict:
+    """The one message posted in `thread` after the first `before` posts, once it no longer shows progress and it
+    is recorded as ours (the last thing done after an answer: its turn is kept by then, for a follow-up)."""
 
     def posted() -> list[dict]:
         return [as_shown(fake, p) for p in fake.posts()[before:] if p.get("thread_ts") == thread]
 
     await fake.wait_for(lambda: bool(posted()) and not working(posted()[-1]), timeout=30, what=what)
     (answer,) = posted()
+    await until(lambda: store.message_papers(f"slack:{CHANNEL}", answer["ts"]))
     return answer
 
 
@@ -308,7 +306,7 @@ async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its
         question = fake_slack.message_event(f"{mention} {Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?")
         await fake_slack.send_envelope("events_api", question)
         ts = question["event"]["ts"]
-        answer = await answered_in(fake_slack, ts, 0, "the answer to the mention")
+        answer = await answered_in(fake_slack, ts, 0, "the answer to the mention", chat_stack.store)
         for text in (f"{Q_INSTANCE} arXiv:{AVSE}", f"{mention} arXiv:{AVSE}", f"{mention} nice paper arXiv:{AVSE}"):
             await paste(fake_slack, text)
     assert answer["thread_ts"] == ts and "t3.medium" in answer["text"]
@@ -317,6 +315,25 @@ async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its
     assert ts not in [c.args["timestamp"] for c in fake_slack.calls_to("reactions.add")]  # progress, not 👀
     assert [len(headers(post)) for post in fake_slack.posts()[1:]] == [1, 1, 1]  # three cards
     assert len(asked(chat_stack.llm)) == 1
+
+
+async def test_a_reply_in_the_thread_of_an_answer_to_a_mention_is_a_follow_up(fake_slack, chat_stack):
+    """The answer to "@Paperboy which ... arXiv:ID?" in the channel makes the message's thread one of ours, about
+    that paper: a reply there without the mention is a follow-up, and the LLM is given the first question and
+    answer. The answer is recorded as ours (a reaction on it counts)."""
+    chat_stack.arxiv.add_papers(READ_PAPERS)
+    asked_first = f"{Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?"
+    async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
+        question = fake_slack.message_event(f"<@{BOT_USER_ID}> {asked_first}")
+        await fake_slack.send_envelope("events_api", question)
+        ts = question["event"]["ts"]
+        first = await answered_in(fake_slack, ts, 0, "the answer to the mention", chat_stack.store)
+        follow_up = await ask(fake_slack, Q_PHONE, ts, chat_stack.store)
+    place, papers = await chat_stack.store.message_papers(f"slack:{CHANNEL}", first["ts"])
+    assert (place.thread, [p.arxiv_id for p in papers]) == (ts, [AVSE.split("v")[0]])
+    assert "t3.medium" in first["text"] and "Pixel 8" in follow_up["text"]
+    earlier, later = asked(chat_stack.llm)
+    assert history_in(earlier) == [] and [q for q, _ in history_in(later)] == [asked_first]
 
 
 async def test_a_question_in_a_digest_thread_picks_the_paper_by_its_number(fake_slack, chat_stack):

@@ -50,10 +50,11 @@ from bot.core.models import (
 )
 from bot.core.picking import asks_about_papers, looks_like_question, pick_papers
 from bot.core.ports import Responder, SubscriptionBook, ThreadBook
-from bot.core.questions import Answer, ThreadPaper, ThreadPlace, Turn
+from bot.core.questions import Answer, PostedCard, ThreadPaper, ThreadPlace, Turn
 from bot.core.ratelimit import SlidingWindow
 from bot.core.refs import find_invalid_links, find_refs
 from bot.core.render import error_line
+from bot.core.sanitize import one_line
 from bot.core.signals import DISINTEREST, INTEREST
 from bot.core.summaries import SummaryService, utc_now
 
@@ -204,7 +205,7 @@ class ChatBot:
         shown, left_out = refs[: self._max_papers], refs[self._max_papers :]
         if self._answers is not None and message.addressed and asks_about_papers(_besides_refs(text)):
             # "@Paperboy what dataset does 2505.22653 use?" outside our threads: the mention makes it a question.
-            await self._answer_named(shown, text, message.channel, reply, user=user)
+            await self._answer_named(shown, text, message.channel, reply, user=user, place=message.place)
             return True
         if not await self._papers_allowed(user, message.channel, len(shown), reply):
             return True
@@ -265,10 +266,18 @@ class ChatBot:
         await self._answer_named([command.ref], command.question, channel, reply, user=user)
 
     async def _answer_named(
-        self, refs: Sequence[ArxivRef], question: str, channel: str, reply: Responder, *, user: str
+        self,
+        refs: Sequence[ArxivRef],
+        question: str,
+        channel: str,
+        reply: Responder,
+        *,
+        user: str,
+        place: ThreadPlace | None = None,
     ) -> None:
         """A question about the papers it names, outside any thread of ours (`/ask REF QUESTION`, or a question
-        with links put to the bot): answered (across them when several), no conversation kept."""
+        with links put to the bot): answered (across them when several). With the `place` the answer is posted
+        in (a chat platform's), that place becomes a thread of ours about those papers, the conversation kept."""
         if self._answers is None:
             await reply.text("This bot does not answer questions about papers.")
             return
@@ -285,10 +294,14 @@ class ChatBot:
             if errors or missing:
                 await reply.text(error_line(errors[0]) if errors else f"arXiv has no paper {missing[0]}")
                 return
-            answer = await self._answer([found[ref] for ref in refs], question, history=(), reply=reply)
-            await reply.answer(answer)
+            papers = [found[ref] for ref in refs]
+            answer = await self._answer(papers, question, history=(), reply=reply)
+            answer_id = await reply.answer(answer)
         except Exception as exc:
             await _failed(exc, reply, what="answering the question", of=", ".join(map(str, refs)))
+            return
+        if place is not None:
+            await self._keep(place, answer_id, list(enumerate(papers, 1)), answer, user=user)
 
     async def _answer(
         self, papers: Sequence[Paper], question: str, *, history: Sequence[Turn], reply: Responder
@@ -365,12 +378,34 @@ class ChatBot:
             if self._history_turns:
                 history = await self._threads.recent_turns(place.location, place.thread, limit=self._history_turns)
             answer = await self._answer(papers, question, history=history, reply=reply)
-            await reply.answer(answer)
+            answer_id = await reply.answer(answer)
         except Exception as exc:
             await _failed(exc, reply, what="answering the question", of=place.thread)
             return
+        positions = [p.position for p in pick.papers]
+        await self._keep(place, answer_id, list(zip(positions, papers, strict=True)), answer, user=user)
+
+    async def _keep(
+        self,
+        place: ThreadPlace,
+        answer_id: str | None,
+        papers: Sequence[tuple[int, Paper]],
+        answer: Answer,
+        *,
+        user: str,
+    ) -> None:
+        """After an answer: the turn kept for the thread's follow-ups, and the answer's message recorded under the
+        thread with the papers it is about (numbered as in the thread), so a reply to it or in the thread is one.
+        The turn first: once the answer is known as ours, a follow-up finds it."""
+        if self._threads is None:
+            return
         try:
             await self._threads.add_turn(place, _turn(answer, person=user, at=self._now()))
+            if answer_id:
+                await self._threads.record_cards([
+                    PostedCard(place, answer_id, position, paper.arxiv_id, paper.version, one_line(paper.title))
+                    for position, paper in papers
+                ])  # fmt: skip
         except StorageUnavailable as exc:  # the answer was given; only a follow-up will not see it
             log.warning("an answer was not kept for the thread's follow-ups: %s", exc)
 

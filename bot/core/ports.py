@@ -102,8 +102,10 @@ class Responder(Protocol):
 
     async def text(self, message: str) -> None: ...
 
-    async def answer(self, answer: Answer) -> None:
-        """An answer to a question, with its quotes linked to their paragraphs (in the thread it was asked in)."""
+    async def answer(self, answer: Answer) -> str | None:
+        """An answer to a question, with its quotes linked to their paragraphs (in the thread it was asked in).
+        Returns the id of the message that carries it when a reply to it, or in its thread, can continue the
+        conversation (the core records it in the ThreadBook under the question's place), else None."""
         ...
 
 

@@ -10,8 +10,8 @@ FigureImages port. Without them the card goes as it is, linking to the figure's 
 Every card posted (a reply to a pasted link, a digest asked for or scheduled) is recorded in the ThreadBook
 under its thread, so a later reply to it, or a message in the digest's thread, is a question about its
 papers: a reply card is a thread of its own (keyed by the card's id), a digest's thread is keyed by its id
-(a digest posted without a thread: by its parent message's id). An answer is recorded under the same thread,
-so a reply to it continues the conversation.
+(a digest posted without a thread: by its parent message's id). An answer's id goes back to the core, which
+records it under the question's thread, so a reply to it continues the conversation.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bot.core.chat import SORRY
 from bot.core.errors import PublishError, StorageUnavailable
 from bot.core.models import Digest, SummarizedPaper, SummaryBatch
 from bot.core.ports import FigureImages, ThreadBook
-from bot.core.questions import Answer, PostedCard, ThreadPaper, ThreadPlace
+from bot.core.questions import Answer, PostedCard, ThreadPlace
 from handlers.discord.answers import answer_message
 from handlers.discord.embeds import (
     Outgoing,
@@ -144,19 +144,6 @@ class DiscordPublisher:
             await self.threads.record_cards(cards)
         except StorageUnavailable as exc:
             log.warning("Discord: could not record %d posted card(s) for questions: %s", len(cards), exc)
-
-    async def answer_thread(self, message: discord.Message) -> tuple[ThreadPlace, list[ThreadPaper]] | None:
-        """The thread of ours a message was asked in and its papers: the one its reply chain started from (what
-        the message it replies to was recorded under), else the thread it is in; None when neither is ours."""
-        if self.threads is None:
-            return None
-        location, _ = location_of(message.channel)
-        if (reply_to := replied_to(message)) and (found := await self.threads.message_papers(location, reply_to)):
-            place = found[0]
-        else:
-            place = message_place(message)
-        papers = await self.threads.thread_papers(place.location, place.thread)
-        return (place, papers) if papers else None
 
     async def with_figure(self, out: Outgoing) -> tuple[Outgoing, discord.File | None]:
         """`out` and the file to send with it: its card's lead figure, cropped from the PDF, when it has one."""
@@ -365,22 +352,11 @@ class MessageResponder:
             for position, (sp, message) in enumerate(zip(batch.papers, sent, strict=False), 1)
         ])  # fmt: skip
 
-    async def answer(self, answer: Answer) -> None:
-        """A reply to the question; recorded under the question's thread with the papers it is about, so a reply
-        to the answer is a follow-up in the same conversation."""
+    async def answer(self, answer: Answer) -> str:
+        """A reply to the question; its id, which the core records under the question's thread, so a reply to the
+        answer is a follow-up in the same conversation."""
         (sent,) = await self._reply([answer_message(answer)])
-        try:
-            found = await self._publisher.answer_thread(self._message)
-        except StorageUnavailable as exc:
-            log.warning("Discord: could not record the answer %s for follow-ups: %s", sent.id, exc)
-            return
-        if found is None:
-            return
-        place, papers = found
-        about = [p for p in papers if p.arxiv_id in (answer.arxiv_ids or (answer.arxiv_id,))] or papers
-        await self._publisher.record(
-            [PostedCard(place, str(sent.id), p.position, p.arxiv_id, p.version, p.title) for p in about]
-        )
+        return str(sent.id)
 
     async def text(self, message: str) -> None:
         await self._reply(text_messages(message))

@@ -3,7 +3,8 @@
 Translate in: a channel message with arXiv references -> ChatBot.handle_message, answered in its
 thread (an @mention with nothing to do gets the short help); `/digest ...` -> ChatBot.handle_text_command
 (parsed there, once). A reply in the thread of one of our cards or digests is a question about its papers, no
-@mention needed (ChatBot.is_question asks the ThreadBook); elsewhere a question needs the @mention. A reaction
+@mention needed (ChatBot.is_question asks the ThreadBook); elsewhere a question needs the @mention, and its
+answer makes the message's thread one of ours (a reply there is a follow-up, no mention needed). A reaction
 added to or removed from one of our messages -> ChatBot.reaction (the channel's taste). Everything Slack
 delivers is acknowledged first and worked on in a task; each delivery is claimed by its event_id
 in the database before any work, so Slack's retries and Socket Mode redeliveries never answer twice.
@@ -405,8 +406,11 @@ class SlackPlatform:
             text=text,
             user=str(event.get("user") or ""),
             extra={"ts": ts, "thread_ts": thread_ts},
-            # A reply in a thread: maybe one of ours, where it is a question about the thread's papers.
-            place=ThreadPlace(f"slack:{channel}", thread_ts, f"slack:{channel}") if thread_ts not in ("", ts) else None,
+            # A reply in a thread: maybe one of ours, where it is a question about the thread's papers. A message
+            # said to the bot is answered in its thread (its own, when top-level), which the answer makes ours.
+            place=ThreadPlace(f"slack:{channel}", thread_ts or ts, f"slack:{channel}")
+            if addressed or thread_ts not in ("", ts)
+            else None,
             addressed=addressed,
         )
         if not await self._wanted(message, addressed):

@@ -408,9 +408,9 @@ class ThreadResponder:
     async def text(self, message: str) -> None:
         await self._post(text_message(message))
 
-    async def answer(self, answer: Answer) -> None:
-        """In the thread the question was asked in: its progress message becomes the answer."""
-        await self._post(answer_message(answer))
+    async def answer(self, answer: Answer) -> str:
+        """In the thread the question was asked in: its progress message becomes the answer. Its ts."""
+        return await self._post(answer_message(answer))
 
     async def finish(self) -> None:
         """The work is over: a progress message still showing (it ended without an answer, logged) says so."""
@@ -422,17 +422,18 @@ class ThreadResponder:
         if self._failed is not None:
             raise self._failed
 
-    async def _post(self, message: SlackMessage) -> None:
-        """`message` in the thread: the question's progress message edited into it, else a new post."""
+    async def _post(self, message: SlackMessage) -> str:
+        """`message` in the thread: the question's progress message edited into it, else a new post. Its ts."""
         self._check()
-        if (ts := await self._answering.replace(message)) is not None:
-            self.sent.append(ts)
-            return
-        try:
-            self.sent.append(await self._publisher.post(self._channel, message, thread_ts=self._thread))
-        except PaperboyError as exc:
-            self._failed = exc
-            raise
+        ts = await self._answering.replace(message)
+        if ts is None:
+            try:
+                ts = await self._publisher.post(self._channel, message, thread_ts=self._thread)
+            except PaperboyError as exc:
+                self._failed = exc
+                raise
+        self.sent.append(ts)
+        return ts
 
 
 Respond = Callable[..., Awaitable[Any]]
@@ -466,6 +467,7 @@ class CommandResponder:
         await self._publisher.post_digest(self._channel, digest, parent_ts=progress_ts)
 
     async def answer(self, answer: Answer) -> None:
+        """In the channel (a command has no thread to continue in)."""
         message = answer_message(answer)
         if await self._progress.replace(message) is None:
             await self._publisher.post(self._channel, message)
