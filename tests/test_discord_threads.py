@@ -287,12 +287,17 @@ async def test_a_follow_up_replying_to_the_answer_sees_the_earlier_turn(bot, fak
     first = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
     answer = await reply_to(fake_discord, first)
     await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
-    follow_up = await fake_discord.send_message(PHONE, reply_to=answer.response["id"])
-    second = await reply_to(fake_discord, follow_up)
+    await follow_up_sees(fake_discord, chat_stack, answer, INSTANCE)
+
+
+async def follow_up_sees(fake: FakeDiscord, chat_stack, answer: Call, first_question: str) -> None:
+    """A reply to `answer` (no mention) is answered in a reply, and the LLM was given the first turn with it."""
+    follow_up = await fake.send_message(PHONE, reply_to=answer.response["id"])
+    second = await reply_to(fake, follow_up)
     earlier, latest = questions_asked(chat_stack.llm)
     assert history_in(earlier) == []
     ((question, said),) = history_in(latest)
-    assert question == INSTANCE and said.startswith("According to the paper")
+    assert question == first_question and said.startswith("According to the paper")
     assert question_in(latest) == PHONE
     assert second.body["embeds"][0]["description"].startswith("According to the paper")
 
@@ -307,14 +312,7 @@ async def test_a_reply_to_the_answer_to_a_mention_is_a_follow_up(bot, fake_disco
     answer = await reply_to(fake_discord, message)
     place, papers = await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
     assert place.thread == message["id"] and [p.arxiv_id for p in papers] == ["2508.08468"]
-    follow_up = await fake_discord.send_message(PHONE, reply_to=answer.response["id"])
-    second = await reply_to(fake_discord, follow_up)
-    earlier, latest = questions_asked(chat_stack.llm)
-    assert history_in(earlier) == []
-    ((question, said),) = history_in(latest)
-    assert question == asked and said.startswith("According to the paper")
-    assert question_in(latest) == PHONE
-    assert second.body["embeds"][0]["description"].startswith("According to the paper")
+    await follow_up_sees(fake_discord, chat_stack, answer, asked)
 
 
 async def test_in_a_digest_thread_number_two_is_about_paper_two(bot, fake_discord, chat_stack):

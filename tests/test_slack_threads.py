@@ -200,6 +200,15 @@ async def ask(fake: FakeSlack, text: str, thread: str, store) -> dict:
     return await answered_in(fake, thread, before, f"the answer to {text!r}", store)
 
 
+async def ask_the_bot(fake: FakeSlack, text: str, store) -> tuple[str, dict]:
+    """A message to the bot, "@Paperboy TEXT", in the channel: its ts, and the answer in its thread once given."""
+    before = len(fake.posts())
+    payload = fake.message_event(f"<@{BOT_USER_ID}> {text}")
+    await fake.send_envelope("events_api", payload)
+    ts = payload["event"]["ts"]
+    return ts, await answered_in(fake, ts, before, f"the answer to {text!r}", store)
+
+
 def as_shown(fake: FakeSlack, post: dict) -> dict:
     """A posted message as it reads now: with its latest chat.update, if any."""
     edits = [u for u in fake.updated if (u["channel"], u["ts"]) == (post["channel"], post["ts"])]
@@ -303,10 +312,7 @@ async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its
     chat_stack.arxiv.add_papers(READ_PAPERS)
     mention = f"<@{BOT_USER_ID}>"
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
-        question = fake_slack.message_event(f"{mention} {Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?")
-        await fake_slack.send_envelope("events_api", question)
-        ts = question["event"]["ts"]
-        answer = await answered_in(fake_slack, ts, 0, "the answer to the mention", chat_stack.store)
+        ts, answer = await ask_the_bot(fake_slack, f"{Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?", chat_stack.store)
         for text in (f"{Q_INSTANCE} arXiv:{AVSE}", f"{mention} arXiv:{AVSE}", f"{mention} nice paper arXiv:{AVSE}"):
             await paste(fake_slack, text)
     assert answer["thread_ts"] == ts and "t3.medium" in answer["text"]
@@ -320,14 +326,11 @@ async def test_elsewhere_a_mention_with_a_link_and_a_question_is_answered_in_its
 async def test_a_reply_in_the_thread_of_an_answer_to_a_mention_is_a_follow_up(fake_slack, chat_stack):
     """The answer to "@Paperboy which ... arXiv:ID?" in the channel makes the message's thread one of ours, about
     that paper: a reply there without the mention is a follow-up, and the LLM is given the first question and
-    answer. The answer is recorded as ours (a reaction on it counts)."""
+    answer. The answer is recorded as ours, under that thread."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
     asked_first = f"{Q_INSTANCE.rstrip('?')} in arXiv:{AVSE}?"
     async with running(fake_slack, chat_stack, "socket", threads=chat_stack.store):
-        question = fake_slack.message_event(f"<@{BOT_USER_ID}> {asked_first}")
-        await fake_slack.send_envelope("events_api", question)
-        ts = question["event"]["ts"]
-        first = await answered_in(fake_slack, ts, 0, "the answer to the mention", chat_stack.store)
+        ts, first = await ask_the_bot(fake_slack, asked_first, chat_stack.store)
         follow_up = await ask(fake_slack, Q_PHONE, ts, chat_stack.store)
     place, papers = await chat_stack.store.message_papers(f"slack:{CHANNEL}", first["ts"])
     assert (place.thread, [p.arxiv_id for p in papers]) == (ts, [AVSE.split("v")[0]])
