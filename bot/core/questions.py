@@ -2,8 +2,9 @@
 and the answer with the quotes it rests on. No I/O here.
 
 A *thread* is where a conversation about papers happens: the Slack thread of a card or a digest, a Discord digest
-thread, or the chain of Discord replies under a card. Platforms record every card (and answer) they post under
-its thread (bot.core.ports.ThreadBook), so a later message there can be recognised as a question about its papers.
+thread, or the chain of Discord replies under a card. Platforms record every card they post under its thread, and
+the chat every answer it gives (bot.core.ports.ThreadBook), so a later message there can be recognised as a question
+about its papers.
 """
 
 from __future__ import annotations
