@@ -29,13 +29,13 @@ class ThreadPaper:
     arxiv_id: str
     version: int
     message_id: str
-    title: str = ""  # for picking a paper by title words; may be empty for old rows
+    title: str = ""  # for picking a paper by title words ("" when unknown)
 
 
 @dataclass(frozen=True)
 class PostedCard:
-    """What a platform records when it posts a card, a digest entry, or an answer (answers keep the thread's
-    papers reachable from a reply to the answer)."""
+    """One paper of a message of ours, recorded under its thread: a platform records the cards and digest entries it
+    posts, the chat (ChatBot._keep) the answers it gives, so a reply to an answer still reaches the papers."""
 
     place: ThreadPlace
     message_id: str
