@@ -161,8 +161,9 @@ class ChatSettings(Section):
     # Digests and subscription changes asked for by one person.
     max_commands_per_user_per_minute: int = Field(5, ge=1, le=1000)
     max_subscriptions_per_channel: int = Field(20, ge=1, le=1000)
-    # Questions answered in one thread (a card's or a digest's) per hour; each also counts as one paper above.
-    questions_per_thread_per_hour: int = Field(20, ge=1, le=1000)
+    # Questions answered in one thread (a card's or a digest's) per hour; each also counts as one paper above. At
+    # most 50: the cap counts the thread's stored turns, and storage keeps its newest 50 (TURNS_KEPT_PER_THREAD).
+    questions_per_thread_per_hour: int = Field(20, ge=1, le=50)
     # Earlier questions and answers of the thread given to the LLM with a follow-up.
     history_turns: int = Field(6, ge=0, le=50)
 
