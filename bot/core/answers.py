@@ -71,7 +71,6 @@ class CheckedAnswer:
     text: str
     kept: tuple[tuple[str, Passage], ...]
     problems: tuple[str, ...]  # what makes it unsupported (empty: it stands)
-    dropped: int  # citations left out
 
     @property
     def supported(self) -> bool:
@@ -88,14 +87,12 @@ def check_answer(answer: LLMAnswer, excerpt: Excerpt) -> CheckedAnswer:
     text = clean_generated(answer.text, max_chars=MAX_ANSWER_CHARS)
     kept: list[tuple[str, Passage]] = []
     problems: list[str] = []
-    dropped = 0
     for position, citation in enumerate(answer.citations, 1):
         verdict = check_takeaway("", Citation(citation.quote, citation.passage), excerpt)
         passage = None
         if verdict.evidence is not None:
             passage = find_quote(verdict.evidence.quote, excerpt, near=citation.passage)
         if verdict.evidence is None or passage is None:
-            dropped += 1
             log.info("citation %d dropped: %s", position, verdict.problem or "its quote is not verbatim")
             continue
         kept.append((verdict.evidence.quote, passage))
@@ -111,7 +108,7 @@ def check_answer(answer: LLMAnswer, excerpt: Excerpt) -> CheckedAnswer:
         missing = numbers_in(text) - quoted
         if missing:
             problems.append(f"the answer gives {', '.join(sorted(missing))}, which none of its quotes contains")
-    return CheckedAnswer(text, tuple(kept), tuple(problems), dropped)
+    return CheckedAnswer(text, tuple(kept), tuple(problems))
 
 
 def answer_key(
@@ -221,10 +218,10 @@ class AnswerService:
         await report_progress(progress, FINDING)
         query = question + (" " + history[-1].question if history else "")
         read = await asyncio.to_thread(self._prepare, papers, texts, query, across)
-        answer = _Asked(read, question, across=across, language=language)
+        asked = _Asked(read, question, across=across, language=language)
         if answerer is None:
-            return answer.extractive(NO_LLM)
-        result = await self._with_llm(answerer, answer, history, progress)
+            return asked.extractive(NO_LLM)
+        result = await self._with_llm(answerer, asked, history, progress)
         if key is not None and result.generator == "llm" and result.note is None and not _stand_in(read):
             await self._cache.save_answer(key, result)
         return result
@@ -364,8 +361,9 @@ class _Asked:
         )
 
     def from_llm(self, llm: LLMAnswer, checked: CheckedAnswer, model: str) -> Answer:
+        """The answer the LLM gave, `checked` and standing."""
         if not llm.answered:  # the LLM says the passages do not answer it: show the closest
-            text = checked.text if checked.text and checked.supported and not numbers_in(checked.text) else None
+            text = checked.text if checked.text and not numbers_in(checked.text) else None
             return self.does_not_say(model, text=text)
         citations = tuple(self._citation(quote, passage) for quote, passage in checked.kept)
         return self._answer(checked.text, answered=True, citations=citations, generator_model=model)

@@ -100,13 +100,8 @@ class Pick:
 
     papers: tuple[ThreadPaper, ...] = ()
     ask: str | None = None
-    question: str = (
-        ""  # the question without the numbers that picked its papers ("#2 which dataset?": "which dataset?")
-    )
-
-    @property
-    def across(self) -> bool:
-        return len(self.papers) > 1
+    # The question without the numbers that picked its papers ("#2 which dataset?": "which dataset?").
+    question: str = ""
 
 
 def pick_papers(question: str, papers: Sequence[ThreadPaper], *, replied: Sequence[ThreadPaper] = ()) -> Pick:
