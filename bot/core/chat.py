@@ -220,7 +220,7 @@ class ChatBot:
             return True
         channel = message.place.channel if message.place is not None else message.channel
         for item in batch.papers:  # a paper someone bothered to paste here is one this channel cares about
-            await self._signal(channel, item.paper.arxiv_id, _person(user), kind="pasted", value=INTEREST)
+            await self._note_pasted(channel, item.paper.arxiv_id, _person(user))
         return True
 
     async def is_question(self, message: IncomingMessage) -> bool:
@@ -422,12 +422,12 @@ class ChatBot:
         await reply.text(SLOW_DOWN_THREAD.format(limit=limit, wait=_minutes(wait)))
         return False
 
-    async def _signal(self, channel: str, arxiv_id: str, person: str, *, kind: str, value: int) -> None:
+    async def _note_pasted(self, channel: str, arxiv_id: str, person: str) -> None:
         """A pasted paper's interest; a database outage loses it (logged) and nothing else."""
         if self._taste is None:
             return
         try:
-            await self._taste.record(channel, arxiv_id, person, source="pasted", kind=kind, value=value)
+            await self._taste.record(channel, arxiv_id, person, source="pasted", kind="pasted", value=INTEREST)
         except StorageUnavailable as exc:
             log.warning("a pasted paper's interest was not recorded: %s", exc)
 
