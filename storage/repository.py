@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 _MICROSECOND = dt.timedelta(microseconds=1)  # what both databases' timestamps resolve
-# The newest turns kept per thread: more than any follow-up is given (its history is bounded far lower) and than
-# the questions a thread may take in an hour (questions_since counts these rows); older turns are deleted.
+# The newest turns kept per thread, older ones deleted: as many as chat.history_turns and
+# chat.questions_per_thread_per_hour allow at most (50 each; the hourly cap counts these rows with questions_since).
 TURNS_KEPT_PER_THREAD = 50
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
