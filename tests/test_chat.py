@@ -412,6 +412,9 @@ async def test_run_forgets_week_old_chat_deliveries_at_start(run_env, tmp_path):
         async with engine.begin() as conn:
             claims = [("slack:EvOLD", dt.timedelta(days=8)), ("slack:EvNEW", dt.timedelta(hours=1))]
             await conn.execute(insert(chat_events), [{"key": key, "claimed_at": now - age} for key, age in claims])
+        # Nothing scheduled: no digest posting or reading ahead (both start at once) for the SIGTERM to land in.
+        (tmp_path / "config.toml").write_text("")
+        run_env["PAPERBOY_SCHEDULE__READ_AHEAD_MINUTES"] = "0"
         bot = await test_run.start("run", env=run_env, cwd=tmp_path)
         await test_run.wait_for_line(bot, "forgot 1 chat deliveries older than 7 days")
         code, _, err = await test_run.stop(bot)

@@ -130,8 +130,9 @@ async def test_two_processes_on_one_postgres_post_a_due_digest_once(run_env, tmp
 async def wait_for_line(proc: asyncio.subprocess.Process, marker: str, timeout: float = 60) -> None:
     """Read the process's log until `marker` (the rest stays in the pipe for stop())."""
     async with asyncio.timeout(timeout):
-        while marker not in (await proc.stderr.readline()).decode():
-            assert proc.returncode is None, "the process exited"
+        while marker not in (line := (await proc.stderr.readline()).decode()):
+            # At the end of the log readline returns at once, never yielding: the timeout could not fire.
+            assert line, f"the process exited before logging {marker!r}"
 
 
 async def read_log(proc: asyncio.subprocess.Process, marker: str, seen: asyncio.Event) -> str:
