@@ -135,7 +135,8 @@ class DigestService:
         self, request: DigestRequest, progress: Progress | None = None, *, candidates: Sequence[Paper] | None = None
     ) -> Digest:
         """Search (unless `candidates` are given, e.g. one search shared by a subscription's channels),
-        drop the papers in `skip_ids`, summarize the top `max_papers`, count the rest as omitted."""
+        drop the papers in `skip_ids`, order them as ranked() says, summarize the top `max_papers` (with why they
+        were picked, when ranked), count the rest as omitted."""
         if candidates is None:
             candidates = await self.candidates(request, progress)
         matching = [paper for paper in candidates if paper.arxiv_id not in request.skip_ids]
@@ -150,11 +151,11 @@ class DigestService:
             chosen, language=request.language, source=request.source, progress=progress
         )
         if ranked is not None:
-            why = {item.arxiv_id: item for item in ranked}
+            placed = {item.arxiv_id: item for item in ranked}
             summarized = [
-                dataclasses.replace(sp, why=why[sp.paper.arxiv_id].why, score=why[sp.paper.arxiv_id].score)
-                if sp.paper.arxiv_id in why
-                else sp
+                sp
+                if (item := placed.get(sp.paper.arxiv_id)) is None
+                else dataclasses.replace(sp, why=item.why, score=item.score)
                 for sp in summarized
             ]
         window = request_window(request)
