@@ -168,7 +168,8 @@ class ChatSettings(Section):
     history_turns: int = Field(6, ge=0, le=50)
 
 
-# The reactions platforms name, Slack's names and the unicode characters Discord sends (TasteService accepts both).
+# The reactions that count, by Slack's names: bot.core.taste.emoji_key makes each one emoji with the character
+# Discord sends ("+1" and "👍"), so these serve both platforms.
 DEFAULT_INTEREST = ("+1", "star", "fire", "heart", "eyes")
 DEFAULT_DISINTEREST = ("-1", "see_no_evil")
 
