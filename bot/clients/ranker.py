@@ -116,8 +116,9 @@ class _Signals:
     @classmethod
     def of(cls, liked: Sequence[Paper], disliked: Sequence[Paper], background: Sequence[Paper]) -> _Signals:
         liked = _unique(liked)
-        disliked = [p for p in _unique(disliked) if p.arxiv_id not in {q.arxiv_id for q in liked}]
-        signal_ids = {p.arxiv_id for p in (*liked, *disliked)}
+        liked_ids = {p.arxiv_id for p in liked}
+        disliked = [p for p in _unique(disliked) if p.arxiv_id not in liked_ids]
+        signal_ids = liked_ids | {p.arxiv_id for p in disliked}
         return cls(liked, disliked, [p for p in _unique(background) if p.arxiv_id not in signal_ids])
 
     @property
