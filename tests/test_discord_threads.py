@@ -178,6 +178,31 @@ async def test_without_the_reactions_intent_the_log_says_so_once_and_posting_wor
     assert fake_discord.schema_errors == []
 
 
+class BrokenBook:
+    """A ThreadBook with a bug: recording cards raises what no database outage would."""
+
+    async def record_cards(self, cards) -> None:
+        raise RuntimeError("a bug in recording cards")
+
+
+async def test_a_digest_whose_cards_cannot_be_recorded_is_still_posted_whole(fake_discord, caplog):
+    """Recording cards is a courtesy (as on Slack): an unexpected error there is logged, and the digest goes on;
+    raised, it would stop the post after a card was sent but before it was noted as sent, to be sent again."""
+    platform = platform_for(fake_discord, chat=NoChat(), events=MemoryEvents(), threads=BrokenBook())
+    await platform.start()
+    try:
+        sent = []
+
+        async def on_sent(message_id: str) -> None:
+            sent.append(message_id)
+
+        ids = await platform.publisher.post_digest(str(CHANNEL_ID), digest_of(2), on_sent=on_sent)
+    finally:
+        await platform.stop()
+    assert len(ids) == 3 and sent == ids
+    assert "could not record" in caplog.text and "a bug in recording cards" in caplog.text
+
+
 # ---- end to end: the real client, FakeDiscord, the real core
 
 

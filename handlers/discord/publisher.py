@@ -28,7 +28,7 @@ from discord.context_managers import Typing
 
 from bot.core.card import card_view, figure_credit, figure_filename, hide_figures, lead_figure
 from bot.core.chat import SORRY
-from bot.core.errors import PublishError, StorageUnavailable
+from bot.core.errors import PaperboyError, PublishError
 from bot.core.models import Digest, SummarizedPaper, SummaryBatch
 from bot.core.ports import FigureImages, ThreadBook
 from bot.core.questions import Answer, PostedCard, ThreadPlace
@@ -137,13 +137,16 @@ class DiscordPublisher:
         self._failed: dict[int, float] = {}  # channel id -> when it failed
 
     async def record(self, cards: Sequence[PostedCard]) -> None:
-        """Remember posted cards under their threads; a database outage loses only the chance to ask about them."""
+        """Remember posted cards under their threads; a failure is logged, never raised (the post stands; only
+        questions and reactions about them will not be recognised)."""
         if self.threads is None or not cards:
             return
         try:
             await self.threads.record_cards(cards)
-        except StorageUnavailable as exc:
+        except PaperboyError as exc:
             log.warning("Discord: could not record %d posted card(s) for questions: %s", len(cards), exc)
+        except Exception:
+            log.exception("Discord: could not record %d posted card(s) for questions", len(cards))
 
     async def with_figure(self, out: Outgoing) -> tuple[Outgoing, discord.File | None]:
         """`out` and the file to send with it: its card's lead figure, cropped from the PDF, when it has one."""
