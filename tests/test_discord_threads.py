@@ -6,11 +6,9 @@ hostile text, reactions counted once per person.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-import time
 
 import pytest
 
@@ -63,7 +61,7 @@ from tests.test_discord_platform import (
     platform_for,
     public,
 )
-from tests.test_slack_threads import ANCHOR, answer_of  # the same answers, rendered for Slack there
+from tests.test_slack_threads import ANCHOR, answer_of, settled  # the same answers, rendered for Slack there
 
 MARKDOWN_LINK = re.compile(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]\(([^)]*)\)")  # [label](url), brackets unescaped
 
@@ -229,15 +227,6 @@ async def reply_to(fake: FakeDiscord, message: dict, timeout: float = 60) -> Cal
         return next((c for c in replies if str(c.body["message_reference"]["message_id"]) == message["id"]), None)
 
     return await fake.wait_for(found, timeout)
-
-
-async def settled(check, timeout: float = 10.0):
-    """The async check's first truthy value: for a state change in our own process that no server sees."""
-    deadline = time.monotonic() + timeout
-    while not (value := await check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return value
 
 
 async def recorded(store, channel_id: int | str, message_id: str):

@@ -228,7 +228,7 @@ async def answered_in(fake: FakeSlack, thread: str, before: int, what: str, stor
 
     await fake.wait_for(lambda: bool(posted()) and not working(posted()[-1]), timeout=30, what=what)
     (answer,) = posted()
-    await until(lambda: store.message_papers(f"slack:{CHANNEL}", answer["ts"]))
+    await settled(lambda: store.message_papers(f"slack:{CHANNEL}", answer["ts"]))
     return answer
 
 
@@ -350,7 +350,7 @@ async def test_a_question_in_a_digest_thread_picks_the_paper_by_its_number(fake_
         async def recorded() -> list:
             return await chat_stack.store.thread_papers(f"slack:{CHANNEL}", parent["ts"])
 
-        await until(lambda: _count(recorded, 3))  # recorded once Slack gave each card's ts
+        await settled(lambda: _count(recorded, 3))  # recorded once Slack gave each card's ts
         papers = await recorded()
         assert [p.position for p in papers] == [1, 2, 3]
         cards = [p for p in fake_slack.posts() if p.get("thread_ts") == parent["ts"]]
@@ -437,12 +437,14 @@ async def test_a_paper_giving_orders_and_an_llm_obeying_it_stay_inert(fake_slack
         assert "<!" not in every and "<@" not in every and "<https://evil" not in every and "<script" not in every
 
 
-async def until(check, timeout: float = 10.0) -> None:
-    """Wait for the store to show what our own process has yet to write (no server event to wait on)."""
+async def settled(check, timeout: float = 30.0):
+    """The async check's first truthy value: for what our own process has yet to write to the store (no server
+    event to wait on)."""
     deadline = time.monotonic() + timeout
-    while not await check():
+    while not (value := await check()):
         assert time.monotonic() < deadline, "the store did not change in time"
         await asyncio.sleep(0.02)
+    return value
 
 
 async def test_reactions_on_a_card_count_once_per_person_and_removing_them_removes_them(fake_slack, chat_stack):
@@ -475,7 +477,7 @@ async def test_reactions_on_a_card_count_once_per_person_and_removing_them_remov
             fake_slack.reaction_event("tada", card),
             fake_slack.reaction_event("+1", card, user="U0BOB00001"),
         )
-        await until(bob_reacted)
+        await settled(bob_reacted)
         assert await people() == {
             "slack:U0CAROL01": {"pasted"}, "slack:U0ALICE01": {"+1", "star"}, "slack:U0BOB00001": {"+1"}
         }  # fmt: skip
@@ -489,7 +491,7 @@ async def test_reactions_on_a_card_count_once_per_person_and_removing_them_remov
             thumbs,  # redelivered
             fake_slack.reaction_event("+1", card, added=False, user="U0BOB00001"),
         )
-        await until(lambda: _not(bob_reacted))
+        await settled(lambda: _not(bob_reacted))
         assert await people() == {"slack:U0CAROL01": {"pasted"}}
 
 
@@ -543,7 +545,7 @@ async def test_reactions_bring_a_similar_paper_into_the_next_digest_saying_why(f
         for person in range(4):
             payload = fake_slack.reaction_event("+1", card, user=f"U0FAN0000{person}")
             await fake_slack.wait_ack(await fake_slack.send_envelope("events_api", payload))
-        await until(five_opinions)
+        await settled(five_opinions)
         after = await digest_cards(fake_slack, "cat:cs.CL --max 3")
     why = [line for line in after[SIMILAR] if line.startswith("_like ")]
     assert why and "WebDancer" in why[0]  # like the paper people here liked, named
