@@ -34,7 +34,7 @@ from bot.core.commands import (
     usage_reply,
 )
 from bot.core.digest import DigestService, latest_announcement_request
-from bot.core.errors import PaperboyError, PaperNotFound, StorageUnavailable, UsageError
+from bot.core.errors import PaperboyError, StorageUnavailable, UsageError
 from bot.core.models import (
     MAX_CHAT_DIGEST_PAPERS,
     ArxivRef,
@@ -290,9 +290,8 @@ class ChatBot:
             if not await self._papers_allowed(user, channel, 1, reply):
                 return
             found, errors = await self._summaries.fetch_papers(refs)
-            missing = [ref for ref in refs if ref not in found]
-            if errors or missing:
-                await reply.text(error_line(errors[0]) if errors else f"arXiv has no paper {missing[0]}")
+            if errors:  # one for every ref it did not find
+                await reply.text(error_line(errors[0]))
                 return
             papers = [found[ref] for ref in refs]
             answer = await self._answer(papers, question, history=(), reply=reply)
@@ -516,9 +515,9 @@ class ChatBot:
             return NO_TASTE
         # Fetched (and so cached) first: the ranker learns from the paper's title and abstract, and an id arXiv
         # does not know is told, not counted.
-        papers, errors = await self._summaries.fetch_papers([command.ref])
-        if errors or command.ref not in papers:
-            return error_line(errors[0]) if errors else str(PaperNotFound(command.ref.versioned))
+        _, errors = await self._summaries.fetch_papers([command.ref])
+        if errors:
+            return error_line(errors[0])
         more = isinstance(command, MoreLike)
         kind, other = ("more-like", "less-like") if more else ("less-like", "more-like")
         arxiv_id, person = command.ref.arxiv_id, _person(user)
