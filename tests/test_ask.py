@@ -69,7 +69,7 @@ async def test_ask_text_shows_the_answer_its_quotes_with_links_and_a_footer(env,
     code, out, err = await paperboy("ask", "arXiv:2508.08468v6", PHONE, env=env, cwd=tmp_path)
     assert code == 0, err
     lines = out.splitlines()
-    assert "Pixel 8" in lines[0] or "Pixel 8" in out.split("\n\n")[0]
+    assert "Pixel 8" in out.split("\n\n")[0], out  # the answer comes first, before its quotes
     quotes = [i for i, line in enumerate(lines) if line.startswith("> “")]
     assert quotes, out
     link = next(line for line in lines[quotes[0] :] if "#S" in line)
