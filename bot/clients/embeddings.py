@@ -60,7 +60,9 @@ class OpenAIEmbeddings:
         try:
             response = self._client.embeddings.create(model=self.model, input=texts, encoding_format="float")
         except openai.OpenAIError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            # Its kind and status only: a server's own message may quote the API key it refused.
+            status = getattr(exc, "status_code", None)
+            reason = f"{type(exc).__name__} (HTTP {status})" if status else type(exc).__name__
             raise EmbeddingsFailed(f"embeddings from {self._host} ({self.model}) failed: {reason}") from None
         data = sorted(response.data, key=lambda d: d.index)
         vectors = [list(d.embedding) for d in data]
