@@ -38,8 +38,8 @@ STOP_WORDS = frozenset(
     our ours out over own same she should so some such than that the their theirs them then there these they this
     those through to too under until up very was we were what when where which while who whom why will with would
     you your yours
-    paper papers article study work authors author they use used using tell say says said mention mentioned
-    please explain describe give show shown does did
+    paper papers article study work authors author use used using tell say says said mention mentioned
+    please explain describe give show shown
     """.split()
 )
 
