@@ -81,8 +81,6 @@ class DeliveryUnknown(Exception):
 
 OnSent = Callable[[str], Awaitable[None]]
 Numbered = Sequence[tuple[int | None, SummarizedPaper]]  # (the number a card shows, if any; its paper)
-
-
 Carried = list[tuple[int, SummarizedPaper]]  # (position, paper) of each card a message carries
 
 
@@ -92,8 +90,8 @@ def numbered(papers: Sequence[SummarizedPaper], *, shown: bool) -> Numbered:
 
 
 def cards_by_message(messages: Sequence[SlackMessage], cards: Numbered) -> list[Carried]:
-    """For each message, the cards that start in it (a card split across messages belongs to the first, where its
-    title is), with their positions 1..n: the message a card's title block is in."""
+    """For each message, the cards whose title block it holds, as (position 1..n, paper): a card split across
+    messages belongs to the first, where its title is."""
     titles = {_key(title_block(card_view(sp), number)): position for position, (number, sp) in enumerate(cards, 1)}
     papers = [sp for _, sp in cards]
     carried: list[Carried] = []
