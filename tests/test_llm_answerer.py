@@ -16,7 +16,6 @@ from bot.clients.prompts import (
     ANSWER_JSON_SCHEMA,
     ANSWER_PROMPT_VERSION,
     HISTORY_ANSWER_MAX_CHARS,
-    MAX_HISTORY_TURNS,
     LLMAnswerBody,
 )
 from bot.core.errors import LLMUnavailable, SummarizerFailed
@@ -106,18 +105,19 @@ async def test_the_language_is_named_and_the_quote_stays_in_the_papers_words(ans
     assert out.text.startswith("[zh-CN] ") and out.citations[0].quote.endswith("3.2 points on GLUE.")
 
 
-async def test_the_conversation_so_far_is_in_the_request_latest_turns_and_bounded(answerer, fake_llm):
-    """Earlier turns come before the question, oldest first: only the latest MAX_HISTORY_TURNS, each cut short;
-    the question asked is the last one. A follow-up's earlier question breaks a tie between passages."""
-    history = [turn(f"Question {i} about GLUE?", f"Answer {i}.") for i in range(MAX_HISTORY_TURNS + 2)]
+async def test_the_conversation_so_far_is_in_the_request_each_turn_bounded(answerer, fake_llm):
+    """Earlier turns come before the question, oldest first: every turn the chat gives (it takes the latest
+    chat.history_turns), each cut short; the question asked is the last one. A follow-up's earlier question breaks a
+    tie between passages."""
+    history = [turn(f"Question {i} about GLUE?", f"Answer {i}.") for i in range(6)]
     history[-1] = turn("Which datasets do they evaluate on?", "GLUE and SuperGLUE. " + "x" * 5000)
     out = await ask(answerer, "and on SuperGLUE?", history=history)
     call = fake_llm.calls[0]
     turns = history_in(call)
-    assert [q for q, _ in turns] == [t.question for t in history[-MAX_HISTORY_TURNS:]]
+    assert [q for q, _ in turns] == [t.question for t in history]
     assert turns[-1][1].startswith("GLUE and SuperGLUE.") and len(turns[-1][1]) <= HISTORY_ANSWER_MAX_CHARS
     assert question_in(call) == "and on SuperGLUE?"
-    assert "Question 0 about" not in user_message(call) and '<turn papers="2505.22653">' in user_message(call)
+    assert '<turn papers="2505.22653">' in user_message(call)
     assert user_message(call).index("</conversation>") < user_message(call).rindex("<question>")
     assert out.citations[0].passage == "S3.p1"
 

@@ -347,8 +347,7 @@ ANSWER_MAX_CHARS = 1500
 MAX_ANSWER_CITATIONS = 6
 QUESTION_MAX_CHARS = 1000
 TITLE_MAX_CHARS = 300
-# The conversation so far: its latest turns, each cut short; older turns add cost, and rarely meaning.
-MAX_HISTORY_TURNS = 4
+# The conversation so far (as many turns as chat.history_turns gives), each turn cut short.
 HISTORY_QUESTION_MAX_CHARS = 400
 HISTORY_ANSWER_MAX_CHARS = 800
 
@@ -400,12 +399,13 @@ def build_answer_messages(
     retry_note: str | None = None,
 ) -> tuple[str, str]:
     """The system prompt and the user message that ask a question of `passages` (ids prefixed "N:" for paper N
-    when there are several papers), with the latest turns of the conversation before it."""
+    when there are several papers), with the turns of the conversation before it (the chat gives the latest
+    chat.history_turns)."""
     code, name = Language.parse(language), language_name(language)
     blocks = [_paper_block(number, paper, shown, numbered=len(papers) > 1)
               for number, (paper, shown) in enumerate(_by_paper(passages, papers), 1)]  # fmt: skip
     parts = [f"Target language: {name} ({code})", *blocks]
-    if turns := [turn for turn in history if turn.question.strip()][-MAX_HISTORY_TURNS:]:
+    if turns := [turn for turn in history if turn.question.strip()]:
         parts += ["<conversation>", *(_turn(turn) for turn in turns), "</conversation>"]
     parts.append(f"<question>{_escaped(truncate(one_line(question), QUESTION_MAX_CHARS))}</question>")
     if retry_note:
