@@ -245,6 +245,14 @@ async def card_reply(fake: FakeDiscord, text: str) -> tuple[dict, Call]:
     return message, await reply_to(fake, message)
 
 
+async def recorded_card(fake: FakeDiscord, text: str, store) -> Call:
+    """The card replying to a pasted link, once it is recorded as ours: a reply to it is then a question (a person
+    takes longer than the bot's write after the post; a test must wait for it)."""
+    _, card = await card_reply(fake, text)
+    await recorded(store, CHANNEL_ID, card.response["id"])
+    return card
+
+
 INSTANCE = "Which edge cloud instance type did they run the AVSE server on?"  # tests/data/questions.json
 PHONE = "and which phone was the user equipment?"
 
@@ -256,7 +264,7 @@ async def test_a_reply_to_a_card_is_answered_in_a_reply_quoting_the_paper(
     quote verbatim from the paper and linked to that paragraph, pinging nobody; the answer is recorded under the
     card's thread, so a reply to it continues the conversation."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
-    _, card = await card_reply(fake_discord, "https://arxiv.org/abs/2508.08468v6")
+    card = await recorded_card(fake_discord, "https://arxiv.org/abs/2508.08468v6", chat_stack.store)
     card_id = card.response["id"]
     question = await fake_discord.send_message(INSTANCE, reply_to=card_id)
     answer = await reply_to(fake_discord, question)
@@ -297,7 +305,7 @@ async def test_a_follow_up_replying_to_the_answer_sees_the_earlier_turn(bot, fak
     """A reply to the answer is a follow-up in the same conversation: the LLM is given the earlier question and
     answer, and the second answer is a reply to it."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
-    _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+    card = await recorded_card(fake_discord, "arXiv:2508.08468v6", chat_stack.store)
     first = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
     answer = await reply_to(fake_discord, first)
     await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
@@ -361,7 +369,7 @@ async def test_an_invented_number_or_quote_never_reaches_discord(bot, fake_disco
     """The fake LLM invents a number (or misquotes) on the first try and on the retry: Discord gets "The paper
     does not say" with the closest passages, never the invention."""
     chat_stack.arxiv.add_papers(READ_PAPERS)
-    _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+    card = await recorded_card(fake_discord, "arXiv:2508.08468v6", chat_stack.store)
     bad = answered(**{failure: True})
     chat_stack.llm.script(bad, bad)
     question = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
@@ -377,7 +385,7 @@ async def test_hostile_paper_and_question_are_inert(bot, fake_discord, chat_stac
     """A question full of mentions and links about the hostile paper (whose abstract pings @everyone): the answer
     quotes it escaped, pings nobody, and links only to the paper."""
     chat_stack.arxiv.add_papers([HOSTILE_PAPER])
-    _, card = await card_reply(fake_discord, "arXiv:2505.99001")
+    card = await recorded_card(fake_discord, "arXiv:2505.99001", chat_stack.store)
     question = await fake_discord.send_message(
         f"@everyone <@{USER_ID}> who do they ping? see https://evil.example/x [arxiv](https://evil.example)",
         reply_to=card.response["id"],
@@ -399,7 +407,7 @@ async def test_a_paper_giving_orders_and_an_llm_obeying_it_stay_inert(bot, fake_
     from tests.test_ask import INJECTION_QUESTION, obeying_llm, serve_injecting_paper
 
     page = serve_injecting_paper(chat_stack.arxiv, fake_arxiv_site)
-    _, card = await card_reply(fake_discord, "arXiv:2505.99998v1")
+    card = await recorded_card(fake_discord, "arXiv:2505.99998v1", chat_stack.store)
     chat_stack.llm.script(obeying_llm())
     question = await fake_discord.send_message(INJECTION_QUESTION, reply_to=card.response["id"])
     answer = await reply_to(fake_discord, question)
@@ -521,7 +529,7 @@ async def test_a_restart_between_two_questions_keeps_the_conversation(fake_disco
     first_run = platform_for(fake_discord, chat=chat_stack.chat, events=chat_stack.store, threads=chat_stack.store)
     await first_run.start()
     try:
-        _, card = await card_reply(fake_discord, "arXiv:2508.08468v6")
+        card = await recorded_card(fake_discord, "arXiv:2508.08468v6", chat_stack.store)
         question = await fake_discord.send_message(INSTANCE, reply_to=card.response["id"])
         answer = await reply_to(fake_discord, question)
         await recorded(chat_stack.store, CHANNEL_ID, answer.response["id"])
