@@ -29,7 +29,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.core.errors import LLMUnavailable, SummarizerFailed
 from bot.core.excerpt import Excerpt, Passage, approx_tokens, select_excerpt
 from bot.core.faithfulness import MIN_QUOTE_CHARS, check_takeaway, find_quote, normalized, numbers_in
 from bot.core.fulltext import FullText
@@ -37,7 +36,7 @@ from bot.core.models import Citation, Paper, SourceKind
 from bot.core.ports import AnswerCache, Answerer, PaperReader, PassageRetriever, Progress, Store
 from bot.core.questions import DOES_NOT_SAY, PAPERS_DO_NOT_SAY, Answer, AnswerCitation, LLMAnswer, Turn
 from bot.core.sanitize import clean_generated
-from bot.core.summaries import LLM_FAILED, NO_LLM, OVER_BUDGET, CircuitBreaker, report_progress, utc_now
+from bot.core.summaries import NO_LLM, OVER_BUDGET, LLMFailed, MeteredLLM, report_progress, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +158,7 @@ class AnswerService:
         self._max_input_tokens = max_input_tokens
         self._llm_slots = asyncio.Semaphore(max_concurrency)
         self._now = now
-        self._breaker = CircuitBreaker(threshold=3, cooldown=dt.timedelta(minutes=2), now=now)
-        self._llm_down_note = LLM_FAILED
+        self._llm = MeteredLLM(store, now=now)
 
     async def ask(
         self,
@@ -267,11 +265,11 @@ class AnswerService:
     async def _with_llm(
         self, answerer: Answerer, asked: _Asked, history: Sequence[Turn], progress: Progress | None
     ) -> Answer:
-        if self._breaker.is_open:  # do not queue for a slot behind calls to an LLM that is down
-            return asked.extractive(self._llm_down_note)
+        if self._llm.is_open:  # do not queue for a slot behind calls to an LLM that is down
+            return asked.extractive(self._llm.down_note)
         async with self._llm_slots:
-            if self._breaker.is_open:
-                return asked.extractive(self._llm_down_note)
+            if self._llm.is_open:
+                return asked.extractive(self._llm.down_note)
             shown = self._shown(asked.read)
             day = self._now().date()
             estimate = answerer.estimate_tokens(asked.question, shown, history=history)
@@ -309,33 +307,23 @@ class AnswerService:
         retry_note: str | None = None,
     ) -> LLMAnswer | str:
         """The LLM's answer (its reservation made), or why there is none."""
-        if not self._breaker.admit():  # it opened while the reservation was made
-            await self._store.adjust_tokens(day, -estimate)
-            return self._llm_down_note
-        try:
-            answer = await answerer.answer(
+        answer = await self._llm.call(
+            lambda: answerer.answer(
                 asked.question,
                 shown,
                 papers=[one.paper for one in asked.read],
                 language=asked.language,
                 history=history,
                 retry_note=retry_note,
-            )
-        except SummarizerFailed as exc:
-            # Only the service failing counts toward the breaker: one unusable answer says it is up.
-            self._breaker.record(service_failed=isinstance(exc, LLMUnavailable))
-            reason = LLM_FAILED
-            if isinstance(exc, LLMUnavailable):
-                reason = self._llm_down_note = exc.note or LLM_FAILED
-            log.warning("LLM answer failed: %s", exc)
-            await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
-            return reason
-        except BaseException:
-            self._breaker.abandon()
-            raise
-        self._breaker.record(service_failed=False)
-        await self._store.adjust_tokens(day, answer.tokens - estimate)
-        return answer
+            ),
+            day=day,
+            estimate=estimate,
+        )
+        if not isinstance(answer, LLMFailed):
+            return answer
+        if answer.error is not None:
+            log.warning("LLM answer failed: %s", answer.error)
+        return answer.reason
 
 
 def _stand_in(read: Sequence[_Paper]) -> bool:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from bot.core.errors import ArxivUnavailable, BadQuery, LLMUnavailable, PaperNotFound, SummarizerFailed
 from bot.core.excerpt import Excerpt, select_excerpt
@@ -92,6 +94,60 @@ class CircuitBreaker:
         self._trial_running = False
 
 
+class _Costed(Protocol):
+    @property
+    def tokens(self) -> int: ...
+
+
+Output = TypeVar("Output", bound=_Costed)
+
+
+@dataclass(frozen=True)
+class LLMFailed:
+    """Why a call to the LLM gave nothing: the note for what is shown instead, and the error (None when the
+    breaker refused the call)."""
+
+    reason: str
+    error: SummarizerFailed | None = None
+
+
+class MeteredLLM:
+    """Calls to the LLM, each reserved from the day's token budget beforehand: refused while the breaker is open,
+    and settled afterwards with what the call really cost (a failed one too)."""
+
+    def __init__(self, store: Store, *, now: Callable[[], dt.datetime]) -> None:
+        self._store = store
+        self._breaker = CircuitBreaker(threshold=3, cooldown=dt.timedelta(minutes=2), now=now)
+        self.down_note = LLM_FAILED  # why the breaker is open, for what is shown instead meanwhile
+
+    @property
+    def is_open(self) -> bool:
+        return self._breaker.is_open
+
+    async def call(self, run: Callable[[], Awaitable[Output]], *, day: dt.date, estimate: int) -> Output | LLMFailed:
+        """`run()`'s output, its `estimate` (already reserved) corrected to its real cost; or why there is none."""
+        if not self._breaker.admit():  # it opened while the reservation was made
+            await self._store.adjust_tokens(day, -estimate)
+            return LLMFailed(self.down_note)
+        try:
+            output = await run()
+        except SummarizerFailed as exc:
+            # Only the service failing counts toward the breaker: one unusable answer says it is up.
+            # Recorded before anything awaits: whoever waits for this slot sees it.
+            self._breaker.record(service_failed=isinstance(exc, LLMUnavailable))
+            reason = LLM_FAILED
+            if isinstance(exc, LLMUnavailable):
+                reason = self.down_note = exc.note or LLM_FAILED
+            await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
+            return LLMFailed(reason, exc)
+        except BaseException:
+            self._breaker.abandon()
+            raise
+        self._breaker.record(service_failed=False)
+        await self._store.adjust_tokens(day, output.tokens - estimate)
+        return output
+
+
 class SummaryService:
     def __init__(
         self,
@@ -118,8 +174,7 @@ class SummaryService:
         self._cache_age = dt.timedelta(hours=cache_hours)
         self._now = now
         self._in_flight: dict[SummaryKey, asyncio.Future[SummarizedPaper]] = {}
-        self._breaker = CircuitBreaker(threshold=3, cooldown=dt.timedelta(minutes=2), now=now)
-        self._llm_down_note = LLM_FAILED  # why the breaker is open, for the cards it answers
+        self._llm = MeteredLLM(store, now=now)
         # What went wrong with the LLM, for the CLI's one-line report; chat users see the card's footer.
         self.llm_errors: list[str] = []
 
@@ -224,10 +279,10 @@ class SummaryService:
         )
 
     async def _summarize_with_llm(self, summarizer: Summarizer, paper: Paper, language: str, text: FullText) -> Summary:
-        if self._breaker.is_open:  # do not queue for a slot behind calls to an LLM that is down
+        if self._llm.is_open:  # do not queue for a slot behind calls to an LLM that is down
             return self._llm_is_down(paper, language)
         async with self._llm_slots:
-            if self._breaker.is_open:
+            if self._llm.is_open:
                 return self._llm_is_down(paper, language)
             day = self._now().date()
             excerpt = select_excerpt(paper, text, max_tokens=self._max_input_tokens)
@@ -274,20 +329,18 @@ class SummaryService:
         retry_note: str | None = None,
     ) -> LLMOutput | Summary:
         """One summary from the LLM (its reservation made), or the extractive one when the LLM fails or is down."""
-        if not self._breaker.admit():  # it opened while the reservation was made
-            await self._store.adjust_tokens(day, -estimate)
-            return self._llm_is_down(paper, language)
-        try:
-            output = await summarizer.summarize(paper, language, excerpt=excerpt, retry_note=retry_note)
-        except SummarizerFailed as exc:
-            # A failed retry is not the command's failure: the first answer stands (or not) on its own.
-            return await self._llm_failed(exc, paper, language, day=day, estimate=estimate, report=retry_note is None)
-        except BaseException:
-            self._breaker.abandon()
-            raise
-        self._breaker.record(service_failed=False)
-        await self._store.adjust_tokens(day, output.tokens - estimate)
-        return output
+        output = await self._llm.call(
+            lambda: summarizer.summarize(paper, language, excerpt=excerpt, retry_note=retry_note),
+            day=day,
+            estimate=estimate,
+        )
+        if not isinstance(output, LLMFailed):
+            return output
+        if output.error is not None:
+            log.warning("LLM summary failed for %s: %s", paper.arxiv_id, output.error)
+            if retry_note is None:  # a failed retry is not the command's failure: the first answer stands on its own
+                _remember(self.llm_errors, str(output.error))
+        return extractive_summary(paper, language=language, reason=output.reason)
 
     async def _accepted(self, checked: Checked, paper: Paper, language: str) -> Summary:
         """The checked summary, stored, when enough of it stands; else the extractive one, saying why."""
@@ -307,22 +360,7 @@ class SummaryService:
         return checked.summary
 
     def _llm_is_down(self, paper: Paper, language: str) -> Summary:
-        return extractive_summary(paper, language=language, reason=self._llm_down_note)
-
-    async def _llm_failed(
-        self, exc: SummarizerFailed, paper: Paper, language: str, *, day: dt.date, estimate: int, report: bool = True
-    ) -> Summary:
-        # Only the service failing counts toward the breaker: one paper's unusable answer says it is up.
-        # Recorded before anything awaits: whoever waits for this slot sees it.
-        self._breaker.record(service_failed=isinstance(exc, LLMUnavailable))
-        reason = LLM_FAILED
-        if isinstance(exc, LLMUnavailable):
-            reason = self._llm_down_note = exc.note or LLM_FAILED
-        log.warning("LLM summary failed for %s: %s", paper.arxiv_id, exc)
-        if report:
-            _remember(self.llm_errors, str(exc))
-        await self._store.adjust_tokens(day, exc.tokens - estimate)  # failed attempts cost too
-        return extractive_summary(paper, language=language, reason=reason)
+        return extractive_summary(paper, language=language, reason=self._llm.down_note)
 
 
 def _better(answer: Checked, *, than: Checked) -> bool:
